@@ -1,0 +1,40 @@
+# Hearth — two commands do everything on a fresh Debian 12 machine:
+#   make demo   transcribe samples/ with the default model
+#   make test   the whole test suite (installs what it needs first)
+SWIFT      ?= swift
+CONFIG     ?= release
+HEARTH      = .build/$(CONFIG)/hearth
+APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-dev libjpeg-dev \
+              espeak-ng sox python3-venv
+TEST_MODELS = whisper-tiny.en whisper-base
+
+.PHONY: setup build models test-models demo test bench clean
+
+setup:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: setup
+	$(SWIFT) build -c $(CONFIG)
+
+models: build
+	$(HEARTH) models install whisper-tiny.en
+
+test-models: build
+	@for m in $(TEST_MODELS); do $(HEARTH) models install $$m || exit 1; done
+
+demo: models
+	$(HEARTH) transcribe samples --format txt,srt,json --output-dir out/demo
+	@echo "outputs in out/demo/"
+
+test: test-models
+	$(SWIFT) test -c $(CONFIG)
+
+bench: models
+	bash scripts/bench.sh
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot numeric code is compiled with -Ounchecked in release builds (tests and bench run in release).
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Hearth",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "hearth", targets: ["hearth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // System libraries: libsndfile, libsoxr, fftw3f, OpenBLAS (cblas), libpng, libjpeg.
+        .systemLibrary(name: "CHearthDeps", path: "Sources/CHearthDeps"),
+        .target(name: "Tensors", dependencies: ["CHearthDeps"], swiftSettings: fast),
+        .target(name: "TransformerCore", dependencies: ["Tensors", "CHearthDeps"], swiftSettings: fast),
+        .target(name: "Weights", dependencies: ["Tensors"], swiftSettings: fast),
+        .target(name: "Media", dependencies: ["CHearthDeps"], swiftSettings: fast),
+        .target(name: "Tokenizers", swiftSettings: fast),
+        .target(name: "Decoding", dependencies: ["Tensors"], swiftSettings: fast),
+        .target(name: "ModelStore", swiftSettings: fast),
+        .target(name: "Models",
+                dependencies: ["Tensors", "TransformerCore", "Weights", "Media", "Tokenizers", "Decoding"],
+                swiftSettings: fast),
+        .executableTarget(name: "hearth",
+                          dependencies: ["Models", "ModelStore", "Media",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Yams", package: "Yams")],
+                          swiftSettings: fast),
+
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
+        .testTarget(name: "TransformerCoreTests", dependencies: ["TransformerCore", "Tensors"]),
+        .testTarget(name: "WeightsTests", dependencies: ["Weights", "Tensors"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
+        .testTarget(name: "WhisperTests", dependencies: ["Models", "Media", "Weights", "Tensors", "ModelStore"],
+                    resources: [.copy("Fixtures")]),
+    ]
+)

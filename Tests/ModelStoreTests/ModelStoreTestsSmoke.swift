@@ -1,0 +1,2 @@
+import XCTest
+final class ModelStoreTestsSmoke: XCTestCase { func testBuilds() {} }

@@ -1,0 +1,2 @@
+import XCTest
+final class TokenizersTestsSmoke: XCTestCase { func testBuilds() {} }

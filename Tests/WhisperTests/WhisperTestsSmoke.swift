@@ -1,0 +1,2 @@
+import XCTest
+final class WhisperTestsSmoke: XCTestCase { func testBuilds() {} }
