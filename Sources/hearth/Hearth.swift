@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Hearth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hearth",
+        abstract: "Offline, auditable batch transcription, captioning and question answering.",
+        subcommands: [ModelsCommand.self])
+}
