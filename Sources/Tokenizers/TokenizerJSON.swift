@@ -1,0 +1,193 @@
+import Foundation
+
+extension BPETokenizer {
+    /// Loads a Hugging Face `tokenizer.json` with a byte-level BPE model.
+    ///
+    /// Understood: `model` (BPE: `vocab`, `merges` as `"a b"` strings or `["a", "b"]` pairs,
+    /// `ignore_merges`), `added_tokens`, a null or NFC `normalizer`, a `ByteLevel` pre-tokenizer or a
+    /// `Split` with a known ``PreTokenizer/pattern`` followed by `ByteLevel`, and a null or `ByteLevel`
+    /// decoder. `post_processor` and `truncation`/`padding` are ignored. Anything else is a ``TokenizerError``.
+    /// Format: https://github.com/huggingface/tokenizers/blob/main/tokenizers/src/tokenizer/serialization.rs
+    public convenience init(contentsOf url: URL) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw TokenizerError(source: url.path, reason: "cannot read the file (\(error.localizedDescription))")
+        }
+        try self.init(tokenizerJSON: data, source: url.path)
+    }
+
+    /// Loads `tokenizer.json` content; `source` names it in errors.
+    public convenience init(tokenizerJSON data: Data, source: String = "tokenizer.json") throws {
+        let description = try TokenizerDescription(json: data, source: source)
+        try self.init(tokens: description.tokens, kinds: description.kinds, merges: description.merges,
+                      preTokenizer: description.preTokenizer, addPrefixSpace: description.addsPrefixSpace,
+                      ignoreMerges: description.ignoresMerges, normalizeToNFC: description.normalizesToNFC,
+                      source: source)
+    }
+}
+
+/// The parts of a `tokenizer.json` a ``BPETokenizer`` needs, in id order.
+private struct TokenizerDescription {
+    var tokens: [String] = []
+    var kinds: [TokenKind] = []
+    var merges: [(String, String)] = []
+    var preTokenizer = PreTokenizer.gpt2
+    var addsPrefixSpace = false
+    var ignoresMerges = false
+    var normalizesToNFC = false
+
+    private let source: String
+    /// Ids given a token so far, to find gaps.
+    private var assignedIds: Set<Int> = []
+
+    init(json data: Data, source: String) throws {
+        self.source = source
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw failure("not valid JSON (\(error.localizedDescription))")
+        }
+        guard let root = parsed as? [String: Any] else { throw failure("the top level is not a JSON object") }
+        guard let model = root["model"] as? [String: Any] else { throw failure("no \"model\" object") }
+        try readModel(model)
+        try readAddedTokens(root["added_tokens"])
+        try readNormalizer(root["normalizer"])
+        try readPreTokenizer(root["pre_tokenizer"])
+        try readDecoder(root["decoder"])
+        if let missing = (0..<tokens.count).first(where: { !assignedIds.contains($0) }) {
+            throw failure("no token in model.vocab or added_tokens has id \(missing)")
+        }
+    }
+
+    private func failure(_ reason: String) -> TokenizerError {
+        TokenizerError(source: source, reason: reason)
+    }
+
+    private mutating func readModel(_ model: [String: Any]) throws {
+        let type = model["type"] as? String
+        guard type == "BPE" else {
+            throw failure("model type \(type.map { "\"\($0)\"" } ?? "missing") is not supported; only BPE is")
+        }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] where !isNullOrEmpty(model[key]) {
+            throw failure("model.\(key) is not supported by byte-level BPE")
+        }
+        guard isNullOrEmpty(model["dropout"]) || (model["dropout"] as? Double) == 0 else {
+            throw failure("model.dropout is not supported (inference needs deterministic merges)")
+        }
+        guard model["byte_fallback"] as? Bool != true else {
+            throw failure("model.byte_fallback is set: a SentencePiece-style BPE, not byte-level BPE")
+        }
+        ignoresMerges = model["ignore_merges"] as? Bool ?? false
+
+        guard let vocab = model["vocab"] as? [String: Any], !vocab.isEmpty else {
+            throw failure("model.vocab is missing or not a token → id object")
+        }
+        var tokenById: [Int: String] = [:]
+        for (token, value) in vocab {
+            guard let id = value as? Int, id >= 0 else {
+                throw failure("model.vocab[\"\(token)\"] is not a non-negative integer id")
+            }
+            if let other = tokenById.updateValue(token, forKey: id) {
+                throw failure("model.vocab gives id \(id) to both \"\(other)\" and \"\(token)\"")
+            }
+        }
+        tokens = Array(repeating: "", count: (tokenById.keys.max() ?? 0) + 1)
+        kinds = Array(repeating: .normal, count: tokens.count)
+        for (id, token) in tokenById { tokens[id] = token }
+        assignedIds = Set(tokenById.keys)
+
+        guard let mergeList = model["merges"] as? [Any] else { throw failure("model.merges is missing or not an array") }
+        merges = try mergeList.enumerated().map { rank, merge in
+            if let pair = merge as? [Any], pair.count == 2, let left = pair[0] as? String, let right = pair[1] as? String {
+                return (left, right)
+            }
+            guard let line = merge as? String else {
+                throw failure("model.merges[\(rank)] is neither \"a b\" nor [\"a\", \"b\"]")
+            }
+            return try BPETokenizer.mergePairs([line], source: source)[0]
+        }
+    }
+
+    private mutating func readAddedTokens(_ value: Any?) throws {
+        guard !isNull(value) else { return }
+        guard let entries = value as? [Any] else { throw failure("added_tokens is not an array") }
+        for (index, entry) in entries.enumerated() {
+            guard let token = entry as? [String: Any], let id = token["id"] as? Int, id >= 0,
+                  let content = token["content"] as? String
+            else { throw failure("added_tokens[\(index)] lacks a non-negative \"id\" or a \"content\" string") }
+            for flag in ["lstrip", "rstrip", "single_word"] where token[flag] as? Bool == true {
+                throw failure("added token \"\(content)\" sets \(flag), which is not supported")
+            }
+            if id >= tokens.count {
+                tokens += Array(repeating: "", count: id + 1 - tokens.count)
+                kinds += Array(repeating: .normal, count: id + 1 - kinds.count)
+            }
+            tokens[id] = content
+            kinds[id] = token["special"] as? Bool == true ? .control : .userDefined
+            assignedIds.insert(id)
+        }
+    }
+
+    private mutating func readNormalizer(_ value: Any?) throws {
+        guard !isNull(value) else { return }
+        let type = (value as? [String: Any])?["type"] as? String
+        guard type == "NFC" else {
+            throw failure("normalizer \(type.map { "\"\($0)\"" } ?? "of unknown form") is not supported (only none or NFC)")
+        }
+        normalizesToNFC = true
+    }
+
+    private mutating func readPreTokenizer(_ value: Any?) throws {
+        guard let preTokenizer = value as? [String: Any] else {
+            throw failure("no pre_tokenizer object; byte-level BPE needs a ByteLevel pre-tokenizer")
+        }
+        switch preTokenizer["type"] as? String {
+        case "ByteLevel":
+            // Hugging Face's defaults for both flags are true.
+            guard preTokenizer["use_regex"] as? Bool ?? true else {
+                throw failure("a ByteLevel pre-tokenizer without use_regex and without a Split is not supported")
+            }
+            self.preTokenizer = .gpt2
+            addsPrefixSpace = preTokenizer["add_prefix_space"] as? Bool ?? true
+        case "Sequence":
+            guard let steps = preTokenizer["pretokenizers"] as? [[String: Any]], steps.count == 2,
+                  steps[0]["type"] as? String == "Split", steps[1]["type"] as? String == "ByteLevel"
+            else { throw failure("a Sequence pre-tokenizer other than [Split, ByteLevel] is not supported") }
+            let split = steps[0]
+            let byteLevel = steps[1]
+            guard split["behavior"] as? String == "Isolated", split["invert"] as? Bool != true else {
+                throw failure("a Split pre-tokenizer must have behavior \"Isolated\" and invert false")
+            }
+            let pattern = (split["pattern"] as? [String: Any])?["Regex"] as? String
+            guard let known = PreTokenizer.allCases.first(where: { $0.pattern == pattern }) else {
+                throw failure("the Split pattern \(pattern.map { "\"\($0)\"" } ?? "(not a Regex)") is none of the known GPT-2, Llama 3 or Qwen2 patterns")
+            }
+            guard byteLevel["use_regex"] as? Bool == false else {
+                throw failure("a ByteLevel after a Split must have use_regex false")
+            }
+            self.preTokenizer = known
+            addsPrefixSpace = byteLevel["add_prefix_space"] as? Bool ?? true
+        case let type:
+            throw failure("pre_tokenizer \(type.map { "\"\($0)\"" } ?? "of unknown form") is not supported")
+        }
+    }
+
+    private func readDecoder(_ value: Any?) throws {
+        guard !isNull(value) else { return }
+        let type = (value as? [String: Any])?["type"] as? String
+        guard type == "ByteLevel" else {
+            throw failure("decoder \(type.map { "\"\($0)\"" } ?? "of unknown form") is not supported (only ByteLevel)")
+        }
+    }
+
+    private func isNull(_ value: Any?) -> Bool {
+        value == nil || value is NSNull
+    }
+
+    private func isNullOrEmpty(_ value: Any?) -> Bool {
+        isNull(value) || (value as? String)?.isEmpty == true
+    }
+}
