@@ -1,2 +1,0 @@
-import XCTest
-final class TokenizersTestsSmoke: XCTestCase { func testBuilds() {} }
