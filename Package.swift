@@ -17,7 +17,9 @@ let package = Package(
     targets: [
         // System libraries: libsndfile, libsoxr, fftw3f, OpenBLAS (cblas), libpng, libjpeg.
         .systemLibrary(name: "CHearthDeps", path: "Sources/CHearthDeps"),
-        .target(name: "Tensors", dependencies: ["CHearthDeps"], swiftSettings: fast),
+        // Vectorized C kernels (exp/erf/softmax/norms), dispatched at run time by CPU features.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "Tensors", dependencies: ["CHearthDeps", "CKernels"], swiftSettings: fast),
         .target(name: "TransformerCore", dependencies: ["Tensors", "CHearthDeps"], swiftSettings: fast),
         .target(name: "Weights", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "Media", dependencies: ["CHearthDeps"], swiftSettings: fast),
@@ -25,7 +27,7 @@ let package = Package(
         .target(name: "Decoding", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "ModelStore", swiftSettings: fast),
         .target(name: "Models",
-                dependencies: ["Tensors", "TransformerCore", "Weights", "Media", "Tokenizers", "Decoding"],
+                dependencies: ["Tensors", "TransformerCore", "Weights", "Media", "Tokenizers", "Decoding", "CHearthDeps"],
                 swiftSettings: fast),
         .executableTarget(name: "hearth",
                           dependencies: ["Models", "ModelStore", "Media",
@@ -41,5 +43,6 @@ let package = Package(
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
         .testTarget(name: "WhisperTests", dependencies: ["Models", "Media", "Weights", "Tensors", "ModelStore"],
                     resources: [.copy("Fixtures")]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

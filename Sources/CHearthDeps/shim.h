@@ -7,4 +7,5 @@
 #include <cblas.h>
 #include <png.h>
 #include <jpeglib.h>
+#include <zlib.h>
 #endif

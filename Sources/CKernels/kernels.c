@@ -1,0 +1,111 @@
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CLONES
+#endif
+
+// e^x: Cephes-style range reduction + degree-5 polynomial, relative error < 1e-7.
+static inline float fast_expf(float x) {
+    x = fminf(fmaxf(x, -87.3f), 88.3f);
+    float n = __builtin_roundf(x * 1.44269504088896341f);
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float y = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float s;
+    memcpy(&s, &bits, 4);
+    return y * s;
+}
+
+// erf(x) = sign(x)(1 − t·exp(−x² + P(t))), t = 1/(1 + |x|/2) (Numerical Recipes erfc fit, |ε| < 1.2e-7).
+static inline float fast_erff(float x) {
+    float a = fabsf(x);
+    float t = 1.0f / (1.0f + 0.5f * a);
+    float p = 0.17087277f;
+    p = p * t - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    float r = 1.0f - t * fast_expf(-a * a + p);
+    return x < 0 ? -r : r;
+}
+
+CLONES void hk_softmax(float *x, long n, float scale) {
+    float m = -INFINITY;
+    for (long i = 0; i < n; i++) m = fmaxf(m, x[i]);
+    if (m == -INFINITY) { for (long i = 0; i < n; i++) x[i] = 0; return; }
+    float shift = m * scale, sum = 0;
+    for (long i = 0; i < n; i++) {
+        float v = x[i] == -INFINITY ? 0.0f : fast_expf(x[i] * scale - shift);
+        x[i] = v;
+        sum += v;
+    }
+    float inv = 1.0f / sum;
+    for (long i = 0; i < n; i++) x[i] *= inv;
+}
+
+CLONES void hk_gelu(float *x, long n) {
+    for (long i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + fast_erff(x[i] * 0.70710678118654752f));
+}
+
+CLONES void hk_silu(float *x, long n) {
+    for (long i = 0; i < n; i++) x[i] = x[i] / (1.0f + fast_expf(-x[i]));
+}
+
+CLONES void hk_layernorm(const float *x, float *y, long rows, long n, const float *gamma, const float *beta, float eps) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        float mean = 0, var = 0;
+        for (long i = 0; i < n; i++) mean += xr[i];
+        mean /= (float)n;
+        for (long i = 0; i < n; i++) { float d = xr[i] - mean; var += d * d; }
+        var /= (float)n;
+        float inv = 1.0f / sqrtf(var + eps);
+        if (beta) for (long i = 0; i < n; i++) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
+        else for (long i = 0; i < n; i++) yr[i] = (xr[i] - mean) * inv * gamma[i];
+    }
+}
+
+CLONES void hk_rmsnorm(const float *x, float *y, long rows, long n, const float *gamma, float eps) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        float *yr = y + r * n;
+        float ss = 0;
+        for (long i = 0; i < n; i++) ss += xr[i] * xr[i];
+        float inv = 1.0f / sqrtf(ss / (float)n + eps);
+        for (long i = 0; i < n; i++) yr[i] = xr[i] * inv * gamma[i];
+    }
+}
+
+CLONES void hk_add(float *x, const float *y, long n) {
+    for (long i = 0; i < n; i++) x[i] += y[i];
+}
+
+CLONES float hk_dot(const float *a, const float *b, long n) {
+    float s = 0;
+    for (long i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+CLONES void hk_axpy(float *y, const float *x, float alpha, long n) {
+    for (long i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+CLONES void hk_f16_to_f32(const uint16_t *src, float *dst, long n) {
+    for (long i = 0; i < n; i++) dst[i] = (float)(*(const _Float16 *)&src[i]);
+}

@@ -1,0 +1,391 @@
+// Long-form transcription: 30-second windows, seeking by predicted timestamps, temperature
+// fallback, no-speech skipping, previous-text conditioning — faster-whisper's generate_segments
+// (faster_whisper/transcribe.py) on top of CTranslate2-compatible decoding. Several files are
+// processed together: their current windows share one encoder call and one batched search.
+
+import CHearthDeps
+import Decoding
+import Foundation
+import Media
+import Tensors
+import TransformerCore
+
+public struct TranscriptionOptions: Codable, Sendable, Equatable {
+    public var language: String? = nil
+    public var task: WhisperTask = .transcribe
+    public var beamSize = 5
+    public var bestOf = 5
+    public var patience: Float = 1
+    public var lengthPenalty: Float = 1
+    public var temperatures: [Float] = [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    public var compressionRatioThreshold: Float? = 2.4
+    public var logProbThreshold: Float? = -1
+    public var noSpeechThreshold: Float? = 0.6
+    public var conditionOnPreviousText = true
+    public var promptResetOnTemperature: Float = 0.5
+    public var initialPrompt: String? = nil
+    public var suppressBlank = true
+    /// −1 stands for the non-speech symbol list (faster-whisper's default).
+    public var suppressTokens: [Int] = [-1]
+    public var withoutTimestamps = false
+    public var maxInitialTimestamp: Float = 1.0
+    public var maxNewTokens: Int? = nil
+    /// Seed of the sampler used by temperature fallback.
+    public var seed: UInt64 = 0
+    public init() {}
+}
+
+public struct TranscriptSegment: Codable, Sendable, Equatable {
+    public var id: Int
+    public var seek: Int
+    public var start: Double
+    public var end: Double
+    public var text: String
+    public var tokens: [Int]
+    public var temperature: Float
+    public var avgLogprob: Float
+    public var compressionRatio: Float
+    public var noSpeechProb: Float
+}
+
+public struct Transcript: Codable, Sendable {
+    public var language: String
+    public var languageProbability: Float
+    public var duration: Double
+    public var segments: [TranscriptSegment]
+    public var text: String { segments.map(\.text).joined() }
+    /// Every window's generated ids, in order (for parity checks and audits).
+    public var windows: [[Int]] = []
+}
+
+public final class WhisperTranscriber {
+    public let model: WhisperModel
+    public let tokenizer: WhisperTokenizer
+    public let config: WhisperCheckpointConfig
+    public let format: WhisperModel.Format
+    static let framesPerWindow = 3000, secondsPerFrame = 0.01, timePrecision = 0.02, inputStride = 2
+
+    public init(model: WhisperModel, tokenizer: WhisperTokenizer, config: WhisperCheckpointConfig, format: WhisperModel.Format) {
+        self.model = model; self.tokenizer = tokenizer; self.config = config; self.format = format
+    }
+
+    /// Loads weights, config and tokenizer.json from a model directory.
+    public static func load(directory: URL) throws -> WhisperTranscriber {
+        let (model, config, format) = try WhisperModel.load(directory: directory)
+        let tokenizer = try WhisperTokenizer(url: directory.appendingPathComponent("tokenizer.json"),
+                                             vocabularySize: model.dimensions.vocabularySize)
+        return WhisperTranscriber(model: model, tokenizer: tokenizer, config: config, format: format)
+    }
+
+    /// Transcribes log-mel inputs, `batchSize` files at a time through the encoder and decoder.
+    /// `load(i)` produces input i when it enters the batch; failures become `.failure` results.
+    public func transcribe(count: Int, load: (Int) throws -> LogMelSpectrogram, options: TranscriptionOptions,
+                           batchSize: Int = 4, onFinish: ((Int, Result<Transcript, Error>) -> Void)? = nil)
+        -> [Result<Transcript, Error>] {
+        var results = [Result<Transcript, Error>?](repeating: nil, count: count)
+        var active: [FileState] = []
+        var next = 0
+        let finish = { (i: Int, r: Result<Transcript, Error>) in results[i] = r; onFinish?(i, r) }
+        while next < count || !active.isEmpty {
+            while active.count < max(1, batchSize) && next < count {
+                do {
+                    let mel = try load(next)
+                    guard mel.nMels == model.dimensions.melBins else {
+                        throw WhisperError("audio features have \(mel.nMels) mel bins, the model expects \(model.dimensions.melBins)")
+                    }
+                    active.append(FileState(index: next, mel: mel, options: options, tokenizer: tokenizer))
+                } catch { finish(next, .failure(error)) }
+                next += 1
+            }
+            active.removeAll { state in
+                if state.done { finish(state.index, .success(state.transcript)); return true }
+                return false
+            }
+            if !active.isEmpty { step(active, options: options) }
+            active.removeAll { state in
+                if state.done { finish(state.index, .success(state.transcript)); return true }
+                return false
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Convenience for one clip of 16 kHz samples.
+    public func transcribe(samples: [Float], options: TranscriptionOptions) throws -> Transcript {
+        let mel = LogMelSpectrogram(samples: samples, nMels: model.dimensions.melBins)
+        return try transcribe(count: 1, load: { _ in mel }, options: options)[0].get()
+    }
+
+    // MARK: One window of every active file
+
+    final class FileState {
+        let index: Int
+        let mel: LogMelSpectrogram
+        let contentFrames: Int
+        var seek = 0
+        var allTokens: [Int] = []
+        var promptResetSince = 0
+        var language: String?
+        var languageProbability: Float = 1
+        var transcript: Transcript
+        var done: Bool { seek >= contentFrames }
+
+        init(index: Int, mel: LogMelSpectrogram, options: TranscriptionOptions, tokenizer: WhisperTokenizer) {
+            self.index = index; self.mel = mel; contentFrames = mel.contentFrames
+            language = tokenizer.isMultilingual ? options.language : "en"
+            transcript = Transcript(language: language ?? "", languageProbability: 1, duration: mel.durationSeconds, segments: [])
+            if let prompt = options.initialPrompt {
+                allTokens = tokenizer.encode(" " + prompt.trimmingCharacters(in: .whitespaces))
+            }
+        }
+    }
+
+    struct Decoded {
+        var tokens: [Int]; var avgLogprob: Float; var temperature: Float; var compressionRatio: Float; var noSpeechProb: Float
+    }
+
+    func step(_ files: [FileState], options: TranscriptionOptions) {
+        let dims = model.dimensions, frames = Self.framesPerWindow
+        let mel = Tensor(zeros: [files.count, dims.melBins, frames])
+        var segmentSizes: [Int] = []
+        for (i, f) in files.enumerated() {
+            let size = min(frames, f.contentFrames - f.seek)
+            segmentSizes.append(size)
+            let window = f.mel.window(startFrame: f.seek, count: size, paddedTo: frames)
+            window.withUnsafeBufferPointer { (mel.data + i * dims.melBins * frames).update(from: $0.baseAddress!, count: window.count) }
+        }
+        let encoded = model.encode(mel: mel.data, windows: files.count)
+        let memory = model.crossMemory(encoded)
+        detectLanguages(files, memory: memory)
+        let prompts = files.map { prompt(for: $0, options: options) }
+        let decoded = generateWithFallback(prompts: prompts, memory: memory, options: options)
+        for (i, f) in files.enumerated() {
+            f.transcript.windows.append(decoded[i].tokens)
+            advance(f, decoded: decoded[i], segmentSize: segmentSizes[i], options: options)
+        }
+    }
+
+    /// Multilingual models without a forced language: softmax over language tokens after <|startoftranscript|>.
+    func detectLanguages(_ files: [FileState], memory: [Tensor]) {
+        let pending = files.enumerated().filter { $0.element.language == nil }
+        guard !pending.isEmpty, !tokenizer.languages.isEmpty else { return }
+        let cache = model.makeCache(slots: pending.count)
+        let logits = model.decode(tokens: Array(repeating: tokenizer.startOfTranscript, count: pending.count),
+                                  slots: Array(0..<pending.count), positions: Array(repeating: 0, count: pending.count),
+                                  windows: pending.map(\.offset), memory: memory, cache: cache,
+                                  logitRows: Array(0..<pending.count))
+        for (row, (_, file)) in pending.enumerated() {
+            var scores = tokenizer.languages.map { logits.data[row * model.dimensions.vocabularySize + $0.id] }
+            scores.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress!, count: $0.count) }
+            let best = scores.indices.max { scores[$0] < scores[$1] }!
+            file.language = tokenizer.languages[best].code
+            file.languageProbability = scores[best]
+            file.transcript.language = tokenizer.languages[best].code
+            file.transcript.languageProbability = scores[best]
+        }
+    }
+
+    /// [<|startofprev|> previous…] <|startoftranscript|> [lang task] [<|notimestamps|>]
+    func prompt(for f: FileState, options: TranscriptionOptions) -> [Int] {
+        var p: [Int] = []
+        let previous = Array(f.allTokens[f.promptResetSince...])
+        if !previous.isEmpty {
+            p.append(tokenizer.startOfPrevious)
+            p += previous.suffix(model.dimensions.textContext / 2 - 1)
+        }
+        p += tokenizer.startSequence(language: f.language, task: options.task)
+        if options.withoutTimestamps { p.append(tokenizer.noTimestamps) }
+        return p
+    }
+
+    // MARK: Decoding with temperature fallback
+
+    func generateWithFallback(prompts: [[Int]], memory: [Tensor], options: TranscriptionOptions) -> [Decoded] {
+        var best = [Decoded?](repeating: nil, count: prompts.count)
+        var all = [[Decoded]](repeating: [], count: prompts.count)
+        var belowThreshold = [[Decoded]](repeating: [], count: prompts.count)
+        var pending = Array(prompts.indices)
+        let suppressed = tokenizer.suppressedTokens(options.suppressTokens)
+        let begin = options.suppressBlank ? (config.suppressIDsBegin.isEmpty ? [tokenizer.bpe.encode(" ").first ?? 220, tokenizer.endOfText] : config.suppressIDsBegin) : []
+        let rules = WhisperLogitRules(tokenizer: tokenizer, suppressed: suppressed, suppressedAtBegin: begin,
+                                      timestamps: !options.withoutTimestamps,
+                                      maxInitialTimestampIndex: Int((options.maxInitialTimestamp / Float(Self.timePrecision)).rounded()))
+        for (round, temperature) in options.temperatures.enumerated() where !pending.isEmpty {
+            var search = SearchOptions()
+            search.temperature = temperature
+            search.beamSize = temperature > 0 ? 1 : options.beamSize
+            search.bestOf = temperature > 0 ? options.bestOf : 1
+            search.patience = options.patience
+            search.lengthPenalty = options.lengthPenalty
+            search.seed = options.seed &+ UInt64(round)
+            let results = run(pending.map { prompts[$0] }, windows: pending, memory: memory, rules: rules,
+                              search: search, options: options)
+            var stillPending: [Int] = []
+            for (k, i) in pending.enumerated() {
+                let (hyp, noSpeech) = results[k]
+                let avg = hyp.cumulativeLogProb / Float(hyp.tokens.count + 1)
+                let text = tokenizer.decodeText(hyp.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
+                let ratio = compressionRatio(text)
+                let d = Decoded(tokens: hyp.tokens, avgLogprob: avg, temperature: temperature, compressionRatio: ratio,
+                                noSpeechProb: noSpeech)
+                all[i].append(d)
+                var needsFallback = false
+                if let threshold = options.compressionRatioThreshold {
+                    if ratio > threshold { needsFallback = true } else { belowThreshold[i].append(d) }
+                }
+                if let threshold = options.logProbThreshold, avg < threshold { needsFallback = true }
+                if let noSpeechThreshold = options.noSpeechThreshold, noSpeech > noSpeechThreshold,
+                   let threshold = options.logProbThreshold, avg < threshold {
+                    needsFallback = false   // silence: keep it, the caller skips the window
+                }
+                if needsFallback { stillPending.append(i) } else { best[i] = d }
+            }
+            pending = stillPending
+        }
+        // Every temperature failed: the highest average log-prob wins (preferring low compression ratios).
+        for i in pending {
+            let pool = belowThreshold[i].isEmpty ? all[i] : belowThreshold[i]
+            var d = pool.max { $0.avgLogprob < $1.avgLogprob }!
+            d.temperature = options.temperatures.last ?? 0
+            best[i] = d
+        }
+        return best.map { $0! }
+    }
+
+    /// Prefills each prompt into its cache slot (batched), then runs one search for all of them.
+    /// Returns the best hypothesis and the no-speech probability of each request.
+    func run(_ prompts: [[Int]], windows: [Int], memory: [Tensor], rules: WhisperLogitRules, search: SearchOptions,
+             options: TranscriptionOptions) -> [(Hypothesis, Float)] {
+        let width = Search.slotsPerRequest(search)
+        let cache = model.makeCache(slots: prompts.count * width)
+        let vocab = model.dimensions.vocabularySize
+        var rows: [StepRow] = [], probeRows: [Int] = [], noSpeech = [Float](repeating: 0, count: prompts.count)
+        var probeOwners: [Int] = []
+        for (i, p) in prompts.enumerated() {
+            let sot = p.firstIndex(of: tokenizer.startOfTranscript)!
+            for (position, token) in p.dropLast().enumerated() {
+                if position == sot { probeRows.append(rows.count); probeOwners.append(i) }
+                rows.append(StepRow(slot: i * width, token: token, position: position, context: windows[i]))
+            }
+        }
+        if !rows.isEmpty {
+            let logits = model.decode(tokens: rows.map(\.token), slots: rows.map(\.slot), positions: rows.map(\.position),
+                                      windows: rows.map(\.context), memory: memory, cache: cache, logitRows: probeRows)
+            for (k, i) in probeOwners.enumerated() { noSpeech[i] = Self.probability(logits.data + k * vocab, vocab, tokenizer.noSpeech) }
+        }
+        // When <|startoftranscript|> is the last prompt token, its logits are the first search step's.
+        let probes = prompts.enumerated().map { i, p in
+            NoSpeechProbe(active: p.last == tokenizer.startOfTranscript, token: tokenizer.noSpeech)
+        }
+        let total = prompts.map { p in options.maxNewTokens.map { p.count + $0 } ?? model.dimensions.textContext }
+        let requests = prompts.enumerated().map { i, p in
+            SearchRequest(startToken: p.last!, endToken: tokenizer.endOfText, startPosition: p.count - 1,
+                          maxSteps: max(1, min(total[i] / 2, total[i] - (p.count - 1))),
+                          processors: [probes[i], rules], context: windows[i])
+        }
+        let stepper = WhisperStepModel(model: model, memory: memory, cache: cache)
+        let hypotheses = Search.run(requests, options: search, model: stepper)
+        return hypotheses.enumerated().map { i, h in
+            (h.first ?? Hypothesis(tokens: [], score: -.infinity, cumulativeLogProb: -.infinity),
+             probes[i].active ? probes[i].value : noSpeech[i])
+        }
+    }
+
+    static func probability(_ logits: UnsafePointer<Float>, _ count: Int, _ token: Int) -> Float {
+        var maxValue = -Float.infinity
+        for i in 0..<count { maxValue = max(maxValue, logits[i]) }
+        var sum: Float = 0
+        for i in 0..<count { sum += Foundation.exp(logits[i] - maxValue) }
+        return Foundation.exp(logits[token] - maxValue) / sum
+    }
+
+    /// zlib-compressed size ratio of the text, as faster-whisper's get_compression_ratio (level 6 default).
+    func compressionRatio(_ text: String) -> Float {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { return 0 }
+        var size = compressBound(uLong(bytes.count))
+        var out = [UInt8](repeating: 0, count: Int(size))
+        let status = compress2(&out, &size, bytes, uLong(bytes.count), Z_DEFAULT_COMPRESSION)
+        guard status == Z_OK, size > 0 else { return 0 }
+        return Float(bytes.count) / Float(size)
+    }
+
+    // MARK: Segments from timestamps
+
+    func advance(_ f: FileState, decoded: Decoded, segmentSize: Int, options: TranscriptionOptions) {
+        if let threshold = options.noSpeechThreshold {
+            var skip = decoded.noSpeechProb > threshold
+            if let lp = options.logProbThreshold, decoded.avgLogprob > lp { skip = false }
+            if skip { f.seek += segmentSize; return }
+        }
+        let tokens = decoded.tokens, begin = tokenizer.timestampBegin
+        let previousSeek = f.seek
+        let timeOffset = Double(f.seek) * Self.secondsPerFrame
+        let segmentDuration = Double(segmentSize) * Self.secondsPerFrame
+        var pieces: [(start: Double, end: Double, tokens: [Int])] = []
+        let singleTimestampEnding = tokens.count >= 2 && tokens[tokens.count - 2] < begin && tokens[tokens.count - 1] >= begin
+        let consecutive = tokens.indices.filter { $0 > 0 && tokens[$0] >= begin && tokens[$0 - 1] >= begin }
+        if !consecutive.isEmpty {
+            var slices = consecutive
+            if singleTimestampEnding { slices.append(tokens.count) }
+            var last = 0
+            for current in slices {
+                let sliced = Array(tokens[last..<current])
+                pieces.append((timeOffset + Double(sliced.first! - begin) * Self.timePrecision,
+                               timeOffset + Double(sliced.last! - begin) * Self.timePrecision, sliced))
+                last = current
+            }
+            if singleTimestampEnding {
+                f.seek += segmentSize
+            } else {
+                f.seek += (tokens[last - 1] - begin) * Self.inputStride
+            }
+        } else {
+            var duration = segmentDuration
+            if let lastStamp = tokens.last(where: { $0 >= begin }), lastStamp != begin {
+                duration = Double(lastStamp - begin) * Self.timePrecision
+            }
+            pieces.append((timeOffset, timeOffset + duration, tokens))
+            f.seek += segmentSize
+        }
+        for piece in pieces {
+            let text = tokenizer.decodeText(piece.tokens)
+            if piece.start == piece.end || text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
+            f.allTokens += piece.tokens
+            f.transcript.segments.append(TranscriptSegment(
+                id: f.transcript.segments.count + 1, seek: previousSeek, start: piece.start, end: piece.end, text: text,
+                tokens: piece.tokens, temperature: decoded.temperature, avgLogprob: decoded.avgLogprob,
+                compressionRatio: decoded.compressionRatio, noSpeechProb: decoded.noSpeechProb))
+        }
+        if !options.conditionOnPreviousText || decoded.temperature > options.promptResetOnTemperature {
+            f.promptResetSince = f.allTokens.count
+        }
+    }
+}
+
+/// Records P(<|nospeech|>) from the raw logits of the first step (CTranslate2's GetNoSpeechProbs).
+final class NoSpeechProbe: LogitsProcessor {
+    let active: Bool, token: Int
+    var value: Float = 0
+    init(active: Bool, token: Int) { self.active = active; self.token = token }
+    func process(step: Int, generated: [Int], logits: UnsafeMutablePointer<Float>, vocabularySize: Int) {
+        if active && step == 0 { value = WhisperTranscriber.probability(logits, vocabularySize, token) }
+    }
+}
+
+/// Adapts WhisperModel to the search's step interface: a row's context is its encoder window.
+final class WhisperStepModel: StepModel {
+    let model: WhisperModel, memory: [Tensor], cache: KVCache
+    init(model: WhisperModel, memory: [Tensor], cache: KVCache) { self.model = model; self.memory = memory; self.cache = cache }
+    var vocabularySize: Int { model.dimensions.vocabularySize }
+    func step(_ rows: [StepRow]) -> Tensor {
+        model.decode(tokens: rows.map(\.token), slots: rows.map(\.slot), positions: rows.map(\.position),
+                     windows: rows.map(\.context), memory: memory, cache: cache, logitRows: Array(rows.indices))
+    }
+    func copySlot(from: Int, to: Int, length: Int) { cache.copySlot(from: from, to: to, length: length) }
+}
+
+public struct WhisperError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}

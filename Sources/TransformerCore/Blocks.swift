@@ -1,0 +1,61 @@
+// Pre-norm transformer blocks (GPT-2 / Whisper style):
+//   encoder: x += SelfAttn(LN(x)); x += FFN(LN(x))
+//   decoder: x += CausalSelfAttn(LN(x)); x += CrossAttn(LN(x), memory); x += FFN(LN(x))
+
+import Tensors
+
+public struct EncoderBlock {
+    public let attentionNorm: Norm
+    public let attention: SelfAttention
+    public let ffnNorm: Norm
+    public let ffn: FeedForward
+
+    public init(attentionNorm: Norm, attention: SelfAttention, ffnNorm: Norm, ffn: FeedForward) {
+        self.attentionNorm = attentionNorm; self.attention = attention; self.ffnNorm = ffnNorm; self.ffn = ffn
+    }
+
+    /// x (batch·length, dim), updated in place.
+    public func callAsFunction(_ x: UnsafeMutablePointer<Float>, batch: Int, length: Int, scratch: Scratch) {
+        let rows = batch * length, d = attention.dim
+        let normed = scratch.buffer(8, rows * d), delta = scratch.buffer(9, rows * d)
+        attentionNorm(x, rows: rows, into: normed)
+        attention.encode(normed, batch: batch, length: length, into: delta, scratch: scratch)
+        Kernels.add(x, delta, count: rows * d)
+        ffnNorm(x, rows: rows, into: normed)
+        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.up.outFeatures))
+        Kernels.add(x, delta, count: rows * d)
+    }
+}
+
+public struct DecoderBlock {
+    public let selfAttentionNorm: Norm
+    public let selfAttention: SelfAttention
+    public let crossAttentionNorm: Norm
+    public let crossAttention: CrossAttention
+    public let ffnNorm: Norm
+    public let ffn: FeedForward
+
+    public init(selfAttentionNorm: Norm, selfAttention: SelfAttention, crossAttentionNorm: Norm,
+                crossAttention: CrossAttention, ffnNorm: Norm, ffn: FeedForward) {
+        self.selfAttentionNorm = selfAttentionNorm; self.selfAttention = selfAttention
+        self.crossAttentionNorm = crossAttentionNorm; self.crossAttention = crossAttention
+        self.ffnNorm = ffnNorm; self.ffn = ffn
+    }
+
+    /// x (rows, dim) in place; see `SelfAttention.decode` for the meaning of slots and positions.
+    public func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows: Int, slots: [Int], positions: [Int],
+                               cache: KVCache, layer: Int, memory: Tensor, windowOfRow: [Int], scratch: Scratch) {
+        let d = selfAttention.dim
+        let normed = scratch.buffer(8, rows * d), delta = scratch.buffer(9, rows * d)
+        selfAttentionNorm(x, rows: rows, into: normed)
+        selfAttention.decode(normed, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
+                             into: delta, scratch: scratch)
+        Kernels.add(x, delta, count: rows * d)
+        crossAttentionNorm(x, rows: rows, into: normed)
+        crossAttention(normed, rows: rows, memory: memory, windowOfRow: windowOfRow, into: delta, scratch: scratch)
+        Kernels.add(x, delta, count: rows * d)
+        ffnNorm(x, rows: rows, into: normed)
+        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.up.outFeatures))
+        Kernels.add(x, delta, count: rows * d)
+    }
+}

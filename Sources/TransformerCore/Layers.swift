@@ -1,0 +1,124 @@
+// The building blocks every model family composes: linear layers, norms, feed-forward, conv stem.
+// Activations are row-major (rows, features); rows are tokens of all sequences in the batch.
+
+import Tensors
+
+/// y(rows, out) = x(rows, in) · Wᵀ + b, with W stored (out, in).
+public struct Linear {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.shape.count == 2, "linear weight must be 2-D, got \(weight.shape)")
+        precondition(bias == nil || bias!.count == weight.shape[0], "bias size \(bias!.count) ≠ \(weight.shape[0])")
+        self.weight = weight; self.bias = bias
+    }
+
+    /// `x` (rows, ldx ≥ in) → `y` (rows, ldy ≥ out).
+    public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                               ldx: Int? = nil, ldy: Int? = nil) {
+        guard rows > 0 else { return }
+        let ldy = ldy ?? outFeatures
+        if let bias {
+            for r in 0..<rows { (y + r * ldy).update(from: bias.data, count: outFeatures) }
+        }
+        BLAS.gemm(m: rows, n: outFeatures, k: inFeatures, a: x, lda: ldx ?? inFeatures,
+                  b: weight.data, ldb: inFeatures, transB: true, c: y, ldc: ldy, beta: bias == nil ? 0 : 1)
+    }
+}
+
+/// LayerNorm (with beta) or RMSNorm (without), over the last dimension.
+public struct Norm {
+    public enum Kind { case layerNorm, rmsNorm }
+    public let gamma: Tensor
+    public let beta: Tensor?
+    public let kind: Kind
+    public let eps: Float
+
+    public init(gamma: Tensor, beta: Tensor?, kind: Kind = .layerNorm, eps: Float = 1e-5) {
+        self.gamma = gamma; self.beta = beta; self.kind = kind; self.eps = eps
+    }
+
+    public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        let n = gamma.count
+        switch kind {
+        case .layerNorm: Kernels.layerNorm(x, y, rows: rows, n: n, gamma: gamma.data, beta: beta?.data, eps: eps)
+        case .rmsNorm: Kernels.rmsNorm(x, y, rows: rows, n: n, gamma: gamma.data, eps: eps)
+        }
+    }
+}
+
+public enum Activation {
+    case gelu, silu, relu
+    public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .gelu: Kernels.gelu(x, count: count)
+        case .silu: Kernels.silu(x, count: count)
+        case .relu: for i in 0..<count where x[i] < 0 { x[i] = 0 }
+        }
+    }
+}
+
+/// Position-wise MLP: down(act(up(x))).
+public struct FeedForward {
+    public let up: Linear
+    public let down: Linear
+    public let activation: Activation
+
+    public init(up: Linear, down: Linear, activation: Activation) {
+        precondition(up.outFeatures == down.inFeatures && up.inFeatures == down.outFeatures)
+        self.up = up; self.down = down; self.activation = activation
+    }
+
+    /// x (rows, d) → y (rows, d), using `hidden` (rows, dff) as scratch.
+    public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                               hidden: UnsafeMutablePointer<Float>) {
+        up(x, rows: rows, into: hidden)
+        activation.apply(hidden, count: rows * up.outFeatures)
+        down(hidden, rows: rows, into: y)
+    }
+}
+
+/// 1-D convolution over time-major input, as GEMM over an im2col matrix.
+/// Weight (out, in, kernel) as PyTorch / CTranslate2 store it.
+public struct Conv1d {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let stride: Int
+    public let padding: Int
+    private let matrix: Linear  // weight viewed as (out, in × kernel)
+    public var inChannels: Int { weight.shape[1] }
+    public var outChannels: Int { weight.shape[0] }
+    public var kernel: Int { weight.shape[2] }
+
+    public init(weight: Tensor, bias: Tensor?, stride: Int, padding: Int) {
+        precondition(weight.shape.count == 3, "conv weight must be 3-D, got \(weight.shape)")
+        self.weight = weight; self.bias = bias; self.stride = stride; self.padding = padding
+        matrix = Linear(weight: Tensor(viewing: weight, shape: [weight.shape[0], weight.shape[1] * weight.shape[2]]), bias: bias)
+    }
+
+    public func outputLength(_ inputLength: Int) -> Int { (inputLength + 2 * padding - kernel) / stride + 1 }
+
+    /// x (T, in) time-major → y (Tout, out); `columns` needs Tout × in × kernel floats.
+    public func callAsFunction(_ x: UnsafePointer<Float>, length: Int, into y: UnsafeMutablePointer<Float>,
+                               columns: UnsafeMutablePointer<Float>) {
+        let tOut = outputLength(length), cin = inChannels, k = kernel
+        // columns[t, c*k + j] = x[t*stride + j - padding, c]
+        for t in 0..<tOut {
+            let row = columns + t * cin * k
+            for j in 0..<k {
+                let src = t * stride + j - padding
+                if src < 0 || src >= length {
+                    for c in 0..<cin { row[c * k + j] = 0 }
+                } else {
+                    let xs = x + src * cin
+                    for c in 0..<cin { row[c * k + j] = xs[c] }
+                }
+            }
+        }
+        matrix(columns, rows: tOut, into: y)
+    }
+}
+
