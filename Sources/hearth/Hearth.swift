@@ -5,5 +5,5 @@ struct Hearth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Offline, auditable batch transcription, captioning and question answering.",
-        subcommands: [ModelsCommand.self])
+        subcommands: [TranscribeCommand.self, ModelsCommand.self])
 }

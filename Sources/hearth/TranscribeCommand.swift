@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Media
+import Models
+import ModelStore
+import Tensors
+
+struct TranscribeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transcribe",
+        abstract: "Transcribe audio files (WAV, FLAC, OGG/Vorbis, Opus, MP3) with Whisper, offline.")
+
+    @Argument(help: "Audio files or directories (walked recursively for audio files).")
+    var inputs: [String]
+
+    @Option(help: "Catalog model name or a model directory (CTranslate2 or Hugging Face).")
+    var model = ModelCatalog.defaultWhisper
+
+    @Option(name: .customLong("output-dir"), help: "Write one file per input and format here (default: print text).")
+    var outputDir: String?
+
+    @Option(help: "Comma-separated output formats: txt, srt, vtt, json.")
+    var format = "txt"
+
+    @Option(name: .customLong("beam-size"), help: "Beam size; 1 = greedy.")
+    var beamSize = 5
+
+    @Option(name: .customLong("best-of"), help: "Samples drawn per temperature-fallback step.")
+    var bestOf = 5
+
+    @Option(help: "Comma-separated fallback temperatures (a single 0 disables fallback).")
+    var temperature = "0,0.2,0.4,0.6,0.8,1.0"
+
+    @Option(help: "Spoken language code (e.g. en, de); detected when omitted on multilingual models.")
+    var language: String?
+
+    @Option(help: "transcribe, or translate (to English; multilingual models).")
+    var task = "transcribe"
+
+    @Flag(name: .customLong("no-condition-on-previous-text"), help: "Do not prompt each window with the previous text.")
+    var noConditionOnPreviousText = false
+
+    @Flag(name: .customLong("without-timestamps"), help: "Decode without timestamp tokens.")
+    var withoutTimestamps = false
+
+    @Option(name: .customLong("initial-prompt"), help: "Text that primes the first window.")
+    var initialPrompt: String?
+
+    @Option(help: "CPU threads for matrix products.")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(name: .customLong("batch-size"), help: "Files whose windows are encoded and decoded together.")
+    var batchSize = 4
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        let formats = try format.split(separator: ",").map { name -> TranscriptFormat in
+            guard let f = TranscriptFormat(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("unknown format '\(name)' (txt, srt, vtt, json)")
+            }
+            return f
+        }
+        guard let task = WhisperTask(rawValue: task) else { throw ValidationError("--task must be transcribe or translate") }
+        var options = TranscriptionOptions()
+        options.beamSize = beamSize
+        options.bestOf = bestOf
+        options.temperatures = try temperature.split(separator: ",").map {
+            guard let t = Float($0.trimmingCharacters(in: .whitespaces)), t >= 0 else { throw ValidationError("bad temperature '\($0)'") }
+            return t
+        }
+        options.language = language
+        options.task = task
+        options.conditionOnPreviousText = !noConditionOnPreviousText
+        options.withoutTimestamps = withoutTimestamps
+        options.initialPrompt = initialPrompt
+
+        let installed = try ModelStore().resolve(model)
+        let transcriber = try WhisperTranscriber.load(directory: installed.directory)
+        if !transcriber.tokenizer.isMultilingual, let language, language != "en" {
+            FileHandle.standardError.write(Data("warning: \(installed.name) is English-only; --language \(language) ignored\n".utf8))
+        }
+        let provenance = Provenance(model: installed.name, modelFormat: transcriber.format.rawValue, files: installed.files,
+                                    options: options)
+        let files = try AudioFiles.expand(inputs)
+        let outputNames = AudioFiles.outputNames(files)
+        if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
+        var failures = 0
+        _ = transcriber.transcribe(count: files.count, load: { i in
+            try LogMelSpectrogram.load(path: files[i], nMels: transcriber.model.dimensions.melBins)
+        }, options: options, batchSize: batchSize) { i, result in
+            switch result {
+            case .failure(let error):
+                failures += 1
+                FileHandle.standardError.write(Data("error: \(files[i]): \(error)\n".utf8))
+            case .success(let transcript):
+                let document = TranscriptDocument(path: files[i], transcript: transcript, provenance: provenance)
+                do {
+                    if let outputDir {
+                        for f in formats {
+                            let url = URL(fileURLWithPath: outputDir).appendingPathComponent("\(outputNames[i]).\(f.rawValue)")
+                            try document.render(f).write(to: url, atomically: true, encoding: .utf8)
+                        }
+                        FileHandle.standardError.write(Data("done: \(files[i]) (\(String(format: "%.1f", transcript.duration)) s)\n".utf8))
+                    } else {
+                        print("== \(files[i])")
+                        print(try document.render(formats.first ?? .txt), terminator: "")
+                    }
+                } catch {
+                    failures += 1
+                    FileHandle.standardError.write(Data("error: \(files[i]): cannot write output: \(error)\n".utf8))
+                }
+            }
+        }
+        if failures > 0 {
+            FileHandle.standardError.write(Data("\(failures) of \(files.count) files failed\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Expands files and directories into a sorted list of audio files.
+enum AudioFiles {
+    static let extensions: Set<String> = ["wav", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "au", "caf", "w64"]
+
+    static func expand(_ inputs: [String]) throws -> [String] {
+        var out: [String] = []
+        let fm = FileManager.default
+        for input in inputs {
+            var isDirectory: ObjCBool = false
+            guard fm.fileExists(atPath: input, isDirectory: &isDirectory) else {
+                out.append(input)   // reported as an error for that file, the others go on
+                continue
+            }
+            if !isDirectory.boolValue { out.append(input); continue }
+            let base = URL(fileURLWithPath: input)
+            var found: [String] = []
+            if let walker = fm.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey]) {
+                for case let url as URL in walker where extensions.contains(url.pathExtension.lowercased()) {
+                    found.append(url.path)
+                }
+            }
+            out += found.sorted()
+        }
+        return out
+    }
+
+    /// Output base names: the file's stem, or its whole name where two inputs share a stem (jfk.wav, jfk.mp3).
+    static func outputNames(_ files: [String]) -> [String] {
+        let stems = files.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+        var counts: [String: Int] = [:]
+        for s in stems { counts[s, default: 0] += 1 }
+        return files.indices.map { i in counts[stems[i]]! > 1 ? URL(fileURLWithPath: files[i]).lastPathComponent : stems[i] }
+    }
+}
