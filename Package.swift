@@ -20,7 +20,7 @@ let package = Package(
         // Vectorized C kernels (exp/erf/softmax/norms), dispatched at run time by CPU features.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         .target(name: "Tensors", dependencies: ["CHearthDeps", "CKernels"], swiftSettings: fast),
-        .target(name: "TransformerCore", dependencies: ["Tensors", "CHearthDeps"], swiftSettings: fast),
+        .target(name: "TransformerCore", dependencies: ["Tensors", "CKernels", "CHearthDeps"], swiftSettings: fast),
         .target(name: "Weights", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "Media", dependencies: ["CHearthDeps"], swiftSettings: fast),
         .target(name: "Tokenizers", swiftSettings: fast),

@@ -45,6 +45,7 @@ static inline float fast_erff(float x) {
 }
 
 CLONES void hk_softmax(float *x, long n, float scale) {
+#pragma clang fp reassociate(on)  // lets clang vectorize the sums
     float m = -INFINITY;
     for (long i = 0; i < n; i++) m = fmaxf(m, x[i]);
     if (m == -INFINITY) { for (long i = 0; i < n; i++) x[i] = 0; return; }
@@ -67,6 +68,7 @@ CLONES void hk_silu(float *x, long n) {
 }
 
 CLONES void hk_layernorm(const float *x, float *y, long rows, long n, const float *gamma, const float *beta, float eps) {
+#pragma clang fp reassociate(on)  // lets clang vectorize the sums
     for (long r = 0; r < rows; r++) {
         const float *xr = x + r * n;
         float *yr = y + r * n;
@@ -82,6 +84,7 @@ CLONES void hk_layernorm(const float *x, float *y, long rows, long n, const floa
 }
 
 CLONES void hk_rmsnorm(const float *x, float *y, long rows, long n, const float *gamma, float eps) {
+#pragma clang fp reassociate(on)  // lets clang vectorize the sums
     for (long r = 0; r < rows; r++) {
         const float *xr = x + r * n;
         float *yr = y + r * n;
@@ -97,6 +100,7 @@ CLONES void hk_add(float *x, const float *y, long n) {
 }
 
 CLONES float hk_dot(const float *a, const float *b, long n) {
+#pragma clang fp reassociate(on)  // lets clang vectorize the sums
     float s = 0;
     for (long i = 0; i < n; i++) s += a[i] * b[i];
     return s;
@@ -108,4 +112,19 @@ CLONES void hk_axpy(float *y, const float *x, float alpha, long n) {
 
 CLONES void hk_f16_to_f32(const uint16_t *src, float *dst, long n) {
     for (long i = 0; i < n; i++) dst[i] = (float)(*(const _Float16 *)&src[i]);
+}
+
+CLONES void hk_matmul_f16(const float *x, long m, long k, const uint16_t *w, long n0, long n1, float *y, long ldy) {
+#pragma clang fp reassociate(on)  // lets clang vectorize the sums
+    float row[k];
+    for (long n = n0; n < n1; n++) {
+        const _Float16 *wn = (const _Float16 *)(w + n * k);
+        for (long i = 0; i < k; i++) row[i] = (float)wn[i];
+        for (long r = 0; r < m; r++) {
+            const float *xr = x + r * k;
+            float s = 0;
+            for (long i = 0; i < k; i++) s += row[i] * xr[i];
+            y[r * ldy + n] = s;
+        }
+    }
 }

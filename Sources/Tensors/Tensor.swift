@@ -25,6 +25,9 @@ public final class Tensor: @unchecked Sendable {
     public let data: UnsafeMutablePointer<Float>
     /// For views: the tensor whose memory this one borrows (kept alive here).
     private let base: Tensor?
+    /// The original float16 values, kept when a tensor was loaded from float16: decode-time
+    /// products read half the bytes from it (the values are exactly those of `data`).
+    public private(set) var half: UnsafeMutablePointer<UInt16>?
 
     /// A zero-filled tensor.
     public init(zeros shape: [Int]) {
@@ -47,6 +50,11 @@ public final class Tensor: @unchecked Sendable {
         self.init(zeros: shape)
         precondition(bytes.count == count * dtype.byteSize)
         convertToFloat32(dtype: dtype, from: bytes.baseAddress!, to: data, count: count)
+        if dtype == .float16 && shape.count == 2 {
+            let h = UnsafeMutablePointer<UInt16>.allocate(capacity: count)
+            h.update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt16.self), count: count)
+            half = h
+        }
     }
 
     /// The same storage under another shape with the same element count (no copy).
@@ -58,7 +66,10 @@ public final class Tensor: @unchecked Sendable {
         self.data = tensor.data
     }
 
-    deinit { if base == nil { UnsafeMutableRawPointer(data).deallocate() } }
+    deinit {
+        if base == nil { UnsafeMutableRawPointer(data).deallocate() }
+        half?.deallocate()
+    }
 
     public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
     public subscript(i: Int) -> Float {

@@ -1,6 +1,7 @@
 // The building blocks every model family composes: linear layers, norms, feed-forward, conv stem.
 // Activations are row-major (rows, features); rows are tokens of all sequences in the batch.
 
+import CKernels
 import Tensors
 
 /// y(rows, out) = x(rows, in) · Wᵀ + b, with W stored (out, in).
@@ -16,11 +17,23 @@ public struct Linear {
         self.weight = weight; self.bias = bias
     }
 
+    /// Up to this many rows, a float16-loaded weight is read in float16 (bandwidth-bound decode steps);
+    /// above it, the float32 copy goes through BLAS GEMM (compute-bound).
+    public static let halfPrecisionRowLimit = 8
+
     /// `x` (rows, ldx ≥ in) → `y` (rows, ldy ≥ out).
     public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
                                ldx: Int? = nil, ldy: Int? = nil) {
         guard rows > 0 else { return }
         let ldy = ldy ?? outFeatures
+        if let half = weight.half, rows <= Self.halfPrecisionRowLimit, (ldx ?? inFeatures) == inFeatures {
+            let n = outFeatures, k = inFeatures
+            Kernels.parallelChunks(count: n, minChunk: 256) { start, end in
+                hk_matmul_f16(x, rows, k, half, start, end, y, ldy)
+            }
+            if let bias { for r in 0..<rows { Kernels.add(y + r * ldy, bias.data, count: n) } }
+            return
+        }
         if let bias {
             for r in 0..<rows { (y + r * ldy).update(from: bias.data, count: outFeatures) }
         }

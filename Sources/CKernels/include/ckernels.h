@@ -22,4 +22,9 @@ float hk_dot(const float *a, const float *b, long n);
 void hk_axpy(float *y, const float *x, float alpha, long n);
 /// IEEE half → float.
 void hk_f16_to_f32(const uint16_t *src, float *dst, long n);
+
+
+/// Y(m, ldy)[:, n0..<n1] = X(m, k) · W[n0..<n1]ᵀ for a float16 weight W (n, k): the decode-time
+/// product (few rows, weight-bandwidth bound), converting each weight row once for all m rows.
+void hk_matmul_f16(const float *x, long m, long k, const uint16_t *w, long n0, long n1, float *y, long ldy);
 #endif

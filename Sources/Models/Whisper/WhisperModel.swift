@@ -33,6 +33,7 @@ public final class WhisperModel {
     let textPositions: Tensor         // (textContext, width)
     let decoderBlocks: [DecoderBlock]
     let decoderNorm: Norm
+    let outputProjection: Linear     // the token embedding, tied
     let scratch = Scratch()
 
     init(dimensions: WhisperDimensions, conv1: Conv1d, conv2: Conv1d, audioPositions: Tensor,
@@ -41,6 +42,7 @@ public final class WhisperModel {
         self.dimensions = dimensions; self.conv1 = conv1; self.conv2 = conv2; self.audioPositions = audioPositions
         self.encoderBlocks = encoderBlocks; self.encoderNorm = encoderNorm; self.tokenEmbedding = tokenEmbedding
         self.textPositions = textPositions; self.decoderBlocks = decoderBlocks; self.decoderNorm = decoderNorm
+        outputProjection = Linear(weight: tokenEmbedding, bias: nil)
     }
 
     /// Encodes `windows` log-mel windows (windows, melBins, 2·audioContext) → (windows, audioContext, width).
@@ -94,8 +96,7 @@ public final class WhisperModel {
         for (i, r) in logitRows.enumerated() { (selected + i * w).update(from: x + r * w, count: w) }
         decoderNorm(selected, rows: logitRows.count, into: selected)
         let logits = Tensor(zeros: [logitRows.count, dimensions.vocabularySize])
-        BLAS.gemm(m: logitRows.count, n: dimensions.vocabularySize, k: w, a: selected, lda: w,
-                  b: tokenEmbedding.data, ldb: w, transB: true, c: logits.data, ldc: dimensions.vocabularySize)
+        outputProjection(selected, rows: logitRows.count, into: logits.data)
         return logits
     }
 }
