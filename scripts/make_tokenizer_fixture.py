@@ -10,7 +10,8 @@ The fixture holds, for every text below:
   - `ids` / `decoded` / `decoded_skip_special`: the file as is, without the post-processor's
     template tokens (add_special_tokens=False);
   - `ids_literal_special`: with encode_special_tokens=True (special-token text as plain characters);
-  - `splits`: the words of each split pattern (GPT-2, Llama 3, Qwen2), from a `Split` pre-tokenizer;
+  - `splits`: the words of each pre-tokenizer (GPT-2, Llama 3, Qwen2 `Split` patterns; SmolLM's
+    `Digits(individual_digits)` then the GPT-2 pattern);
   - `variants`: ids after editing the file's JSON the way the Swift test does (other pre-tokenizer,
     prefix space, NFC normalizer, ignore_merges), so the same vocabulary checks every code path.
 """
@@ -84,6 +85,7 @@ VARIANTS = {
     "gpt2_prefix_space": ("gpt2", True, False, False),
     "llama3_ignore_merges": ("llama3", False, False, True),
     "qwen2_nfc": ("qwen2", False, True, False),
+    "smolLM_digits": ("smolLM", False, False, False),
 }
 
 
@@ -95,10 +97,25 @@ def variant_json(base: dict, pattern_key: str, prefix_space: bool, nfc: bool, ig
     byte_level = {"type": "ByteLevel", "add_prefix_space": prefix_space, "trim_offsets": True, "use_regex": False}
     if pattern_key == "gpt2":
         spec["pre_tokenizer"] = dict(byte_level, use_regex=True)
+    elif pattern_key == "smolLM":
+        digits = {"type": "Digits", "individual_digits": True}
+        spec["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [digits, dict(byte_level, use_regex=True)]}
     else:
         split = {"type": "Split", "pattern": {"Regex": PATTERNS[pattern_key]}, "behavior": "Isolated", "invert": False}
         spec["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [split, byte_level]}
     return json.dumps(spec)
+
+
+def compact_json(fixture: dict) -> str:
+    """Pretty at the top level, one line per case and per variant, so diffs stay readable."""
+    lines = []
+    for key, value in fixture.items():
+        if isinstance(value, list):
+            items = ",\n".join("  " + json.dumps(item, ensure_ascii=False) for item in value)
+            lines.append(f' "{key}": [\n{items}\n ]')
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def main() -> None:
@@ -110,6 +127,7 @@ def main() -> None:
     literal = Tokenizer.from_str(raw.decode())
     literal.encode_special_tokens = True
     splitters = {k: pre_tokenizers.Split(Regex(p), behavior="isolated") for k, p in PATTERNS.items()}
+    splitters["smolLM"] = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), splitters["gpt2"]])
 
     cases = []
     for text in TEXTS:
@@ -144,7 +162,7 @@ def main() -> None:
         "variants": variants,
     }
     out = Path(__file__).resolve().parent.parent / "Tests/TokenizersTests/Fixtures/whisper_golden.json"
-    out.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    out.write_text(compact_json(fixture), encoding="utf-8")
     print(f"wrote {out} ({len(cases)} texts, {len(variants)} variants)")
 
 

@@ -12,16 +12,24 @@ public enum PreTokenizer: Sendable, CaseIterable {
     case llama3
     /// Qwen2 and Qwen2.5: as Llama 3, but every digit is a word of its own.
     case qwen2
+    /// SmolLM and StarCoder: every digit a word of its own, GPT-2 on the text between digits
+    /// (Hugging Face's `Digits(individual_digits)` then `ByteLevel`).
+    case smolLM
 
-    /// The regular expression this pre-tokenizer implements, spelled as in `tokenizer.json`.
-    public var pattern: String {
+    private static let gpt2Pattern = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+
+    /// The regular expressions this pre-tokenizer implements, each splitting the words of the one
+    /// before (as llama.cpp lists them), spelled as in `tokenizer.json`.
+    public var patterns: [String] {
         switch self {
         case .gpt2:
-            return #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+            return [Self.gpt2Pattern]
         case .llama3:
-            return #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+            return [#"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#]
         case .qwen2:
-            return #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+            return [#"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#]
+        case .smolLM:
+            return [#"\p{N}"#, Self.gpt2Pattern]
         }
     }
 
@@ -33,15 +41,27 @@ public enum PreTokenizer: Sendable, CaseIterable {
 
     /// Byte ranges (indices into `bytes`' base) of the words of a valid UTF-8 slice.
     func wordRanges(in bytes: ArraySlice<UInt8>) -> [Range<Int>] {
-        let text = ScalarText(bytes)
+        var text = ScalarText(bytes)
         var ranges: [Range<Int>] = []
         var start = 0
         while start < text.count {
             let end: Int
             switch self {
-            case .gpt2: end = text.gpt2WordEnd(from: start)
-            case .llama3: end = text.llama3WordEnd(from: start, maxDigits: 3)
-            case .qwen2: end = text.llama3WordEnd(from: start, maxDigits: 1)
+            case .gpt2:
+                end = text.gpt2WordEnd(from: start)
+            case .llama3:
+                end = text.llama3WordEnd(from: start, maxDigits: 3)
+            case .qwen2:
+                end = text.llama3WordEnd(from: start, maxDigits: 1)
+            case .smolLM:
+                if text.classes[start] == .number {
+                    end = start + 1
+                } else {
+                    if start == 0 || text.classes[start - 1] == .number {  // a new stretch between digits
+                        text.limit = text.classes[start...].firstIndex(of: .number) ?? text.count
+                    }
+                    end = text.gpt2WordEnd(from: start)
+                }
             }
             ranges.append(text.offsets[start]..<text.offsets[end])
             start = end
@@ -99,6 +119,8 @@ private struct ScalarText {
     var offsets: [Int] = []
 
     var count: Int { values.count }
+    /// Where matching stops (a word never extends past it); the end of the text unless narrowed.
+    var limit: Int
 
     init(_ bytes: ArraySlice<UInt8>) {
         values.reserveCapacity(bytes.count)
@@ -131,6 +153,7 @@ private struct ScalarText {
             index += length
         }
         offsets.append(bytes.endIndex)
+        limit = values.count
     }
 
     /// One match of the GPT-2 pattern starting at scalar `start`; returns its end.
@@ -140,7 +163,7 @@ private struct ScalarText {
         }
         // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`
         var first = start
-        if values[start] == Self.space, start + 1 < count, !classes[start + 1].isWhitespace {
+        if values[start] == Self.space, start + 1 < limit, !classes[start + 1].isWhitespace {
             first = start + 1
         }
         let kind = classes[first]
@@ -160,7 +183,7 @@ private struct ScalarText {
         if kind == .letter {
             return runEnd(from: start) { $0 == .letter }
         }
-        if kind == .space || kind == .other, start + 1 < count, classes[start + 1] == .letter {
+        if kind == .space || kind == .other, start + 1 < limit, classes[start + 1] == .letter {
             return runEnd(from: start + 1) { $0 == .letter }
         }
         // `\p{N}{1,maxDigits}`
@@ -169,7 +192,7 @@ private struct ScalarText {
         }
         // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
         var first = start
-        if values[start] == Self.space, start + 1 < count, classes[start + 1] == .other {
+        if values[start] == Self.space, start + 1 < limit, classes[start + 1] == .other {
             first = start + 1
         }
         if classes[first] == .other {
@@ -188,12 +211,12 @@ private struct ScalarText {
     /// non-space follows a run of two or more.
     private func whitespaceWordEnd(from start: Int) -> Int {
         let end = runEnd(from: start) { $0.isWhitespace }
-        return end == count || end - start == 1 ? end : end - 1
+        return end == limit || end - start == 1 ? end : end - 1
     }
 
     private func runEnd(from start: Int, while matches: (ScalarClass) -> Bool) -> Int {
         var end = start
-        while end < count, matches(classes[end]) { end += 1 }
+        while end < limit, matches(classes[end]) { end += 1 }
         return end
     }
 
@@ -201,7 +224,7 @@ private struct ScalarText {
     /// matching follows Unicode case folding, so `ſ` (U+017F) counts as `s`, as in Oniguruma.
     private func contractionLength(at start: Int, caseInsensitive: Bool) -> Int? {
         func folded(_ index: Int) -> UInt32? {
-            guard index < count else { return nil }
+            guard index < limit else { return nil }
             let value = values[index]
             guard caseInsensitive else { return value }
             if (0x41...0x5A).contains(value) { return value + 0x20 }

@@ -4,9 +4,9 @@ extension BPETokenizer {
     /// Loads a Hugging Face `tokenizer.json` with a byte-level BPE model.
     ///
     /// Understood: `model` (BPE: `vocab`, `merges` as `"a b"` strings or `["a", "b"]` pairs,
-    /// `ignore_merges`), `added_tokens`, a null or NFC `normalizer`, a `ByteLevel` pre-tokenizer or a
-    /// `Split` with a known ``PreTokenizer/pattern`` followed by `ByteLevel`, and a null or `ByteLevel`
-    /// decoder. `post_processor` and `truncation`/`padding` are ignored. Anything else is a ``TokenizerError``.
+    /// `ignore_merges`), `added_tokens`, a null or NFC `normalizer`, a `ByteLevel` pre-tokenizer alone,
+    /// after a `Split` with one of the ``PreTokenizer/patterns`` or after `Digits(individual_digits)`,
+    /// and a null or `ByteLevel` decoder. `post_processor` and `truncation`/`padding` are ignored. Anything else is a ``TokenizerError``.
     /// Format: https://github.com/huggingface/tokenizers/blob/main/tokenizers/src/tokenizer/serialization.rs
     public convenience init(contentsOf url: URL) throws {
         let data: Data
@@ -144,35 +144,37 @@ private struct TokenizerDescription {
         guard let preTokenizer = value as? [String: Any] else {
             throw failure("no pre_tokenizer object; byte-level BPE needs a ByteLevel pre-tokenizer")
         }
-        switch preTokenizer["type"] as? String {
-        case "ByteLevel":
-            // Hugging Face's defaults for both flags are true.
-            guard preTokenizer["use_regex"] as? Bool ?? true else {
-                throw failure("a ByteLevel pre-tokenizer without use_regex and without a Split is not supported")
-            }
+        let steps = preTokenizer["type"] as? String == "Sequence"
+            ? preTokenizer["pretokenizers"] as? [[String: Any]] ?? []
+            : [preTokenizer]
+        let types = steps.map { $0["type"] as? String ?? "?" }
+        // Hugging Face's defaults for both ByteLevel flags are true.
+        let usesRegex = steps.last?["use_regex"] as? Bool ?? true
+        addsPrefixSpace = steps.last?["add_prefix_space"] as? Bool ?? true
+        switch (types, usesRegex) {
+        case (["ByteLevel"], true):
             self.preTokenizer = .gpt2
-            addsPrefixSpace = preTokenizer["add_prefix_space"] as? Bool ?? true
-        case "Sequence":
-            guard let steps = preTokenizer["pretokenizers"] as? [[String: Any]], steps.count == 2,
-                  steps[0]["type"] as? String == "Split", steps[1]["type"] as? String == "ByteLevel"
-            else { throw failure("a Sequence pre-tokenizer other than [Split, ByteLevel] is not supported") }
-            let split = steps[0]
-            let byteLevel = steps[1]
-            guard split["behavior"] as? String == "Isolated", split["invert"] as? Bool != true else {
-                throw failure("a Split pre-tokenizer must have behavior \"Isolated\" and invert false")
-            }
-            let pattern = (split["pattern"] as? [String: Any])?["Regex"] as? String
-            guard let known = PreTokenizer.allCases.first(where: { $0.pattern == pattern }) else {
-                throw failure("the Split pattern \(pattern.map { "\"\($0)\"" } ?? "(not a Regex)") is none of the known GPT-2, Llama 3 or Qwen2 patterns")
-            }
-            guard byteLevel["use_regex"] as? Bool == false else {
-                throw failure("a ByteLevel after a Split must have use_regex false")
-            }
-            self.preTokenizer = known
-            addsPrefixSpace = byteLevel["add_prefix_space"] as? Bool ?? true
-        case let type:
-            throw failure("pre_tokenizer \(type.map { "\"\($0)\"" } ?? "of unknown form") is not supported")
+        case (["Digits", "ByteLevel"], true) where steps[0]["individual_digits"] as? Bool == true:
+            self.preTokenizer = .smolLM
+        case (["Split", "ByteLevel"], false):
+            self.preTokenizer = try knownSplit(steps[0])
+        default:
+            let description = types.map { "\"\($0)\"" }.joined(separator: " → ")
+            throw failure("pre_tokenizer \(description)\(types.last == "ByteLevel" ? " (use_regex \(usesRegex))" : "") "
+                + "is not supported; known: ByteLevel with use_regex, Split → ByteLevel without, "
+                + "Digits(individual_digits) → ByteLevel with")
         }
+    }
+
+    private func knownSplit(_ split: [String: Any]) throws -> PreTokenizer {
+        guard split["behavior"] as? String == "Isolated", split["invert"] as? Bool != true else {
+            throw failure("a Split pre-tokenizer must have behavior \"Isolated\" and invert false")
+        }
+        let pattern = (split["pattern"] as? [String: Any])?["Regex"] as? String
+        guard let known = PreTokenizer.allCases.first(where: { $0.patterns == [pattern] }) else {
+            throw failure("the Split pattern \(pattern.map { "\"\($0)\"" } ?? "(not a Regex)") is none of the known GPT-2, Llama 3 or Qwen2 patterns")
+        }
+        return known
     }
 
     private func readDecoder(_ value: Any?) throws {

@@ -123,7 +123,7 @@ final class HandMadeTokenizerTests: XCTestCase {
 
         var llama = minimalJSON()
         llama["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [
-            ["type": "Split", "pattern": ["Regex": PreTokenizer.llama3.pattern], "behavior": "Isolated", "invert": false],
+            ["type": "Split", "pattern": ["Regex": PreTokenizer.llama3.patterns[0]], "behavior": "Isolated", "invert": false],
             ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false],
         ]]
         XCTAssertEqual(try BPETokenizer(tokenizerJSON: JSONSerialization.data(withJSONObject: llama)).preTokenizer, .llama3)
@@ -147,7 +147,10 @@ final class HandMadeTokenizerTests: XCTestCase {
         assertJSONFails(editing { $0["added_tokens"] = [["id": 263, "content": "<x>", "lstrip": true]] },
                         mentioning: "sets lstrip")
         assertJSONFails(editing { $0["normalizer"] = ["type": "Lowercase"] }, mentioning: "normalizer \"Lowercase\"")
-        assertJSONFails(editing { $0["pre_tokenizer"] = ["type": "Whitespace"] }, mentioning: "pre_tokenizer \"Whitespace\"")
+        assertJSONFails(editing { $0["pre_tokenizer"] = ["type": "Whitespace"] },
+                        mentioning: "pre_tokenizer \"Whitespace\" is not supported")
+        assertJSONFails(editing { $0["pre_tokenizer"] = ["type": "ByteLevel", "use_regex": false] },
+                        mentioning: "pre_tokenizer \"ByteLevel\" (use_regex false) is not supported")
         assertJSONFails(editing { $0["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [
             ["type": "Split", "pattern": ["Regex": "\\w+"], "behavior": "Isolated", "invert": false],
             ["type": "ByteLevel", "use_regex": false],

@@ -20,6 +20,8 @@ final class PreTokenizerTests: XCTestCase {
                        ["I", "'M", " here", ",", " it", "'s", " ", "123", "45", "!"])
         XCTAssertEqual(PreTokenizer.qwen2.split("12345\n\n  x"),
                        ["1", "2", "3", "4", "5", "\n\n", " ", " x"])
+        XCTAssertEqual(PreTokenizer.smolLM.split("a  12b, 2024\n"),
+                       ["a", "  ", "1", "2", "b", ",", " ", "2", "0", "2", "4", "\n"])
         XCTAssertEqual(PreTokenizer.gpt2.split(""), [])
     }
 }

@@ -61,7 +61,7 @@ final class WhisperGoldenTests: XCTestCase {
         let golden = try WhisperGolden.load()
         for variant in golden.variants {
             let expectedPreTokenizer = try XCTUnwrap(PreTokenizer.allCases.first { "\($0)" == variant.preTokenizer })
-            let edited = try JSONSerialization.data(withJSONObject: editedTokenizerJSON(json, variant: variant, pattern: expectedPreTokenizer.pattern))
+            let edited = try JSONSerialization.data(withJSONObject: editedTokenizerJSON(json, variant: variant, preTokenizer: expectedPreTokenizer))
             let tokenizer = try BPETokenizer(tokenizerJSON: edited, source: variant.name)
             XCTAssertEqual(tokenizer.preTokenizer, expectedPreTokenizer, variant.name)
             XCTAssertEqual(tokenizer.addsPrefixSpace, variant.addPrefixSpace, variant.name)
@@ -118,18 +118,26 @@ final class WhisperGoldenTests: XCTestCase {
         }
     }
 
-    private func editedTokenizerJSON(_ json: [String: Any], variant: WhisperGolden.Variant, pattern: String) -> [String: Any] {
+    /// The edit scripts/make_tokenizer_fixture.py makes before encoding with Hugging Face tokenizers.
+    private func editedTokenizerJSON(_ json: [String: Any], variant: WhisperGolden.Variant,
+                                     preTokenizer: PreTokenizer) -> [String: Any] {
         var json = json
         var model = json["model"] as? [String: Any] ?? [:]
         model["ignore_merges"] = variant.ignoreMerges
         json["model"] = model
         json["normalizer"] = variant.nfc ? ["type": "NFC"] : NSNull()
-        let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": variant.addPrefixSpace,
-                                        "trim_offsets": true, "use_regex": variant.preTokenizer == "gpt2"]
-        if variant.preTokenizer == "gpt2" {
+        var byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": variant.addPrefixSpace,
+                                        "trim_offsets": true, "use_regex": true]
+        switch preTokenizer {
+        case .gpt2:
             json["pre_tokenizer"] = byteLevel
-        } else {
-            let split: [String: Any] = ["type": "Split", "pattern": ["Regex": pattern], "behavior": "Isolated", "invert": false]
+        case .smolLM:
+            let digits: [String: Any] = ["type": "Digits", "individual_digits": true]
+            json["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [digits, byteLevel]]
+        case .llama3, .qwen2:
+            let split: [String: Any] = ["type": "Split", "pattern": ["Regex": preTokenizer.patterns[0]],
+                                        "behavior": "Isolated", "invert": false]
+            byteLevel["use_regex"] = false
             json["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": [split, byteLevel]]
         }
         return json
