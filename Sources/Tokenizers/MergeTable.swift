@@ -8,8 +8,6 @@ struct MergeTable: Sendable {
     /// Key: left id << 32 | right id. Value: rank << 32 | merged id.
     private var merges: [UInt64: UInt64] = [:]
 
-    var count: Int { merges.count }
-
     /// Adds the pair with the next rank; a pair already present keeps its earlier rank.
     mutating func append(left: Int32, right: Int32, merged: Int32) {
         let rank = UInt64(merges.count)

@@ -1,4 +1,6 @@
 /// What a vocabulary entry is. Raw values are GGUF's `tokenizer.ggml.token_type` codes.
+/// Only `.control` and `.userDefined` change how a token is handled; the other kinds are ordinary
+/// vocabulary entries.
 public enum TokenKind: Int32, Sendable {
     /// A BPE token, spelled in the byte-level alphabet (`Ġthe`).
     case normal = 1
