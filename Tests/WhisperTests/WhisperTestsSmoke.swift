@@ -1,2 +1,0 @@
-import XCTest
-final class WhisperTestsSmoke: XCTestCase { func testBuilds() {} }
