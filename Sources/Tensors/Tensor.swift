@@ -71,6 +71,13 @@ public final class Tensor: @unchecked Sendable {
         half?.deallocate()
     }
 
+    /// Runs `body` on the storage while keeping this tensor alive (ARC may otherwise release a
+    /// temporary right after `.data` is read).
+    @inline(__always)
+    public func withData<R>(_ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(data) }
+    }
+
     public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
     public subscript(i: Int) -> Float {
         get { data[i] }

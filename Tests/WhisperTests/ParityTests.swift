@@ -13,7 +13,7 @@ final class ParityTests: XCTestCase {
         let expected = try Data(contentsOf: TestEnv.fixtures.appendingPathComponent("encoder_output_jfk_every10.f32"))
         let mel = Tensor(zeros: [1, 80, 3000])
         input.withUnsafeBytes { raw in convertToFloat32(dtype: .float16, from: raw.baseAddress!, to: mel.data, count: 80 * 3000) }
-        let encoded = t.model.encode(mel: mel.data, windows: 1)   // (1, 1500, 384)
+        let encoded = mel.withData { t.model.encode(mel: $0, windows: 1) }   // (1, 1500, 384)
         XCTAssertEqual(encoded.shape, [1, 1500, 384])
         var maxDiff: Float = 0, sumDiff: Float = 0
         expected.withUnsafeBytes { raw in

@@ -173,9 +173,8 @@ extension WhisperModel {
         func fused(_ s: String, _ parts: [String]) throws -> Linear {
             let weight = Tensor(zeros: [parts.count * d, d]), bias = Tensor(zeros: [parts.count * d])
             for (i, p) in parts.enumerated() {
-                let w = try t("\(s).\(p).weight", [d, d])
-                (weight.data + i * d * d).update(from: w.data, count: d * d)
-                if p != "k_proj" { (bias.data + i * d).update(from: try t("\(s).\(p).bias", [d]).data, count: d) }
+                try t("\(s).\(p).weight", [d, d]).withData { (weight.data + i * d * d).update(from: $0, count: d * d) }
+                if p != "k_proj" { try t("\(s).\(p).bias", [d]).withData { (bias.data + i * d).update(from: $0, count: d) } }
             }
             return Linear(weight: weight, bias: bias)
         }

@@ -154,7 +154,7 @@ public final class WhisperTranscriber {
             let window = f.mel.window(startFrame: f.seek, count: size, paddedTo: frames)
             window.withUnsafeBufferPointer { (mel.data + i * dims.melBins * frames).update(from: $0.baseAddress!, count: window.count) }
         }
-        let encoded = model.encode(mel: mel.data, windows: files.count)
+        let encoded = mel.withData { model.encode(mel: $0, windows: files.count) }
         let memory = model.crossMemory(encoded)
         detectLanguages(files, memory: memory)
         let prompts = files.map { prompt(for: $0, options: options) }
