@@ -8,7 +8,7 @@ APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-de
               espeak-ng sox python3-venv
 TEST_MODELS = whisper-tiny.en whisper-base
 
-.PHONY: setup build models test-models demo test bench clean
+.PHONY: setup build models test-models test-audio demo test bench clean
 
 setup:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -30,7 +30,10 @@ demo: models
 	$(HEARTH) transcribe samples --format txt,srt,json --output-dir out/demo
 	@echo "outputs in out/demo/"
 
-test: test-models
+test-audio: setup
+	bash scripts/make_test_audio.sh .build/testdata
+
+test: test-models test-audio
 	$(SWIFT) test -c $(CONFIG)
 
 bench: models
