@@ -1,0 +1,154 @@
+import CHearthDeps
+import Foundation
+
+/// Decodes audio files with libsndfile (WAV, FLAC, OGG/Vorbis, Opus, MP3 and the other formats
+/// the system libsndfile reads), mixes channels down to mono and resamples to 16 kHz with libsoxr.
+///
+/// Mirrors what faster-whisper's `decode_audio` produces (mono float32 at 16 kHz), except that
+/// resampling is soxr's band-limited HQ filter instead of FFmpeg's; 16 kHz sources pass through
+/// unchanged, so 16-bit 16 kHz WAV decodes bit-identically (int16 / 32768).
+public struct AudioDecoder {
+    public static let sampleRate = 16000
+
+    /// Frames read from the file per libsndfile call; bounds the decoder's memory.
+    static let chunkFrames = 65536
+
+    /// Decodes a whole file into memory. `(samples,)` mono Float32 at 16 kHz.
+    /// Meant for short clips and tests; use `stream` or `LogMelSpectrogram.load` for long audio.
+    public static func decodeMono16k(path: String) throws -> [Float] {
+        var samples: [Float] = []
+        try stream(path: path) { samples.append(contentsOf: $0) }
+        return samples
+    }
+
+    /// Streams a file as consecutive chunks of mono 16 kHz Float32 samples, reading at most
+    /// `chunkFrames` frames at a time. Throws `AudioError` for missing, unreadable, empty,
+    /// malformed or truncated files.
+    public static func stream(path: String, _ sink: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+        try checkIsRegularNonEmptyFile(path)
+
+        var info = SF_INFO()
+        guard let file = sf_open(path, Int32(SFM_READ), &info) else {
+            throw AudioError(path: path, message: "not a readable audio file (libsndfile: \(String(cString: sf_strerror(nil))))")
+        }
+        defer { sf_close(file) }
+
+        if info.format & Int32(SF_FORMAT_TYPEMASK) == Int32(SF_FORMAT_WAV), let shortfall = RIFFDataChunk.shortfall(path: path) {
+            // libsndfile silently shortens a WAV whose data chunk runs past the end of the file.
+            throw AudioError(path: path, message: "truncated: the data chunk declares \(shortfall.declared) bytes, only \(shortfall.present) are present")
+        }
+        let channels = Int(info.channels)
+        guard channels > 0, info.samplerate > 0 else {
+            throw AudioError(path: path, message: "invalid header: \(channels) channels at \(info.samplerate) Hz")
+        }
+        let resampler: SoxrResampler?
+        do {
+            resampler = info.samplerate == Int32(sampleRate)
+                ? nil : try SoxrResampler(inputRate: Double(info.samplerate), outputRate: Double(sampleRate))
+        } catch {
+            throw AudioError(path: path, message: "cannot resample from \(info.samplerate) Hz: \(error.message)")
+        }
+
+        var interleaved = [Float](repeating: 0, count: chunkFrames * channels)  // (chunkFrames, channels)
+        var mono = [Float](repeating: 0, count: chunkFrames)  // (chunkFrames,)
+        var framesRead: Int64 = 0
+        while true {
+            let count = Int(interleaved.withUnsafeMutableBufferPointer {
+                sf_readf_float(file, $0.baseAddress, sf_count_t(chunkFrames))
+            })
+            if count <= 0 { break }
+            framesRead += Int64(count)
+            mixDown(interleaved, channels: channels, frames: count, into: &mono)
+            try mono.withUnsafeBufferPointer { chunk in
+                let frames = UnsafeBufferPointer(rebasing: chunk[..<count])
+                if let resampler {
+                    try resamplerStep(path) { try resampler.process(frames, sink) }
+                } else {
+                    try sink(frames)
+                }
+            }
+        }
+        if sf_error(file) != 0 {
+            throw AudioError(path: path, message: "decoding failed after \(framesRead) frames; truncated or corrupt? (libsndfile: \(String(cString: sf_strerror(file))))")
+        }
+        if framesRead == 0 {
+            throw AudioError(path: path, message: "contains no audio frames")
+        }
+        // Int64.max (SF_COUNT_MAX) means "length unknown"; MP3 counts are estimates unless a
+        // Xing/LAME header is present. Other formats' header counts are exact.
+        let headerCountIsExact = info.frames != Int64.max
+            && info.format & Int32(SF_FORMAT_TYPEMASK) != Int32(SF_FORMAT_MPEG)
+        if headerCountIsExact, framesRead < info.frames {
+            throw AudioError(path: path, message: "truncated: header declares \(info.frames) frames, only \(framesRead) could be read")
+        }
+        if let resampler {
+            try resamplerStep(path) { try resampler.flush(sink) }
+        }
+    }
+
+    /// Averages the channels of each interleaved frame (what FFmpeg's stereo → mono downmix does).
+    private static func mixDown(_ interleaved: [Float], channels: Int, frames: Int, into mono: inout [Float]) {
+        if channels == 1 {
+            mono.withUnsafeMutableBufferPointer { out in
+                interleaved.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: frames) }
+            }
+            return
+        }
+        let scale = 1 / Float(channels)
+        for frame in 0..<frames {
+            var sum: Float = 0
+            for channel in 0..<channels { sum += interleaved[frame * channels + channel] }
+            mono[frame] = sum * scale
+        }
+    }
+
+    private static func resamplerStep(_ path: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as SoxrError {
+            throw AudioError(path: path, message: "resampling failed (libsoxr: \(error.message))")
+        }
+    }
+
+    private static func checkIsRegularNonEmptyFile(_ path: String) throws {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw AudioError(path: path, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        switch status.st_mode & S_IFMT {
+        case S_IFDIR: throw AudioError(path: path, message: "is a directory, not an audio file")
+        case S_IFREG: break
+        default: throw AudioError(path: path, message: "is not a regular file")
+        }
+        if status.st_size == 0 { throw AudioError(path: path, message: "file is empty (0 bytes)") }
+    }
+}
+
+/// The `data` chunk of a RIFF/WAVE file, to tell a cut-off file from a complete one.
+enum RIFFDataChunk {
+    /// Declared and present byte counts of the `data` chunk when fewer bytes are present than
+    /// declared; nil when complete, when the size is a streaming placeholder (0 or 0xFFFFFFFF),
+    /// or when no `data` chunk header lies within the first 64 KiB.
+    static func shortfall(path: String) -> (declared: UInt64, present: UInt64)? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 65536), let fileSize = try? handle.seekToEnd() else { return nil }
+        let bytes = [UInt8](header)
+        func fourCC(_ offset: Int) -> String { String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self) }
+        func uint32(_ offset: Int) -> UInt64 {
+            (0..<4).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+        }
+        guard bytes.count >= 12, fourCC(0) == "RIFF", fourCC(8) == "WAVE" else { return nil }
+        var offset = 12
+        while offset + 8 <= bytes.count {
+            let size = uint32(offset + 4)
+            if fourCC(offset) == "data" {
+                let present = fileSize - UInt64(offset + 8)
+                let isPlaceholder = size == 0 || size == 0xFFFF_FFFF
+                return !isPlaceholder && present < size ? (size, present) : nil
+            }
+            offset += 8 + Int(size + size & 1)  // chunks are padded to an even size
+        }
+        return nil
+    }
+}
