@@ -36,11 +36,12 @@ let package = Package(
                           swiftSettings: fast),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"]),
-        .testTarget(name: "TransformerCoreTests", dependencies: ["TransformerCore", "Tensors"]),
+        .testTarget(name: "TransformerCoreTests", dependencies: ["TransformerCore", "Tensors", "CKernels"]),
         .testTarget(name: "WeightsTests", dependencies: ["Weights", "Tensors"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
+        .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Tensors"]),
         .testTarget(name: "WhisperTests", dependencies: ["Models", "Media", "Weights", "Tensors", "ModelStore", "Decoding"],
                     resources: [.copy("Fixtures")]),
     ],

@@ -1,0 +1,2 @@
+import XCTest
+final class DecodingTestsSmoke: XCTestCase { func testBuilds() {} }
