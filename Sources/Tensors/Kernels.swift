@@ -7,18 +7,55 @@ import CKernels
 import Foundation
 
 public enum BLAS {
-    /// Sets the number of OpenBLAS worker threads (process-wide).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// Worker threads for products. OpenBLAS itself runs single-threaded: its spinning worker
+    /// pool fought with our own threads (a quarter of decode time went to sched_yield), so
+    /// large products are split across our workers instead, one OpenBLAS call per slice.
+    nonisolated(unsafe) public private(set) static var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    public static func setThreads(_ n: Int) {
+        threads = max(1, n)
+        openblas_set_num_threads(1)
+    }
 
     /// C(m, n) = alpha · A(m, k) · op(B) + beta · C, row-major with explicit leading dimensions.
     /// `transB == true` means B is stored (n, k) — the layout of every linear weight (out, in).
-    @inline(__always)
     public static func gemm(m: Int, n: Int, k: Int,
                             a: UnsafePointer<Float>, lda: Int,
                             b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                             c: UnsafeMutablePointer<Float>, ldc: Int,
                             alpha: Float = 1, beta: Float = 0) {
+        if !configured { setThreads(threads); configured = true }
+        let workers = threads
+        guard workers > 1, m * n * k >= 1 << 20 else {
+            sgemm(m, n, k, a, lda, b, ldb, transB, c, ldc, alpha, beta)
+            return
+        }
+        if m >= n || m >= 64 {
+            // Split rows of A and C.
+            let chunk = (m + workers - 1) / workers
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let start = w * chunk, rows = min(m, start + chunk) - start
+                if rows > 0 { sgemm(rows, n, k, a + start * lda, lda, b, ldb, transB, c + start * ldc, ldc, alpha, beta) }
+            }
+        } else {
+            // Split columns of op(B) and C.
+            let chunk = (n + workers - 1) / workers
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let start = w * chunk, cols = min(n, start + chunk) - start
+                if cols > 0 {
+                    let bStart = transB ? b + start * ldb : b + start
+                    sgemm(m, cols, k, a, lda, bStart, ldb, transB, c + start, ldc, alpha, beta)
+                }
+            }
+        }
+    }
+
+    nonisolated(unsafe) private static var configured = false
+
+    @inline(__always)
+    private static func sgemm(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+                              _ b: UnsafePointer<Float>, _ ldb: Int, _ transB: Bool,
+                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ beta: Float) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

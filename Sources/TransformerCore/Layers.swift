@@ -28,8 +28,10 @@ public struct Linear {
         let ldy = ldy ?? outFeatures
         if let half = weight.half, rows <= Self.halfPrecisionRowLimit, (ldx ?? inFeatures) == inFeatures {
             let n = outFeatures, k = inFeatures
-            Kernels.parallelChunks(count: n, minChunk: 256) { start, end in
-                hk_matmul_f16(x, rows, k, half, start, end, y, ldy)
+            if n * k * rows >= 1 << 22 {   // the output projection; per-layer products stay on one thread
+                Kernels.parallelChunks(count: n, minChunk: 256) { start, end in hk_matmul_f16(x, rows, k, half, start, end, y, ldy) }
+            } else {
+                hk_matmul_f16(x, rows, k, half, 0, n, y, ldy)
             }
             if let bias { for r in 0..<rows { Kernels.add(y + r * ldy, bias.data, count: n) } }
             return

@@ -1,2 +1,0 @@
-import XCTest
-final class TensorsTestsSmoke: XCTestCase { func testBuilds() {} }
