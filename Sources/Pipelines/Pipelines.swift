@@ -1,0 +1,1 @@
+// Pipeline files and the batch runner (issue 3).

@@ -1,0 +1,2 @@
+import XCTest
+final class PipelinesTestsSmoke: XCTestCase { func testBuilds() {} }
