@@ -6,7 +6,7 @@
 # Environment knobs:
 #   HEARTH_MODELS      model store (default ~/.cache/hearth/models); the model directory is
 #                      $HEARTH_MODELS/whisper-tiny.en
-#   BENCH_MODEL_DIR    use this CTranslate2 model directory for the peer instead
+#   BENCH_MODEL_DIR    use this CTranslate2 model directory (both systems) instead
 #   BENCH_PYTHON       python with faster-whisper (default: .venv-bench/, created if missing)
 #   BENCH_REPEAT       timed passes per configuration, fastest kept (default 1)
 #   BENCH_THREADS      threads for both systems (default 2)
@@ -51,6 +51,9 @@ for f in config.json tokenizer.json; do
   [ -f "$MODEL_DIR/$f" ] || die "$MODEL_DIR/$f missing (faster-whisper needs it next to model.bin)"
 done
 log "model directory: $MODEL_DIR"
+# Hearth resolves the catalog name to the same directory; an explicit BENCH_MODEL_DIR is passed as a path.
+HEARTH_MODEL=$MODEL_NAME
+[ -n "${BENCH_MODEL_DIR:-}" ] && HEARTH_MODEL=$MODEL_DIR
 
 # --- peer venv -------------------------------------------------------------------------------
 if [ "${BENCH_SKIP_PEER:-0}" != 1 ]; then
@@ -97,9 +100,16 @@ if [ "${BENCH_SKIP_HEARTH:-0}" != 1 ]; then
     log "no Hearth binary at $HEARTH_BIN (run: make build); Hearth rows skipped"
     HEARTH_FAILED=1
   else
+    # Same decoding as the peer: temperature 0 only (no fallback), language en, if the CLI has them.
+    HEARTH_EXTRA=()
+    help=$("$HEARTH_BIN" transcribe --help 2>&1 || true)
+    grep -q -- '--temperature' <<<"$help" && HEARTH_EXTRA+=(--temperature 0)
+    grep -q -- '--language' <<<"$help" && HEARTH_EXTRA+=(--language en)
+    grep -q -- '--best-of' <<<"$help" && HEARTH_EXTRA+=(--best-of 1)
+    log "Hearth options: --beam-size N --threads $THREADS ${HEARTH_EXTRA[*]}"
     # untimed warm-up: page cache for the binary and the model file, like the peer's load
-    "$HEARTH_BIN" transcribe samples/jfk.wav --model "$MODEL_NAME" --threads "$THREADS" \
-      --format json --output-dir "$OUT/hearth-warmup" >"$OUT/hearth-warmup.log" 2>&1 || true
+    "$HEARTH_BIN" transcribe samples/jfk.wav --model "$HEARTH_MODEL" --threads "$THREADS" \
+      "${HEARTH_EXTRA[@]}" --format json --output-dir "$OUT/hearth-warmup" >"$OUT/hearth-warmup.log" 2>&1 || true
     for beam in 1 5; do
       name="$OUT/hearth-beam$beam"
       best=""
@@ -109,8 +119,8 @@ if [ "${BENCH_SKIP_HEARTH:-0}" != 1 ]; then
         set +e
         la0=$(cut -d' ' -f1 /proc/loadavg)
         /usr/bin/time -f '%e %M' -o "$name.time.$r" \
-          "$HEARTH_BIN" transcribe "${CLIPS[@]}" --model "$MODEL_NAME" --beam-size "$beam" \
-          --threads "$THREADS" --format json --output-dir "$name" >"$name.log" 2>&1
+          "$HEARTH_BIN" transcribe "${CLIPS[@]}" --model "$HEARTH_MODEL" --beam-size "$beam" \
+          --threads "$THREADS" "${HEARTH_EXTRA[@]}" --format json --output-dir "$name" >"$name.log" 2>&1
         rc=$?
         set -e
         echo "$la0 $(cut -d' ' -f1 /proc/loadavg)" > "$name.loadavg"
