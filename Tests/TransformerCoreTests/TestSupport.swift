@@ -1,0 +1,171 @@
+import Foundation
+import Tensors
+import TransformerCore
+import XCTest
+
+/// Small seeded generator so every test sees the same "random" data on every run.
+struct TestRNG {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D &+ 1 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func uniform(_ lo: Float, _ hi: Float) -> Float { lo + (hi - lo) * Float(unit()) }
+    /// Standard normal (Box–Muller).
+    mutating func normal() -> Float {
+        let u = max(unit(), 1e-300), v = unit()
+        return Float((-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v))
+    }
+    mutating func normals(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in normal() * scale } }
+    mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
+}
+
+/// Largest |a[i] − b[i]|; NaN anywhere makes the result NaN-free +inf so assertions fail loudly.
+func maxAbsError(_ a: [Float], _ b: [Double]) -> Double {
+    precondition(a.count == b.count)
+    var worst = 0.0
+    for i in a.indices {
+        let e = abs(Double(a[i]) - b[i])
+        if e.isNaN { return .infinity }
+        worst = max(worst, e)
+    }
+    return worst
+}
+
+/// Bytes of an array of trivial values.
+func bytesOf<T>(_ values: [T]) -> [UInt8] {
+    values.withUnsafeBytes { Array($0) }
+}
+
+// MARK: float64 references for the transformer pieces
+
+/// Runs `body(x, y)` with `x` as input and a NaN-filled output of `outCount` floats.
+func apply(_ x: [Float], outCount: Int, _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+    var y = [Float](repeating: .nan, count: outCount)
+    x.withUnsafeBufferPointer { xp in
+        y.withUnsafeMutableBufferPointer { yp in body(xp.baseAddress!, yp.baseAddress!) }
+    }
+    return y
+}
+
+func randomLinear(_ rng: inout TestRNG, in inFeatures: Int, out outFeatures: Int, bias: Bool = true) -> Linear {
+    let scale = 1 / Float(inFeatures).squareRoot()
+    return Linear(weight: Tensor(shape: [outFeatures, inFeatures], values: rng.normals(outFeatures * inFeatures, scale: scale)),
+                  bias: bias ? Tensor(shape: [outFeatures], values: rng.normals(outFeatures, scale: 0.1)) : nil)
+}
+
+/// The same linear layer with its weight rounded to float16 and loaded from float16 bytes, so it
+/// carries a `half` copy (and its float32 twin with exactly the same values).
+func halfAndFloatTwins(_ rng: inout TestRNG, in inFeatures: Int, out outFeatures: Int) -> (half: Linear, float: Linear) {
+    let scale = 1 / Float(inFeatures).squareRoot()
+    let bits = rng.normals(outFeatures * inFeatures, scale: scale).map(floatToHalf)
+    let halfWeight = bits.withUnsafeBytes { Tensor(shape: [outFeatures, inFeatures], dtype: .float16, bytes: $0) }
+    let floatWeight = Tensor(shape: [outFeatures, inFeatures], values: halfWeight.array)
+    let bias = Tensor(shape: [outFeatures], values: rng.normals(outFeatures, scale: 0.1))
+    return (Linear(weight: halfWeight, bias: bias), Linear(weight: floatWeight, bias: bias))
+}
+
+func randomNorm(_ rng: inout TestRNG, _ n: Int) -> Norm {
+    Norm(gamma: Tensor(shape: [n], values: (0..<n).map { _ in 1 + 0.2 * rng.normal() }),
+         beta: Tensor(shape: [n], values: rng.normals(n, scale: 0.1)))
+}
+
+enum Ref {
+    static func linear(_ x: [Double], rows: Int, _ l: Linear) -> [Double] {
+        let w = l.weight.array, b = l.bias?.array, n = l.outFeatures, k = l.inFeatures
+        var y = [Double](repeating: 0, count: rows * n)
+        for r in 0..<rows {
+            for o in 0..<n {
+                var s = Double(b?[o] ?? 0)
+                for i in 0..<k { s += x[r * k + i] * Double(w[o * k + i]) }
+                y[r * n + o] = s
+            }
+        }
+        return y
+    }
+
+    static func layerNorm(_ x: [Double], rows: Int, _ norm: Norm) -> [Double] {
+        let g = norm.gamma.array, b = norm.beta?.array, n = g.count
+        var y = [Double](repeating: 0, count: rows * n)
+        for r in 0..<rows {
+            let row = Array(x[(r * n)..<((r + 1) * n)])
+            let mean = row.reduce(0, +) / Double(n)
+            let variance = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n)
+            let inv = 1 / (variance + Double(norm.eps)).squareRoot()
+            for i in 0..<n { y[r * n + i] = (row[i] - mean) * inv * Double(g[i]) + Double(b?[i] ?? 0) }
+        }
+        return y
+    }
+
+    static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot())) }
+
+    static func feedForward(_ x: [Double], rows: Int, _ f: FeedForward) -> [Double] {
+        let hidden = linear(x, rows: rows, f.up).map { v -> Double in
+            switch f.activation {
+            case .gelu: return gelu(v)
+            case .silu: return v / (1 + Foundation.exp(-v))
+            case .relu: return max(0, v)
+            }
+        }
+        return linear(hidden, rows: rows, f.down)
+    }
+
+    /// One query row attending to `keys`/`values` (each a list of dim-vectors), head by head.
+    static func attend(_ q: ArraySlice<Double>, keys: [ArraySlice<Double>], values: [ArraySlice<Double>], heads: Int) -> [Double] {
+        let d = q.count, dh = d / heads
+        let q = Array(q)
+        var out = [Double](repeating: 0, count: d)
+        for h in 0..<heads {
+            let scores = keys.map { k -> Double in
+                let k = Array(k)
+                var s = 0.0
+                for i in 0..<dh { s += q[h * dh + i] * k[h * dh + i] }
+                return s / Double(dh).squareRoot()
+            }
+            let m = scores.max()!
+            let e = scores.map { Foundation.exp($0 - m) }
+            let total = e.reduce(0, +)
+            for (t, v) in values.enumerated() {
+                let v = Array(v)
+                for i in 0..<dh { out[h * dh + i] += e[t] / total * v[h * dh + i] }
+            }
+        }
+        return out
+    }
+
+    /// Self-attention over one sequence of `rows` rows: full, or causal (row t sees 0...t).
+    static func selfAttention(_ x: [Double], rows: Int, _ a: SelfAttention, causal: Bool) -> [Double] {
+        let d = a.dim
+        let fused = linear(x, rows: rows, a.qkv)
+        let keys = (0..<rows).map { fused[($0 * 3 * d + d)..<($0 * 3 * d + 2 * d)] }
+        let values = (0..<rows).map { fused[($0 * 3 * d + 2 * d)..<($0 * 3 * d + 3 * d)] }
+        var context = [Double]()
+        for r in 0..<rows {
+            let visible = causal ? r + 1 : rows
+            context += attend(fused[(r * 3 * d)..<(r * 3 * d + d)], keys: Array(keys[0..<visible]),
+                              values: Array(values[0..<visible]), heads: a.heads)
+        }
+        return linear(context, rows: rows, a.out)
+    }
+
+    /// Cross-attention of `x` rows to encoder rows `encoded` (length × dim) of one window.
+    static func crossAttention(_ x: [Double], rows: Int, encoded: [Double], length: Int, _ c: CrossAttention) -> [Double] {
+        let d = c.dim
+        let q = linear(x, rows: rows, c.query)
+        let kv = linear(encoded, rows: length, c.keyValue)
+        let keys = (0..<length).map { kv[($0 * 2 * d)..<($0 * 2 * d + d)] }
+        let values = (0..<length).map { kv[($0 * 2 * d + d)..<($0 * 2 * d + 2 * d)] }
+        var context = [Double]()
+        for r in 0..<rows { context += attend(q[(r * d)..<(r * d + d)], keys: keys, values: values, heads: c.heads) }
+        return linear(context, rows: rows, c.out)
+    }
+}
+
+func doubles(_ x: [Float]) -> [Double] { x.map(Double.init) }
+func maxAbs(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }

@@ -1,2 +1,0 @@
-import XCTest
-final class TransformerCoreTestsSmoke: XCTestCase { func testBuilds() {} }
