@@ -46,7 +46,10 @@ final class GemmTests: XCTestCase {
     func testGemmMatchesNaiveProduct() {
         var rng = TestRNG(seed: 21)
         for transB in [false, true] {
-            for (m, n, k) in [(1, 1, 1), (1, 7, 5), (5, 7, 3), (8, 1, 33), (17, 13, 9), (33, 65, 31), (64, 48, 80)] {
+            // The last four have m·n·k ≥ 2^20, so the product is split across worker threads:
+            // by rows of C (m ≥ n, or m ≥ 64) or by columns (few rows, many outputs).
+            for (m, n, k) in [(1, 1, 1), (1, 7, 5), (5, 7, 3), (8, 1, 33), (17, 13, 9), (33, 65, 31), (64, 48, 80),
+                              (129, 96, 97), (70, 101, 160), (16, 257, 256), (3, 701, 512)] {
                 check(m: m, n: n, k: k, transB: transB, padA: 0, padB: 0, padC: 0, alpha: 1, beta: 0, rng: &rng)
                 check(m: m, n: n, k: k, transB: transB, padA: 3, padB: 5, padC: 2, alpha: 1, beta: 0, rng: &rng)
                 check(m: m, n: n, k: k, transB: transB, padA: 1, padB: 0, padC: 4, alpha: 1, beta: 1, rng: &rng)

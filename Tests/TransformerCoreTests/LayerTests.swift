@@ -53,10 +53,11 @@ final class LinearTests: XCTestCase {
     }
 
     /// The float16 weight path (rows ≤ 8) and the float32 GEMM path agree, for every row count
-    /// around the switch, and for an output wide enough to be split across threads.
+    /// around the switch; 512 → 2048 is large enough (rows · in · out ≥ 2^22 from 4 rows on) for
+    /// both paths to split the product across threads.
     func testHalfPathEqualsFloatPath() {
         var rng = TestRNG(seed: 103)
-        for (inFeatures, outFeatures) in [(32, 48), (33, 7), (64, 600)] {
+        for (inFeatures, outFeatures) in [(32, 48), (33, 7), (64, 600), (512, 2048)] {
             let (half, float) = halfAndFloatTwins(&rng, in: inFeatures, out: outFeatures)
             XCTAssertNotNil(half.weight.half)
             XCTAssertNil(float.weight.half)
