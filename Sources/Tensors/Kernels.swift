@@ -114,12 +114,7 @@ public enum Kernels {
 
     /// log-softmax of `count` values, written to `out` (may alias); −inf stays −inf.
     public static func logSoftmax(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
-        var maxValue = -Float.infinity
-        for i in 0..<count { maxValue = max(maxValue, x[i]) }
-        var sum: Float = 0
-        for i in 0..<count where x[i] > -Float.infinity { sum += Foundation.exp(x[i] - maxValue) }
-        let logSum = maxValue + Foundation.log(sum)
-        for i in 0..<count { out[i] = x[i] - logSum }
+        hk_log_softmax(x, out, count)
     }
 
     /// Runs `body(start, end)` over [0, count) split across the available cores.

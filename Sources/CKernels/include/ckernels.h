@@ -14,6 +14,8 @@ void hk_silu(float *x, long n);
 void hk_layernorm(const float *x, float *y, long rows, long n, const float *gamma, const float *beta, float eps);
 /// RMSNorm of `rows` rows of n values; x and y may alias.
 void hk_rmsnorm(const float *x, float *y, long rows, long n, const float *gamma, float eps);
+/// log-softmax of n values into out (may alias x); −inf stays −inf.
+void hk_log_softmax(const float *x, float *out, long n);
 /// x += y
 void hk_add(float *x, const float *y, long n);
 /// Σ a·b

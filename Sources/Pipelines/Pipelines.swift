@@ -1,1 +1,0 @@
-// Pipeline files and the batch runner (issue 3).

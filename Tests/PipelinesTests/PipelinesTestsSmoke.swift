@@ -1,2 +1,0 @@
-import XCTest
-final class PipelinesTestsSmoke: XCTestCase { func testBuilds() {} }
