@@ -5,5 +5,6 @@ struct Hearth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Offline, auditable batch transcription, captioning and question answering.",
-        subcommands: [TranscribeCommand.self, ModelsCommand.self])
+        subcommands: [TranscribeCommand.self, RunCommand.self, ValidateCommand.self, MergeCommand.self, ReportCommand.self,
+                      ModelsCommand.self])
 }

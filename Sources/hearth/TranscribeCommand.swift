@@ -3,6 +3,7 @@ import Foundation
 import Media
 import Models
 import ModelStore
+import Pipelines
 import Tensors
 
 struct TranscribeCommand: ParsableCommand {
@@ -115,40 +116,5 @@ struct TranscribeCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\(failures) of \(files.count) files failed\n".utf8))
             throw ExitCode(1)
         }
-    }
-}
-
-/// Expands files and directories into a sorted list of audio files.
-enum AudioFiles {
-    static let extensions: Set<String> = ["wav", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "au", "caf", "w64"]
-
-    static func expand(_ inputs: [String]) throws -> [String] {
-        var out: [String] = []
-        let fm = FileManager.default
-        for input in inputs {
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: input, isDirectory: &isDirectory) else {
-                out.append(input)   // reported as an error for that file, the others go on
-                continue
-            }
-            if !isDirectory.boolValue { out.append(input); continue }
-            let base = URL(fileURLWithPath: input)
-            var found: [String] = []
-            if let walker = fm.enumerator(at: base, includingPropertiesForKeys: [.isRegularFileKey]) {
-                for case let url as URL in walker where extensions.contains(url.pathExtension.lowercased()) {
-                    found.append(url.path)
-                }
-            }
-            out += found.sorted()
-        }
-        return out
-    }
-
-    /// Output base names: the file's stem, or its whole name where two inputs share a stem (jfk.wav, jfk.mp3).
-    static func outputNames(_ files: [String]) -> [String] {
-        let stems = files.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
-        var counts: [String: Int] = [:]
-        for s in stems { counts[s, default: 0] += 1 }
-        return files.indices.map { i in counts[stems[i]]! > 1 ? URL(fileURLWithPath: files[i]).lastPathComponent : stems[i] }
     }
 }

@@ -1,0 +1,211 @@
+// The batch runner. Items of this shard are compared with the results file: an item with an
+// ok record made under the same configuration hash (and the same size and fields) is skipped;
+// every other item is processed, `chunkSize` at a time, stage after stage, each stage batching
+// its items through the model. A record is appended durably the moment an item's last stage
+// finishes. At the end the results file is rewritten with exactly one record per item, in item
+// order, and the CSV view, summary and report are written from it.
+
+import Foundation
+import Tensors
+
+public struct RunOptions: Sendable {
+    public var shard: Shard?
+    /// Overrides `run.batch_size` and stages' `batch_size`.
+    public var batchSize: Int?
+    /// Overrides `run.threads`.
+    public var threads: Int?
+    /// Ignore (and discard) existing results.
+    public var fresh = false
+    public var progress: ProgressMode = .auto()
+    public init() {}
+}
+
+public final class PipelineRunner {
+    /// Items per model batch unless the pipeline or command line says otherwise: on 2 cores,
+    /// batches of 4 short clips beat one-at-a-time by ~1.9× (README, "Batching").
+    public static let defaultBatchSize = 4
+    /// Items taken through all stages together; bounds memory held by pending results.
+    static let chunkSize = 64
+
+    let pipeline: Pipeline
+    let options: RunOptions
+
+    public init(pipeline: Pipeline, options: RunOptions) {
+        self.pipeline = pipeline; self.options = options
+    }
+
+    public var resultsURL: URL { pipeline.outputURL(pipeline.spec.outputs.results ?? "results.jsonl", shard: options.shard) }
+    public var summaryURL: URL { pipeline.outputURL(pipeline.spec.outputs.summary ?? "summary.json", shard: options.shard) }
+    public var csvURL: URL? { pipeline.spec.outputs.csv.map { pipeline.outputURL($0, shard: options.shard) } }
+    public var reportURL: URL? { pipeline.spec.outputs.report.map { pipeline.outputURL($0, shard: options.shard) } }
+
+    /// Runs the pipeline; per-item failures become error records (see `RunSummary.failed`).
+    /// Throws only when the run cannot go on: results not writable, a model that does not load.
+    public func run() throws -> RunSummary {
+        let started = Date()
+        let threads = options.threads ?? pipeline.spec.run?.threads ?? ProcessInfo.processInfo.activeProcessorCount
+        BLAS.setThreads(threads)
+        let items = pipeline.items.filter { options.shard?.contains($0.id) ?? true }
+        let log = try ResultsLog(url: resultsURL)
+        defer { log.close() }
+        if options.fresh { try log.rewrite([]) }
+        var latest: [String: ResultRecord] = [:]
+        for record in options.fresh ? [] : log.existing { latest[record.id] = record }
+        let previousRecordCount = options.fresh ? 0 : log.existing.count
+
+        let sidecars = Sidecars(formats: pipeline.spec.outputs.sidecars ?? [], directory: pipeline.sidecarDirectory,
+                                stages: pipeline.spec.stages.map { ($0.name, StageTasks.named($0.task)!) })
+        var todo: [PipelineItem] = []
+        var skipped = 0
+        for item in items {
+            if let record = latest[item.id], isReusable(record, for: item) {
+                skipped += 1
+                try? sidecars.write(for: record, sidecarName: item.sidecarName, onlyMissing: true)
+            } else {
+                todo.append(item)
+            }
+        }
+
+        let progress = ProgressReporter(mode: options.progress)
+        progress.begin(name: pipeline.name, items: items.count, todo: todo.count, skipped: skipped,
+                       bytes: todo.reduce(0) { $0 + $1.bytes }, shard: options.shard)
+        var summary = RunSummary(pipeline: pipeline, shard: options.shard, results: resultsURL.path, items: items.count,
+                                 skipped: skipped, batchSize: options.batchSize ?? pipeline.spec.run?.batchSize ?? Self.defaultBatchSize,
+                                 threads: threads, started: started)
+        summary.repairedTornLine = log.repairedBytes > 0
+        summary.unreadableLines = log.unreadableLines.count
+
+        var appended = 0
+        for start in stride(from: 0, to: todo.count, by: Self.chunkSize) {
+            let chunk = Array(todo[start..<min(todo.count, start + Self.chunkSize)])
+            try process(chunk) { record, item in
+                var record = record
+                if record.status == .ok {
+                    do { try sidecars.write(for: record, sidecarName: item.sidecarName) } catch {
+                        record.status = .error
+                        record.stage = "outputs"
+                        record.message = "cannot write sidecar files: \(describe(error))"
+                    }
+                }
+                try log.append(record)
+                appended += 1
+                latest[record.id] = record
+                summary.count(record)
+                progress.itemFinished(record)
+            }
+        }
+
+        // One record per item, in item order: superseded and foreign records go.
+        let final = items.compactMap { item -> ResultRecord? in
+            guard var record = latest[item.id] else { return nil }
+            record.index = item.index
+            record.path = item.path
+            return record
+        }
+        try log.rewrite(final)
+        summary.removedRecords = previousRecordCount + appended - final.count
+        summary.finish(final)
+
+        if let csvURL { try writeAtomically(Data(CSVView.render(final).utf8), to: csvURL) }
+        if let reportURL {
+            let html = HTMLReport(title: pipeline.name, records: final, summary: summary).render()
+            try writeAtomically(Data(html.utf8), to: reportURL)
+        }
+        summary.wallSeconds = rounded(Date().timeIntervalSince(started))
+        try writeAtomically(try summary.json(), to: summaryURL)
+        progress.end(summary)
+        return summary
+    }
+
+    /// An ok record made under this configuration for the same file size and fields.
+    func isReusable(_ record: ResultRecord, for item: PipelineItem) -> Bool {
+        record.status == .ok && record.configuration == pipeline.configuration && record.input == item.input
+            && record.bytes == item.bytes && (record.fields ?? [:]) == item.fields
+    }
+
+    // MARK: One chunk through every stage
+
+    private struct ItemState {
+        var item: PipelineItem
+        /// Index of the last stage that reads this item's media (`nil`: none does).
+        var lastStage: Int?
+        var results: [String: JSONValue] = [:]
+        var timings: [String: Double] = [:]
+        var mediaSeconds: Double?
+        var failure: (stage: String, message: String)?
+        var written = false
+    }
+
+    private func process(_ chunk: [PipelineItem], write: (ResultRecord, PipelineItem) throws -> Void) throws {
+        let stages = pipeline.stages
+        var states = chunk.map { item in
+            ItemState(item: item, lastStage: stages.indices.last { applies(stages[$0], to: item) })
+        }
+        func finish(_ i: Int) throws {
+            guard !states[i].written else { return }
+            states[i].written = true
+            try write(record(states[i]), states[i].item)
+        }
+        for i in states.indices where states[i].lastStage == nil {
+            let item = states[i].item
+            let reason = item.media.kind == .unknown ? MediaType.unrecognisedReason(path: item.path)
+                : "no stage of this pipeline reads \(item.media.kind.rawValue) files (\(item.media.mime))"
+            states[i].failure = ("input", reason)
+            try finish(i)
+        }
+        for (s, stage) in stages.enumerated() {
+            let members = states.indices.filter {
+                !states[$0].written && states[$0].failure == nil && applies(stage, to: states[$0].item)
+            }
+            if members.isEmpty { continue }
+            try stage.load()
+            let name = stage.spec.name
+            let inputs = members.map { m in
+                StageInput(item: states[m].item,
+                           prompt: pipeline.templates[name]?.render(item: states[m].item.templateValues, results: states[m].results),
+                           previous: states[m].results)
+            }
+            let batchSize = options.batchSize ?? stage.spec.batchSize ?? pipeline.spec.run?.batchSize ?? Self.defaultBatchSize
+            let began = Date()
+            var writeError: Error?
+            stage.process(inputs, batchSize: batchSize) { k, result in
+                let m = members[k]
+                switch result {
+                case .success(let output):
+                    states[m].results[name] = output.result
+                    states[m].timings[name] = rounded(output.timings["wall"] ?? Date().timeIntervalSince(began))
+                    for (key, value) in output.timings where key != "wall" { states[m].timings["\(name).\(key)"] = rounded(value) }
+                    if let seconds = output.mediaSeconds { states[m].mediaSeconds = max(states[m].mediaSeconds ?? 0, seconds) }
+                case .failure(let error):
+                    states[m].failure = (name, describe(error))
+                }
+                if states[m].failure != nil || states[m].lastStage == s {
+                    do { try finish(m) } catch { writeError = writeError ?? error }
+                }
+            }
+            if let writeError { throw writeError }
+        }
+    }
+
+    private func applies(_ stage: any PipelineStage, to item: PipelineItem) -> Bool {
+        stage.task.media.isEmpty || stage.task.media.contains(item.media.kind)
+    }
+
+    private func record(_ state: ItemState) -> ResultRecord {
+        var timings = state.timings
+        timings["total"] = rounded(pipeline.stages.compactMap { timings[$0.spec.name] }.reduce(0, +))
+        let item = state.item
+        return ResultRecord(
+            id: item.id, index: item.index, input: item.input, path: item.path, media: item.media.mime, bytes: item.bytes,
+            fields: item.fields.isEmpty ? nil : item.fields, status: state.failure == nil ? .ok : .error,
+            stage: state.failure?.stage, message: state.failure?.message, configuration: pipeline.configuration,
+            results: state.results, mediaSeconds: state.mediaSeconds, timings: timings,
+            provenance: RecordProvenance(stages: pipeline.stages.map { .init(name: $0.spec.name, provenance: $0.provenance) }))
+    }
+}
+
+/// An error's message, without Swift's type decoration where the error describes itself.
+func describe(_ error: Error) -> String {
+    if let e = error as? LocalizedError, let text = e.errorDescription { return text }
+    return String(describing: error)
+}

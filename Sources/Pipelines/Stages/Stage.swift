@@ -1,0 +1,137 @@
+// How a task plugs into pipelines. A task (`StageTask`) is a stateless description: what it
+// reads, which result fields templates may use, how to decode its options and how to build a
+// runnable stage (`PipelineStage`). Adding caption/detect/ask means writing one StageTask and
+// one PipelineStage and replacing its `PlannedTask` entry in `StageTasks.all`.
+
+import Foundation
+import ModelStore
+
+/// A task that pipeline stages can name (`task: transcribe`).
+public protocol StageTask: Sendable {
+    var name: String { get }
+    /// Media kinds the task reads; items of other kinds skip the stage. Empty: every item
+    /// (text stages such as `ask`, which read earlier results and fields).
+    var media: Set<MediaKind> { get }
+    /// Top-level fields of its result that templates may reference as `{{stage.FIELD}}`.
+    var fields: [String] { get }
+    /// Whether the stage has a `prompt` template.
+    var takesPrompt: Bool { get }
+    /// Model used when the stage names none.
+    var defaultModel: String? { get }
+    /// `nil` when this build runs the task; otherwise why not (validation reports it).
+    var unavailableReason: String? { get }
+    /// Sidecar formats the task can render from its result.
+    var sidecarFormats: Set<SidecarFormat> { get }
+
+    /// Decodes the stage's `options` mapping; unknown keys are errors.
+    func decodeOptions(from decoder: Decoder) throws -> any StageOptions
+    /// Resolves the model and options into a stage ready to load (no weights read yet).
+    func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage
+    /// Renders one sidecar file from a stored result (`nil`: the format does not apply).
+    func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) throws -> String?
+}
+
+/// A stage ready to run over items.
+public protocol PipelineStage: AnyObject {
+    var spec: StageSpec { get }
+    var task: any StageTask { get }
+    /// What produced the results: model, SHA-256 of its files, options. Hashed into the
+    /// pipeline's configuration hash and copied into every record.
+    var provenance: StageProvenance { get }
+    /// Loads weights; the runner calls it once, before the first item that needs the stage.
+    func load() throws
+    /// Processes `inputs`, `batchSize` at a time where the model batches; calls `finish` exactly
+    /// once per input index, in any order. Per-item failures are `.failure`, never thrown.
+    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void)
+}
+
+/// What a stage gets for one item.
+public struct StageInput: Sendable {
+    public var item: PipelineItem
+    /// The stage's `prompt` template rendered for this item.
+    public var prompt: String?
+    /// Results of earlier stages for this item, by stage name.
+    public var previous: [String: JSONValue]
+}
+
+/// What a stage returns for one item.
+public struct StageOutput: Sendable {
+    /// Stored under `results.<stage name>` in the record.
+    public var result: JSONValue
+    /// Seconds of audio (or video) the item held, for rates and summaries.
+    public var mediaSeconds: Double?
+    /// Extra timings (seconds), stored as `timings["<stage>.<key>"]`; `wall` is the time the item
+    /// spent in the stage (default: since the stage started on the batch of items).
+    public var timings: [String: Double] = [:]
+
+    public init(result: JSONValue, mediaSeconds: Double? = nil, timings: [String: Double] = [:]) {
+        self.result = result; self.mediaSeconds = mediaSeconds; self.timings = timings
+    }
+}
+
+/// Where a stage's results came from.
+public struct StageProvenance: Codable, Sendable, Equatable {
+    public var task: String
+    public var model: String?
+    public var modelFormat: String?
+    /// SHA-256 of the model's files, by file name.
+    public var files: [String: String]?
+    public var options: JSONValue
+    /// The prompt template (rendered prompts go into results).
+    public var prompt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case task, model, modelFormat = "model_format", files, options, prompt
+    }
+
+    public init(task: String, model: String?, modelFormat: String?, files: [String: String]?, options: JSONValue, prompt: String?) {
+        self.task = task; self.model = model; self.modelFormat = modelFormat; self.files = files
+        self.options = options; self.prompt = prompt
+    }
+}
+
+/// Every task pipeline files may name.
+public enum StageTasks {
+    public static let all: [any StageTask] = [
+        TranscribeTask(),
+        PlannedTask(name: "caption", media: [.image], fields: ["text"], takesPrompt: true,
+                    defaultModel: "yolov3-tiny", issue: "vision / image description"),
+        PlannedTask(name: "detect", media: [.image], fields: ["text"], takesPrompt: false,
+                    defaultModel: "yolov3-tiny", issue: "object detection"),
+        PlannedTask(name: "ask", media: [], fields: ["answer", "prompt"], takesPrompt: true,
+                    defaultModel: "smollm2-135m-instruct", issue: "text answers with language models"),
+    ]
+
+    public static func named(_ name: String) -> (any StageTask)? { all.first { $0.name == name } }
+}
+
+/// A task that pipeline files may already name, so files can be written against the documented
+/// schema, but that this build cannot run: validation says so; its options are kept opaque.
+public struct PlannedTask: StageTask {
+    public let name: String
+    public let media: Set<MediaKind>
+    public let fields: [String]
+    public let takesPrompt: Bool
+    public let defaultModel: String?
+    let issue: String
+    public var sidecarFormats: Set<SidecarFormat> { [] }
+
+    public var unavailableReason: String? {
+        "stage task '\(name)' is not available yet in this build of Hearth (it arrives with \(issue)); available: "
+            + StageTasks.all.filter { $0.unavailableReason == nil }.map(\.name).joined(separator: ", ")
+    }
+
+    public func decodeOptions(from decoder: Decoder) throws -> any StageOptions { try JSONValue(from: decoder) }
+
+    public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
+        throw PipelineError(unavailableReason ?? name)
+    }
+
+    public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) -> String? { nil }
+}
+
+/// A plain error message.
+public struct PipelineError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}

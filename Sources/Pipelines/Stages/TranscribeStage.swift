@@ -1,0 +1,158 @@
+import Foundation
+import Media
+import Models
+import ModelStore
+
+/// `task: transcribe` — Whisper speech to text, several files batched through the encoder and decoder.
+public struct TranscribeTask: StageTask {
+    public let name = "transcribe"
+    public let media: Set<MediaKind> = [.audio]
+    public let fields = ["text", "language", "language_probability", "duration"]
+    public let takesPrompt = false
+    public let defaultModel: String? = ModelCatalog.defaultWhisper
+    public let unavailableReason: String? = nil
+    public let sidecarFormats: Set<SidecarFormat> = Set(SidecarFormat.allCases)
+
+    public init() {}
+
+    public func decodeOptions(from decoder: Decoder) throws -> any StageOptions {
+        try TranscribeOptions(from: decoder)
+    }
+
+    public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
+        let model = try store.resolve(spec.model ?? ModelCatalog.defaultWhisper)
+        if let family = model.entry?.family, family != "whisper" {
+            throw PipelineError("model '\(model.name)' is a \(family) model; transcribe needs a Whisper model")
+        }
+        let options = (spec.options as? TranscribeOptions)?.options ?? TranscriptionOptions()
+        return TranscribeStage(spec: spec, model: model, options: options)
+    }
+
+    public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord,
+                              provenance: StageProvenance) throws -> String? {
+        guard case .object(var fields) = result else { return nil }
+        fields["windows"] = .array([])   // not stored in records; Transcript's decoder wants the key
+        let transcript = try JSONValue.object(fields).decode(Transcript.self)
+        let options = (try? provenance.options.decode(TranscriptionOptions.self)) ?? TranscriptionOptions()
+        let document = TranscriptDocument(
+            path: item.input, transcript: transcript,
+            provenance: Provenance(model: provenance.model ?? "", modelFormat: provenance.modelFormat ?? "",
+                                   files: provenance.files ?? [:], options: options))
+        return try document.render(TranscriptFormat(rawValue: format.rawValue)!)
+    }
+}
+
+/// `options` of a transcribe stage: faster-whisper's names and defaults (`TranscriptionOptions`).
+struct TranscribeOptions: StageOptions, Decodable {
+    var options = TranscriptionOptions()
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case language, task, beamSize = "beam_size", bestOf = "best_of", patience, lengthPenalty = "length_penalty"
+        case temperature, compressionRatioThreshold = "compression_ratio_threshold"
+        case logProbThreshold = "log_prob_threshold", noSpeechThreshold = "no_speech_threshold"
+        case conditionOnPreviousText = "condition_on_previous_text", promptResetOnTemperature = "prompt_reset_on_temperature"
+        case initialPrompt = "initial_prompt", suppressBlank = "suppress_blank", suppressTokens = "suppress_tokens"
+        case withoutTimestamps = "without_timestamps", maxInitialTimestamp = "max_initial_timestamp"
+        case maxNewTokens = "max_new_tokens", seed
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func value<T: Decodable>(_ key: CodingKeys, _ current: T) throws -> T { try c.decodeIfPresent(T.self, forKey: key) ?? current }
+        /// A threshold: a number, or `null` to turn the check off.
+        func threshold(_ key: CodingKeys, _ current: Float?) throws -> Float? {
+            guard c.contains(key) else { return current }
+            return try c.decodeNil(forKey: key) ? nil : c.decode(Float.self, forKey: key)
+        }
+        func check(_ ok: Bool, _ key: CodingKeys, _ message: String) throws {
+            if !ok { throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: message) }
+        }
+        var o = TranscriptionOptions()
+        o.language = try c.decodeIfPresent(String.self, forKey: .language)
+        if let task = try c.decodeIfPresent(String.self, forKey: .task) {
+            guard let t = WhisperTask(rawValue: task) else {
+                throw DecodingError.dataCorruptedError(forKey: .task, in: c, debugDescription: "must be transcribe or translate, not '\(task)'")
+            }
+            o.task = t
+        }
+        o.beamSize = try value(.beamSize, o.beamSize)
+        o.bestOf = try value(.bestOf, o.bestOf)
+        o.patience = try value(.patience, o.patience)
+        o.lengthPenalty = try value(.lengthPenalty, o.lengthPenalty)
+        if c.contains(.temperature) { o.temperatures = try c.decode(OneOrMany<Float>.self, forKey: .temperature).values }
+        o.compressionRatioThreshold = try threshold(.compressionRatioThreshold, o.compressionRatioThreshold)
+        o.logProbThreshold = try threshold(.logProbThreshold, o.logProbThreshold)
+        o.noSpeechThreshold = try threshold(.noSpeechThreshold, o.noSpeechThreshold)
+        o.conditionOnPreviousText = try value(.conditionOnPreviousText, o.conditionOnPreviousText)
+        o.promptResetOnTemperature = try value(.promptResetOnTemperature, o.promptResetOnTemperature)
+        o.initialPrompt = try c.decodeIfPresent(String.self, forKey: .initialPrompt)
+        o.suppressBlank = try value(.suppressBlank, o.suppressBlank)
+        o.suppressTokens = try value(.suppressTokens, o.suppressTokens)
+        o.withoutTimestamps = try value(.withoutTimestamps, o.withoutTimestamps)
+        o.maxInitialTimestamp = try value(.maxInitialTimestamp, o.maxInitialTimestamp)
+        o.maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens)
+        o.seed = try value(.seed, o.seed)
+        try check(o.beamSize >= 1, .beamSize, "must be at least 1")
+        try check(o.bestOf >= 1, .bestOf, "must be at least 1")
+        try check(!o.temperatures.isEmpty && o.temperatures.allSatisfy { $0 >= 0 }, .temperature,
+                  "must be a number ≥ 0 or a non-empty list of them")
+        try check((o.maxNewTokens ?? 1) >= 1, .maxNewTokens, "must be at least 1")
+        options = o
+    }
+
+    func encode(to encoder: Encoder) throws { try options.encode(to: encoder) }
+}
+
+/// A loaded Whisper model transcribing batches of items.
+final class TranscribeStage: PipelineStage {
+    let spec: StageSpec
+    let task: any StageTask = TranscribeTask()
+    let model: InstalledModel
+    let options: TranscriptionOptions
+    let provenance: StageProvenance
+    private var transcriber: WhisperTranscriber?
+
+    init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions) {
+        self.spec = spec; self.model = model; self.options = options
+        provenance = StageProvenance(task: "transcribe", model: model.name, modelFormat: model.format, files: model.files,
+                                     options: (try? JSONValue(encoding: options)) ?? .null, prompt: nil)
+    }
+
+    /// English-only models ignore `language`; validation says so.
+    var languageWarning: String? {
+        guard model.entry?.languages == .englishOnly, let language = options.language, language != "en" else { return nil }
+        return "\(model.name) is English-only; language '\(language)' is ignored"
+    }
+
+    func load() throws {
+        guard transcriber == nil else { return }
+        transcriber = try WhisperTranscriber.load(directory: model.directory)
+    }
+
+    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
+        guard let transcriber else {
+            for i in inputs.indices { finish(i, .failure(PipelineError("model not loaded"))) }
+            return
+        }
+        let melBins = transcriber.model.dimensions.melBins
+        var entered = [Date](repeating: Date(), count: inputs.count)
+        var loadSeconds = [Double](repeating: 0, count: inputs.count)
+        withoutActuallyEscaping(finish) { finish in
+            _ = transcriber.transcribe(count: inputs.count, load: { i in
+                entered[i] = Date()
+                defer { loadSeconds[i] = Date().timeIntervalSince(entered[i]) }
+                return try LogMelSpectrogram.load(path: inputs[i].item.path, nMels: melBins)
+            }, options: options, batchSize: batchSize) { i, result in
+                finish(i, result.flatMap { transcript in
+                    Result {
+                        var fields = try JSONValue(encoding: transcript).objectValue ?? [:]
+                        fields["windows"] = nil   // every window's ids: the segments' tokens already hold them
+                        fields["text"] = .string(transcript.text)
+                        return StageOutput(result: .object(fields), mediaSeconds: transcript.duration,
+                                           timings: ["audio": loadSeconds[i], "wall": Date().timeIntervalSince(entered[i])])
+                    }
+                })
+            }
+        }
+    }
+}
