@@ -130,11 +130,14 @@ CLONES void hk_matmul_f16(const float *x, long m, long k, const uint16_t *w, lon
 }
 
 CLONES void hk_log_softmax(const float *x, float *out, long n) {
-#pragma clang fp reassociate(on)  // lets clang vectorize the sums
     float m = -INFINITY;
     for (long i = 0; i < n; i++) m = fmaxf(m, x[i]);
+    if (m == -INFINITY) { for (long i = 0; i < n; i++) out[i] = -INFINITY; return; }
     float sum = 0;
-    for (long i = 0; i < n; i++) sum += x[i] == -INFINITY ? 0.0f : fast_expf(x[i] - m);
-    float log_sum = m + logf(sum);
-    for (long i = 0; i < n; i++) out[i] = x[i] - log_sum;
+    {
+#pragma clang fp reassociate(on)  // lets clang vectorize the sum
+        for (long i = 0; i < n; i++) sum += x[i] == -INFINITY ? 0.0f : fast_expf(x[i] - m);
+    }
+    float log_sum = logf(sum);
+    for (long i = 0; i < n; i++) out[i] = (x[i] - m) - log_sum;  // subtract m first: exact for large logits
 }

@@ -8,8 +8,8 @@ public enum SafetensorsReader {
     public static func read(path: String) throws -> WeightFile {
         let mapping = try MappedFile(path: path)
         var r = ByteReader(mapping)
-        let headerSize = Int(try r.read(UInt64.self, "header size"))
-        guard headerSize > 1, headerSize < 100_000_000 else { throw WeightError(path, "implausible safetensors header size \(headerSize)") }
+        let rawHeaderSize = try r.read(UInt64.self, "header size")
+        guard let headerSize = Int(exactly: rawHeaderSize), headerSize > 1, headerSize < 100_000_000 else { throw WeightError(path, "implausible safetensors header size \(rawHeaderSize)") }
         let headerBytes = try r.bytes(headerSize, "JSON header")
         guard let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any] else {
             throw WeightError(path, "safetensors header is not a JSON object")
@@ -22,10 +22,11 @@ public enum SafetensorsReader {
                 throw WeightError(path, "malformed header entry for \(name)")
             }
             guard let dtype = dtype(dtypeName) else { throw WeightError(path, "tensor \(name) has unsupported dtype \(dtypeName)") }
-            let start = dataStart + offsets[0], end = dataStart + offsets[1]
-            guard offsets[0] >= 0, start <= end, end <= mapping.bytes.count else {
+            let available = mapping.bytes.count - dataStart
+            guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= available else {
                 throw WeightError(path, "tensor \(name) data [\(offsets[0]), \(offsets[1])) is outside the file (truncated?)")
             }
+            let start = dataStart + offsets[0], end = dataStart + offsets[1]
             try file.register(RawTensor(name: name, shape: shape, dtype: dtype,
                                         bytes: UnsafeRawBufferPointer(rebasing: mapping.bytes[start..<end])))
         }

@@ -82,14 +82,22 @@ public final class WeightFile {
     }
 
     public func register(_ t: RawTensor) throws {
-        guard t.count * t.dtype.byteSize == t.bytes.count else {
+        // Element count with overflow checks: a hostile header must not trap the multiplication.
+        var elements = 1
+        for d in t.shape {
+            guard d >= 0 else { throw WeightError(path, "tensor \(t.name) has a negative dimension in \(t.shape)") }
+            let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= Int.max / 8 else { throw WeightError(path, "tensor \(t.name) shape \(t.shape) is too large") }
+            elements = product
+        }
+        guard elements * t.dtype.byteSize == t.bytes.count else {
             throw WeightError(path, "tensor \(t.name): shape \(t.shape) × \(t.dtype) needs \(t.count * t.dtype.byteSize) bytes, has \(t.bytes.count)")
         }
         guard tensors[t.name] == nil else { throw WeightError(path, "tensor \(t.name) appears twice") }
         tensors[t.name] = t
     }
 
-    public func registerAlias(_ alias: String, target: String) { aliases[alias] = target }
+    public func registerAlias(_ alias: String, target: String) { aliases[alias] = aliases[target] ?? target }
 
     public var names: [String] { tensors.keys.sorted() }
     public func contains(_ name: String) -> Bool { tensors[resolve(name)] != nil }
