@@ -99,6 +99,10 @@ CLONES void hk_add(float *x, const float *y, long n) {
     for (long i = 0; i < n; i++) x[i] += y[i];
 }
 
+CLONES void hk_mul(float *x, const float *y, long n) {
+    for (long i = 0; i < n; i++) x[i] *= y[i];
+}
+
 CLONES float hk_dot(const float *a, const float *b, long n) {
 #pragma clang fp reassociate(on)  // lets clang vectorize the sums
     float s = 0;

@@ -77,6 +77,9 @@ public enum Kernels {
     /// x += y, elementwise over `count`.
     public static func add(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) { hk_add(x, y, count) }
 
+    /// x *= y, elementwise over `count`.
+    public static func multiply(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) { hk_mul(x, y, count) }
+
     /// Σ a[i]·b[i]
     @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float { hk_dot(a, b, count) }

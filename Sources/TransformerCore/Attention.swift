@@ -2,6 +2,7 @@
 // cross-attention over precomputed encoder keys/values. Scores use 1/√headDim scaling,
 // which equals Whisper's q·d^-¼, k·d^-¼ (openai/whisper model.py `qkv_attention`).
 
+import Foundation
 import Tensors
 
 /// Grow-only scratch buffers, reused across calls so the hot loops never allocate.
@@ -45,28 +46,101 @@ public final class KVCache {
     }
 }
 
-/// Self-attention with a fused (3·dim, dim) query/key/value projection.
+/// Rotary position embedding (Su et al. 2021) applied to query/key heads in place.
+/// `.interleaved` rotates pairs (x[2i], x[2i+1]) — llama.cpp's LLAMA_ROPE_TYPE_NORM, which GGUF
+/// llama checkpoints expect; `.halves` rotates (x[i], x[i + d/2]) — GPT-NeoX / HF rotate_half,
+/// used by qwen2 GGUFs.
+public struct Rope: Sendable {
+    public enum Layout: Sendable { case interleaved, halves }
+    public let layout: Layout
+    public let dimensions: Int      // rotated dims per head (≤ headDim)
+    public let base: Float
+    let inverseFrequencies: [Float]
+
+    public init(layout: Layout, dimensions: Int, base: Float) {
+        self.layout = layout; self.dimensions = dimensions; self.base = base
+        inverseFrequencies = (0..<(dimensions / 2)).map { Float(1 / Foundation.pow(Double(base), Double(2 * $0) / Double(dimensions))) }
+    }
+
+    /// Rotates `heads` vectors of `headDim` at `x` (contiguous) for `position`.
+    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int) {
+        let half = dimensions / 2
+        for i in 0..<half {
+            let angle = Double(position) * Double(inverseFrequencies[i])
+            let c = Float(Foundation.cos(angle)), s = Float(Foundation.sin(angle))
+            for h in 0..<heads {
+                let v = x + h * headDim
+                let (a, b) = layout == .interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
+                let x0 = v[a], x1 = v[b]
+                v[a] = x0 * c - x1 * s
+                v[b] = x0 * s + x1 * c
+            }
+        }
+    }
+}
+
+/// How queries, keys and values are projected: one fused (q|k|v) matrix, as CTranslate2 stores
+/// Whisper, or three matrices, as GGUF stores Llama-family models (possibly of different types).
+public enum QKVProjection {
+    case fused(Linear)
+    case separate(query: Linear, key: Linear, value: Linear)
+
+    var inFeatures: Int {
+        switch self {
+        case .fused(let l): return l.inFeatures
+        case .separate(let q, _, _): return q.inFeatures
+        }
+    }
+
+    /// x (rows, in) → y (rows, qDim + 2·kvDim) laid out q | k | v per row.
+    func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, qDim: Int, kvDim: Int) {
+        switch self {
+        case .fused(let l): l(x, rows: rows, into: y)
+        case .separate(let q, let k, let v):
+            let width = qDim + 2 * kvDim
+            q(x, rows: rows, into: y, ldy: width)
+            k(x, rows: rows, into: y + qDim, ldy: width)
+            v(x, rows: rows, into: y + qDim + kvDim, ldy: width)
+        }
+    }
+}
+
+/// Multi-head self-attention with optional grouped-query heads (kvHeads < heads) and RoPE.
 public struct SelfAttention {
-    public let qkv: Linear
+    public let projection: QKVProjection
     public let out: Linear
     public let heads: Int
+    public let kvHeads: Int
+    public let headDim: Int
+    public let rope: Rope?
     public var dim: Int { out.outFeatures }
-    public var headDim: Int { dim / heads }
+    var queryDim: Int { heads * headDim }
+    /// Width of one cached key (or value) row.
+    public var kvDim: Int { kvHeads * headDim }
 
+    /// Whisper-style: fused (3·dim, dim) projection, heads = kvHeads, no rotary embedding.
     public init(qkv: Linear, out: Linear, heads: Int) {
         precondition(qkv.outFeatures == 3 * out.inFeatures && out.inFeatures % heads == 0)
-        self.qkv = qkv; self.out = out; self.heads = heads
+        self.init(projection: .fused(qkv), out: out, heads: heads, kvHeads: heads, headDim: out.inFeatures / heads, rope: nil)
+    }
+
+    public init(projection: QKVProjection, out: Linear, heads: Int, kvHeads: Int, headDim: Int, rope: Rope?) {
+        precondition(heads % kvHeads == 0, "heads \(heads) must be a multiple of kvHeads \(kvHeads)")
+        precondition(out.inFeatures == heads * headDim)
+        self.projection = projection; self.out = out; self.heads = heads; self.kvHeads = kvHeads
+        self.headDim = headDim; self.rope = rope
     }
 
     /// Full bidirectional attention over `batch` sequences of `length` rows each:
-    /// x (batch·length, dim) → y (batch·length, dim).
+    /// x (batch·length, dim) → y (batch·length, dim). (Encoders: no RoPE, no grouped heads.)
     public func encode(_ x: UnsafePointer<Float>, batch: Int, length: Int, into y: UnsafeMutablePointer<Float>,
                        scratch: Scratch) {
-        let d = dim, dh = headDim, rows = batch * length
+        precondition(kvHeads == heads && rope == nil, "encode() is for encoder attention")
+        let d = queryDim, dh = headDim, rows = batch * length
         let fused = scratch.buffer(0, rows * 3 * d)      // (rows, 3·dim): q | k | v
         let context = scratch.buffer(1, rows * d)        // (rows, dim)
         let scores = scratch.buffer(2, length * length)  // (length, length)
-        qkv(x, rows: rows, into: fused)
+        projection(x, rows: rows, into: fused, qDim: d, kvDim: d)
         let scale = 1 / Float(dh).squareRoot()
         for b in 0..<batch {
             let base = fused + b * length * 3 * d
@@ -87,28 +161,35 @@ public struct SelfAttention {
     /// Rows of one slot must come in increasing position order (a prompt is several rows of one slot).
     public func decode(_ x: UnsafePointer<Float>, rows: Int, slots: [Int], positions: [Int],
                        cache: KVCache, layer: Int, into y: UnsafeMutablePointer<Float>, scratch: Scratch) {
-        let d = dim, dh = headDim
-        let fused = scratch.buffer(0, rows * 3 * d)
-        let context = scratch.buffer(1, rows * d)
+        let qd = queryDim, kvd = kvDim, dh = headDim, width = qd + 2 * kvd
+        precondition(cache.dim == kvd, "cache rows hold \(cache.dim) floats, attention needs \(kvd)")
+        let fused = scratch.buffer(0, rows * width)      // (rows, q | k | v)
+        let context = scratch.buffer(1, rows * qd)       // (rows, heads·headDim)
         let scores = scratch.buffer(2, cache.maxLength)
-        qkv(x, rows: rows, into: fused)
+        projection(x, rows: rows, into: fused, qDim: qd, kvDim: kvd)
         for r in 0..<rows {
+            let row = fused + r * width
+            if let rope {
+                rope.apply(row, heads: heads, headDim: dh, position: positions[r])
+                rope.apply(row + qd, heads: kvHeads, headDim: dh, position: positions[r])
+            }
             let o = cache.offset(layer: layer, slot: slots[r], position: positions[r])
-            (cache.keys.data + o).update(from: fused + r * 3 * d + d, count: d)
-            (cache.values.data + o).update(from: fused + r * 3 * d + 2 * d, count: d)
+            (cache.keys.data + o).update(from: row + qd, count: kvd)
+            (cache.values.data + o).update(from: row + qd + kvd, count: kvd)
         }
         let scale = 1 / Float(dh).squareRoot()
+        let group = heads / kvHeads
         for r in 0..<rows {
             let length = positions[r] + 1
             let keys = cache.keys.data + cache.offset(layer: layer, slot: slots[r], position: 0)
             let values = cache.values.data + cache.offset(layer: layer, slot: slots[r], position: 0)
             for h in 0..<heads {
-                let q = fused + r * 3 * d + h * dh
-                for t in 0..<length { scores[t] = Kernels.dot(q, keys + t * d + h * dh, count: dh) }
+                let q = fused + r * width + h * dh, kvOffset = (h / group) * dh
+                for t in 0..<length { scores[t] = Kernels.dot(q, keys + t * kvd + kvOffset, count: dh) }
                 Kernels.softmax(scores, count: length, scale: scale)
-                let c = context + r * d + h * dh
+                let c = context + r * qd + h * dh
                 c.update(repeating: 0, count: dh)
-                for t in 0..<length { Kernels.axpy(c, values + t * d + h * dh, alpha: scores[t], count: dh) }
+                for t in 0..<length { Kernels.axpy(c, values + t * kvd + kvOffset, alpha: scores[t], count: dh) }
             }
         }
         out(context, rows: rows, into: y)

@@ -1,6 +1,7 @@
-// Pre-norm transformer blocks (GPT-2 / Whisper style):
-//   encoder: x += SelfAttn(LN(x)); x += FFN(LN(x))
-//   decoder: x += CausalSelfAttn(LN(x)); x += CrossAttn(LN(x), memory); x += FFN(LN(x))
+// Pre-norm transformer blocks (GPT-2 / Whisper / Llama style):
+//   encoder:      x += SelfAttn(N(x)); x += FFN(N(x))
+//   decoder:      x += CausalSelfAttn(N(x)); x += CrossAttn(N(x), memory); x += FFN(N(x))
+//   decoder-only: x += CausalSelfAttn(N(x)); x += FFN(N(x))          (Llama, Qwen2)
 
 import Tensors
 
@@ -22,7 +23,7 @@ public struct EncoderBlock {
         attention.encode(normed, batch: batch, length: length, into: delta, scratch: scratch)
         Kernels.add(x, delta, count: rows * d)
         ffnNorm(x, rows: rows, into: normed)
-        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.up.outFeatures))
+        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.hiddenWidth))
         Kernels.add(x, delta, count: rows * d)
     }
 }
@@ -55,7 +56,32 @@ public struct DecoderBlock {
         crossAttention(normed, rows: rows, memory: memory, windowOfRow: windowOfRow, into: delta, scratch: scratch)
         Kernels.add(x, delta, count: rows * d)
         ffnNorm(x, rows: rows, into: normed)
-        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.up.outFeatures))
+        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.hiddenWidth))
+        Kernels.add(x, delta, count: rows * d)
+    }
+}
+
+public struct DecoderOnlyBlock {
+    public let attentionNorm: Norm
+    public let attention: SelfAttention
+    public let ffnNorm: Norm
+    public let ffn: FeedForward
+
+    public init(attentionNorm: Norm, attention: SelfAttention, ffnNorm: Norm, ffn: FeedForward) {
+        self.attentionNorm = attentionNorm; self.attention = attention; self.ffnNorm = ffnNorm; self.ffn = ffn
+    }
+
+    /// x (rows, dim) in place; see `SelfAttention.decode` for the meaning of slots and positions.
+    public func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows: Int, slots: [Int], positions: [Int],
+                               cache: KVCache, layer: Int, scratch: Scratch) {
+        let d = attention.dim
+        let normed = scratch.buffer(8, rows * d), delta = scratch.buffer(9, rows * d)
+        attentionNorm(x, rows: rows, into: normed)
+        attention.decode(normed, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
+                         into: delta, scratch: scratch)
+        Kernels.add(x, delta, count: rows * d)
+        ffnNorm(x, rows: rows, into: normed)
+        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.hiddenWidth))
         Kernels.add(x, delta, count: rows * d)
     }
 }

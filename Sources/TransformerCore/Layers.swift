@@ -76,22 +76,36 @@ public enum Activation {
     }
 }
 
-/// Position-wise MLP: down(act(up(x))).
+/// Position-wise MLP: down(act(up(x))), or the gated form down(act(gate(x)) ⊙ up(x)) (SwiGLU).
 public struct FeedForward {
     public let up: Linear
+    public let gate: Linear?
     public let down: Linear
     public let activation: Activation
 
-    public init(up: Linear, down: Linear, activation: Activation) {
+    public init(up: Linear, gate: Linear? = nil, down: Linear, activation: Activation) {
         precondition(up.outFeatures == down.inFeatures && up.inFeatures == down.outFeatures)
-        self.up = up; self.down = down; self.activation = activation
+        precondition(gate == nil || (gate!.outFeatures == up.outFeatures && gate!.inFeatures == up.inFeatures))
+        self.up = up; self.gate = gate; self.down = down; self.activation = activation
     }
 
-    /// x (rows, d) → y (rows, d), using `hidden` (rows, dff) as scratch.
+    /// Floats of scratch `hidden` needs per row.
+    public var hiddenWidth: Int { gate == nil ? up.outFeatures : 2 * up.outFeatures }
+
+    /// x (rows, d) → y (rows, d), using `hidden` (rows, hiddenWidth) as scratch.
     public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
                                hidden: UnsafeMutablePointer<Float>) {
+        let n = up.outFeatures
         up(x, rows: rows, into: hidden)
-        activation.apply(hidden, count: rows * up.outFeatures)
+        guard let gate else {
+            activation.apply(hidden, count: rows * n)
+            down(hidden, rows: rows, into: y)
+            return
+        }
+        let gated = hidden + rows * n
+        gate(x, rows: rows, into: gated)
+        activation.apply(gated, count: rows * n)
+        Kernels.multiply(hidden, gated, count: rows * n)
         down(hidden, rows: rows, into: y)
     }
 }

@@ -18,6 +18,8 @@ void hk_rmsnorm(const float *x, float *y, long rows, long n, const float *gamma,
 void hk_log_softmax(const float *x, float *out, long n);
 /// x += y
 void hk_add(float *x, const float *y, long n);
+/// x *= y
+void hk_mul(float *x, const float *y, long n);
 /// Σ a·b
 float hk_dot(const float *a, const float *b, long n);
 /// y += alpha·x
