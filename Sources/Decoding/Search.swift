@@ -25,6 +25,10 @@ public struct SearchOptions: Sendable, Codable, Equatable {
     /// Independent samples drawn when sampling; the best-scoring one wins.
     public var bestOf: Int = 1
     public var seed: UInt64 = 0
+    /// Sampling only: keep the k most likely tokens (0 = all) …
+    public var topK: Int = 0
+    /// … and the smallest set whose probability reaches p (1 = all).
+    public var topP: Float = 1
     public init() {}
 }
 
@@ -32,6 +36,11 @@ public struct SearchOptions: Sendable, Codable, Equatable {
 public struct SearchRequest {
     public var startToken: Int
     public var endToken: Int
+    /// Further tokens that end a sequence like `endToken` (chat models have several).
+    public var otherEndTokens: Set<Int> = []
+    /// Called with the generated tokens after each step; `true` ends the sequence there,
+    /// keeping its tokens (stop strings).
+    public var shouldStop: (([Int]) -> Bool)? = nil
     public var startPosition: Int
     public var maxSteps: Int
     public var processors: [LogitsProcessor]
@@ -113,12 +122,12 @@ public enum Search {
                 for p in request.processors { p.process(step: step, generated: l.tokens, logits: row, vocabularySize: vocab) }
                 Kernels.logSoftmax(row, logProbs, count: vocab)
                 let token = options.temperature > 0
-                    ? sample(row, count: vocab, temperature: options.temperature, rng: &rng)
+                    ? sample(row, count: vocab, options: options, rng: &rng)
                     : argmax(logProbs, count: vocab)
                 l.logProb += logProbs[token]
-                let isEnd = token == endToken(request)
+                let isEnd = isEndToken(token, request)
                 if !isEnd { l.tokens.append(token) }
-                if isEnd || step == request.maxSteps - 1 {
+                if isEnd || step == request.maxSteps - 1 || (request.shouldStop?(l.tokens) ?? false) {
                     results[l.request].append(finish(l.tokens, l.logProb, options))
                 } else {
                     l.next = token
@@ -165,22 +174,22 @@ public enum Search {
             }
             for (i, top) in candidatesOf {
                 let request = requests[i]
-                let end = endToken(request), lastStep = step == request.maxSteps - 1
+                let lastStep = step == request.maxSteps - 1
                 var state = states[i]
                 let old = state.beams
                 var next: [Beam] = []
                 var spare = beamSize
                 for k in 0..<min(beamSize, top.count) {
                     var pick = top[k]
-                    if pick.token == end || lastStep {
+                    if isEndToken(pick.token, request) || lastStep {
                         var tokens = old[pick.beam].tokens
-                        if pick.token != end { tokens.append(pick.token) }
+                        if !isEndToken(pick.token, request) { tokens.append(pick.token) }
                         state.finished.append(finish(tokens, pick.score, options))
                         // Replace the retired beam with the next spare candidate that does not end.
                         var replacement: (score: Float, beam: Int, token: Int)? = nil
                         while spare < top.count {
                             let c = top[spare]; spare += 1
-                            if c.token != end { replacement = c; break }
+                            if !isEndToken(c.token, request) { replacement = c; break }
                         }
                         guard let r = replacement else { continue }
                         pick = r
@@ -217,7 +226,7 @@ public enum Search {
 
     // MARK: Helpers
 
-    static func endToken(_ r: SearchRequest) -> Int { r.endToken }
+    static func isEndToken(_ token: Int, _ r: SearchRequest) -> Bool { token == r.endToken || r.otherEndTokens.contains(token) }
 
     static func finish(_ tokens: [Int], _ logProb: Float, _ options: SearchOptions) -> Hypothesis {
         let length = Float(tokens.count)
@@ -244,20 +253,33 @@ public enum Search {
         }
     }
 
-    static func sample(_ logits: UnsafePointer<Float>, count: Int, temperature: Float, rng: inout SplitMix64) -> Int {
-        var maxValue = -Float.infinity
-        for i in 0..<count { maxValue = max(maxValue, logits[i]) }
-        var total: Double = 0
-        var weights = [Double](repeating: 0, count: count)
-        for i in 0..<count where logits[i] > -Float.infinity {
-            weights[i] = Foundation.exp(Double((logits[i] - maxValue) / temperature)); total += weights[i]
+    /// Draws from softmax(logits / T), restricted to the top-k tokens and the top-p nucleus.
+    static func sample(_ logits: UnsafePointer<Float>, count: Int, options: SearchOptions, rng: inout SplitMix64) -> Int {
+        let temperature = options.temperature
+        var candidates = (0..<count).filter { logits[$0] > -Float.infinity }
+        guard !candidates.isEmpty else { return argmax(logits, count: count) }
+        if options.topK > 0 || options.topP < 1 {
+            candidates.sort { logits[$0] > logits[$1] }
+            if options.topK > 0 && candidates.count > options.topK { candidates.removeLast(candidates.count - options.topK) }
         }
-        var u = rng.nextUnit() * total
-        for i in 0..<count where weights[i] > 0 {
-            u -= weights[i]
-            if u <= 0 { return i }
+        let maxValue = candidates.map { logits[$0] }.max()!
+        var weights = candidates.map { Foundation.exp(Double((logits[$0] - maxValue) / temperature)) }
+        if options.topP < 1 {
+            let total = weights.reduce(0, +)
+            var cumulative = 0.0, keep = weights.count
+            for (i, w) in weights.enumerated() {
+                cumulative += w / total
+                if cumulative >= Double(options.topP) { keep = i + 1; break }
+            }
+            weights.removeLast(weights.count - keep)
+            candidates.removeLast(candidates.count - keep)
         }
-        return argmax(logits, count: count)
+        var u = rng.nextUnit() * weights.reduce(0, +)
+        for (i, w) in weights.enumerated() {
+            u -= w
+            if u <= 0 { return candidates[i] }
+        }
+        return candidates[candidates.count - 1]
     }
 }
 
