@@ -10,6 +10,8 @@ import Glibc
 struct InputExpander {
     /// Folder of the pipeline file: relative paths start here.
     let base: URL
+    /// The same folder as the user named it (the pipeline path's folder), for manifest messages.
+    let displayBase: String
     /// Media kinds some stage reads; folder and glob walks keep these.
     let wanted: Set<MediaKind>
     /// Reports a problem at a coding path of the pipeline file.
@@ -26,9 +28,12 @@ struct InputExpander {
         var fromManifest: Bool
     }
 
-    func expand(_ inputs: [InputSpec], pipelineFile: String) -> [PipelineItem] {
+    /// Items, and the field names inputs declare (manifest columns, `fields` keys) for template checks.
+    func expand(_ inputs: [InputSpec], pipelineFile: String) -> (items: [PipelineItem], fields: Set<String>) {
         var listed: [Listed] = []
+        var declared: Set<String> = []
         for (i, input) in inputs.enumerated() {
+            declared.formUnion(input.fields?.keys.map { $0 } ?? [])
             let at: [CodingKey] = [AnyKey(stringValue: "inputs"), AnyKey(intValue: i)]
             let source = "\(pipelineFile) inputs[\(i)]"
             if let path = input.path {
@@ -38,10 +43,12 @@ struct InputExpander {
                 if found.isEmpty { report(at + [AnyKey(stringValue: "glob")], "'\(glob)' matches no media files", true) }
                 listed += found
             } else if let manifest = input.manifest {
-                listed += expandManifest(manifest, input: input, at: at + [AnyKey(stringValue: "manifest")])
+                let (rows, columns) = expandManifest(manifest, input: input, at: at + [AnyKey(stringValue: "manifest")])
+                listed += rows
+                declared.formUnion(columns)
             }
         }
-        return finish(listed)
+        return (finish(listed), declared)
     }
 
     // MARK: Paths and globs
@@ -102,11 +109,12 @@ struct InputExpander {
 
     // MARK: Manifests
 
-    func expandManifest(_ written: String, input: InputSpec, at: [CodingKey]) -> [Listed] {
+    /// The manifest's items and its field names (columns other than path and id).
+    func expandManifest(_ written: String, input: InputSpec, at: [CodingKey]) -> ([Listed], Set<String>) {
         let absolute = absolutePath(written, relativeTo: base)
         guard let data = FileManager.default.contents(atPath: absolute) else {
             report(at, "cannot read manifest \(absolute)", false)
-            return []
+            return ([], [])
         }
         let text = String(decoding: data, as: UTF8.self)
         let format = input.format ?? {
@@ -121,25 +129,26 @@ struct InputExpander {
         do {
             rows = try format == "jsonl" ? Manifest.jsonLines(text) : Manifest.csv(text, separator: format == "tsv" ? "\t" : ",")
         } catch let error as Manifest.ParseError {
-            reportManifest(clean(written), error.line, error.message)
-            return []
+            reportManifest(join(displayBase, written), error.line, error.message)
+            return ([], [])
         } catch {
             report(at, "\(error)", false)
-            return []
+            return ([], [])
         }
+        let columns = Set(rows.flatMap(\.fields.keys)).subtracting([pathField, idField])
         if rows.isEmpty { report(at, "manifest \(written) lists no items", true) }
         let folder = URL(fileURLWithPath: absolute).deletingLastPathComponent()
         let writtenFolder = (clean(written) as NSString).deletingLastPathComponent
         var out: [Listed] = []
         for (line, row) in rows {
             guard let path = row[pathField], !path.isEmpty else {
-                reportManifest(clean(written), line, "no '\(pathField)' value (columns: \(row.keys.sorted().joined(separator: ", ")))")
+                reportManifest(join(displayBase, written), line, "no '\(pathField)' value (columns: \(row.keys.sorted().joined(separator: ", ")))")
                 continue
             }
             let file = absolutePath(path, relativeTo: folder)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), !isDirectory.boolValue else {
-                reportManifest(clean(written), line, isDirectory.boolValue ? "\(path) is a folder; manifests list files" : "no such file: \(file)")
+                reportManifest(join(displayBase, written), line, isDirectory.boolValue ? "\(path) is a folder; manifests list files" : "no such file: \(file)")
                 continue
             }
             var fields = input.fields ?? [:]
@@ -150,7 +159,7 @@ struct InputExpander {
             out.append(listed(absolute: file, input: shown, relative: relative, fields: fields,
                               source: "\(clean(written)):\(line)", id: id, fromManifest: true))
         }
-        return out
+        return (out, columns)
     }
 
     // MARK: Ids, order, sidecar names
@@ -183,9 +192,9 @@ struct InputExpander {
     }
 
     private func reportManifestOrPipeline(_ entry: Listed, _ message: String) {
-        let parts = entry.item.source.split(separator: ":")
-        if entry.fromManifest, parts.count == 2, let line = Int(parts[1]) {
-            reportManifest(String(parts[0]), line, message)
+        let source = entry.item.source
+        if entry.fromManifest, let colon = source.lastIndex(of: ":"), let line = Int(source[source.index(after: colon)...]) {
+            reportManifest(join(displayBase, String(source[..<colon])), line, message)
         } else {
             report([AnyKey(stringValue: "inputs")], message, false)
         }
@@ -216,15 +225,19 @@ func absolutePath(_ path: String, relativeTo base: URL) -> String {
     return url.standardizedFileURL.path
 }
 
-/// A written path tidied: no `./` segments, no repeated or trailing slashes.
+/// A written path tidied: no `./` segments, `name/..` collapsed, no repeated or trailing slashes.
 func clean(_ path: String) -> String {
     let absolute = path.hasPrefix("/")
-    let parts = path.split(separator: "/").filter { $0 != "." }
+    var parts: [Substring] = []
+    for part in path.split(separator: "/") where part != "." {
+        if part == "..", let last = parts.last, last != ".." { parts.removeLast() } else { parts.append(part) }
+    }
     let joined = parts.joined(separator: "/")
     return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
 }
 
 func join(_ folder: String, _ relative: String) -> String {
+    if relative.hasPrefix("/") { return clean(relative) }
     let f = clean(folder)
     return f == "." ? clean(relative) : clean(f + "/" + relative)
 }

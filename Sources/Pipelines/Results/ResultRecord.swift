@@ -40,6 +40,15 @@ public struct ResultRecord: Codable, Sendable, Equatable {
         case mediaSeconds = "media_seconds", timings, provenance
     }
 
+    public init(id: String, index: Int, input: String, path: String, media: String, bytes: Int64, fields: [String: String]?,
+                status: Status, stage: String?, message: String?, configuration: String, results: [String: JSONValue],
+                mediaSeconds: Double?, timings: [String: Double], provenance: RecordProvenance) {
+        self.id = id; self.index = index; self.input = input; self.path = path; self.media = media; self.bytes = bytes
+        self.fields = fields; self.status = status; self.stage = stage; self.message = message
+        self.configuration = configuration; self.results = results; self.mediaSeconds = mediaSeconds
+        self.timings = timings; self.provenance = provenance
+    }
+
     /// The record with timings removed: what two runs of the same pipeline must agree on.
     public var withoutTimings: ResultRecord {
         var copy = self

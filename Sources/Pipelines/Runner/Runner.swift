@@ -27,8 +27,8 @@ public final class PipelineRunner {
     /// Items taken through all stages together; bounds memory held by pending results.
     static let chunkSize = 64
 
-    let pipeline: Pipeline
-    let options: RunOptions
+    public let pipeline: Pipeline
+    public let options: RunOptions
 
     public init(pipeline: Pipeline, options: RunOptions) {
         self.pipeline = pipeline; self.options = options

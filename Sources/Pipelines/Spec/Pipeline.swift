@@ -28,7 +28,9 @@ public final class Pipeline {
     }
 
     /// Reads, decodes and checks a pipeline file; throws `PipelineErrors` listing every problem.
-    public static func load(path: String, store: ModelStore = ModelStore()) throws -> Pipeline {
+    /// `${NAME}` and `${NAME:-default}` in paths and model names come from `environment`.
+    public static func load(path: String, store: ModelStore = ModelStore(),
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Pipeline {
         var diagnostics: [PipelineDiagnostic] = []
         func fail(_ message: String, line: Int? = nil, column: Int? = nil) -> PipelineErrors {
             PipelineErrors(diagnostics: diagnostics + [PipelineDiagnostic(file: path, line: line, column: column, message: message)])
@@ -49,9 +51,9 @@ public final class Pipeline {
             decoded = try NodeDecoder.decode(PipelineSpec.self, from: root, issues: issues)
         } catch let error as DecodingError {
             diagnostics.append(PipelineDiagnostic(error, file: path, root: root))
-        }
+        } catch is Lenient<OutputSpec>.Recorded {}
         diagnostics += issues.errors.map { PipelineDiagnostic($0, file: path, root: root) }
-        guard let spec = decoded, diagnostics.isEmpty else { throw PipelineErrors(diagnostics: sorted(diagnostics)) }
+        guard var spec = decoded, diagnostics.isEmpty else { throw PipelineErrors(diagnostics: sorted(diagnostics)) }
 
         func report(_ keys: [CodingKey], _ message: String, warning: Bool = false) {
             let mark = locate(keys, in: root)
@@ -61,6 +63,20 @@ public final class Pipeline {
         let key = { (names: Any...) -> [CodingKey] in
             names.map { ($0 as? Int).map(AnyKey.init(intValue:)) ?? AnyKey(stringValue: "\($0)") }
         }
+
+        // Environment variables in paths and model names.
+        func substitute(_ value: String?, _ keys: [CodingKey]) -> String? {
+            guard let value else { return nil }
+            do { return try expandEnvironment(value, environment) } catch { report(keys, "\(error)"); return value }
+        }
+        for i in spec.inputs.indices {
+            spec.inputs[i].path = substitute(spec.inputs[i].path, key("inputs", i, "path"))
+            spec.inputs[i].glob = substitute(spec.inputs[i].glob, key("inputs", i, "glob"))
+            spec.inputs[i].manifest = substitute(spec.inputs[i].manifest, key("inputs", i, "manifest"))
+        }
+        for i in spec.stages.indices { spec.stages[i].model = substitute(spec.stages[i].model, key("stages", i, "model")) }
+        spec.outputs.directory = substitute(spec.outputs.directory, key("outputs", "directory"))!
+        spec.outputs.sidecarDirectory = substitute(spec.outputs.sidecarDirectory, key("outputs", "sidecar_directory"))
 
         if let version = spec.version, version != 1 { report(key("version"), "unsupported version \(version) (this Hearth reads version 1)") }
         if spec.inputs.isEmpty { report(key("inputs"), "list at least one input") }
@@ -108,15 +124,15 @@ public final class Pipeline {
         var wanted = Set(spec.stages.flatMap { StageTasks.named($0.task)!.media })
         if spec.stages.contains(where: { StageTasks.named($0.task)!.media.isEmpty }) { wanted = [.audio, .image] }
         let expander = InputExpander(
-            base: base, wanted: wanted,
+            base: base, displayBase: (path as NSString).deletingLastPathComponent, wanted: wanted,
             report: { keys, message, warning in report(keys, message, warning: warning) },
             reportManifest: { file, line, message in
                 diagnostics.append(PipelineDiagnostic(file: file, line: line, message: message))
             })
-        let items = expander.expand(spec.inputs, pipelineFile: path)
+        let (items, declaredFields) = expander.expand(spec.inputs, pipelineFile: path)
 
         // Templates against item fields and earlier stages.
-        let itemFields = Set(["id", "input", "media"]).union(items.flatMap(\.fields.keys))
+        let itemFields = Set(["id", "input", "media"]).union(declaredFields)
         for (i, stageSpec) in spec.stages.enumerated() {
             guard let template = templates[stageSpec.name] else { continue }
             let earlier = spec.stages[..<i].map { (name: $0.name, fields: StageTasks.named($0.task)!.fields) }
@@ -165,6 +181,31 @@ public final class Pipeline {
     public var sidecarDirectory: URL {
         URL(fileURLWithPath: absolutePath(spec.outputs.sidecarDirectory ?? ".", relativeTo: outputDirectory))
     }
+}
+
+/// Replaces `${NAME}` and `${NAME:-default}` (default used when NAME is unset or empty).
+func expandEnvironment(_ text: String, _ environment: [String: String]) throws -> String {
+    guard text.contains("${") else { return text }
+    var out = ""
+    var rest = Substring(text)
+    while let open = rest.range(of: "${") {
+        out += rest[..<open.lowerBound]
+        guard let close = rest[open.upperBound...].firstIndex(of: "}") else { throw PipelineError("'${' without a closing '}'") }
+        let body = rest[open.upperBound..<close]
+        let (name, fallback): (Substring, Substring?) = body.range(of: ":-").map { (body[..<$0.lowerBound], body[$0.upperBound...]) } ?? (body, nil)
+        guard name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+            throw PipelineError("'${\(body)}' is not an environment variable reference")
+        }
+        if let value = environment[String(name)], !value.isEmpty {
+            out += value
+        } else if let fallback {
+            out += fallback
+        } else {
+            throw PipelineError("environment variable \(name) is not set (write ${\(name):-DEFAULT} to give a default)")
+        }
+        rest = rest[rest.index(after: close)...]
+    }
+    return out + rest
 }
 
 private func yamlMark(_ error: YamlError) -> Mark? {

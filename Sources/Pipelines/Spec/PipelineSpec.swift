@@ -17,6 +17,54 @@ public struct PipelineSpec: Decodable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case version, name, inputs, stages, outputs, run
     }
+
+    /// Each input, stage and section is decoded on its own, so one file reports all its problems.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        var incomplete = false
+        func field<T: Decodable>(_ key: CodingKeys, required: Bool = false) throws -> T? {
+            guard c.contains(key), try !c.decodeNil(forKey: key) else {
+                if required {
+                    let missing = DecodingError.keyNotFound(key, .init(codingPath: c.codingPath, debugDescription: ""))
+                    guard let nodes = decoder as? NodeDecoder else { throw missing }
+                    nodes.issues.errors.append(missing)
+                    incomplete = true
+                }
+                return nil
+            }
+            let value = try c.decode(Lenient<T>.self, forKey: key).value
+            if value == nil { incomplete = true }
+            return value
+        }
+        version = try field(.version)
+        name = try field(.name)
+        let inputs: [Lenient<InputSpec>]? = try field(.inputs, required: true)
+        let stages: [Lenient<StageSpec>]? = try field(.stages, required: true)
+        let outputs: OutputSpec? = try field(.outputs, required: true)
+        run = try field(.run)
+        self.inputs = inputs?.compactMap(\.value) ?? []
+        self.stages = stages?.compactMap(\.value) ?? []
+        if self.inputs.count != inputs?.count || self.stages.count != stages?.count { incomplete = true }
+        guard let outputs, !incomplete else { throw Lenient<OutputSpec>.Recorded() }
+        self.outputs = outputs
+    }
+}
+
+/// Decodes `T`, or records the error with the pipeline decoder and yields `nil`, so decoding
+/// goes on to the next entry.
+struct Lenient<T: Decodable>: Decodable {
+    /// Thrown once errors have been recorded.
+    struct Recorded: Error {}
+    var value: T?
+    init(from decoder: Decoder) throws {
+        do {
+            value = try T(from: decoder)
+        } catch let error as DecodingError {
+            guard let nodes = decoder as? NodeDecoder else { throw error }
+            nodes.issues.errors.append(error)
+            value = nil
+        }
+    }
 }
 
 /// One entry of `inputs`: a path (file or folder), a glob, or a manifest. A bare string is a

@@ -118,7 +118,7 @@ public struct PlannedTask: StageTask {
 
     public var unavailableReason: String? {
         "stage task '\(name)' is not available yet in this build of Hearth (it arrives with \(issue)); available: "
-            + StageTasks.all.filter { $0.unavailableReason == nil }.map(\.name).joined(separator: ", ")
+            + StageTasks.all.filter { !($0 is PlannedTask) }.map(\.name).joined(separator: ", ")
     }
 
     public func decodeOptions(from decoder: Decoder) throws -> any StageOptions { try JSONValue(from: decoder) }
