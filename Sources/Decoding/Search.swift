@@ -41,6 +41,8 @@ public struct SearchRequest {
     /// Called with the generated tokens after each step; `true` ends the sequence there,
     /// keeping its tokens (stop strings).
     public var shouldStop: (([Int]) -> Bool)? = nil
+    /// Sampling seed of this request (nil: the options' seed plus the request's index).
+    public var seed: UInt64? = nil
     public var startPosition: Int
     public var maxSteps: Int
     public var processors: [LogitsProcessor]
@@ -96,13 +98,16 @@ public enum Search {
 
     static func greedyOrSample(_ requests: [SearchRequest], options: SearchOptions, model: StepModel) -> [[Hypothesis]] {
         let width = slotsPerRequest(options), vocab = model.vocabularySize
-        var rng = SplitMix64(seed: options.seed)
-        struct Live { var request: Int; var member: Int; var tokens: [Int] = []; var logProb: Float = 0; var next: Int }
+        // One generator per sequence, seeded from its request, so a request samples the same
+        // tokens whatever else shares the batch.
+        struct Live { var request: Int; var member: Int; var tokens: [Int] = []; var logProb: Float = 0; var next: Int
+                      var rng: SplitMix64 }
         var live: [Live] = []
         for (i, r) in requests.enumerated() {
             for m in 0..<width {
                 if m > 0 { model.copySlot(from: i * width, to: i * width + m, length: r.startPosition) }
-                live.append(Live(request: i, member: m, next: r.startToken))
+                let seed = (r.seed ?? options.seed &+ UInt64(i)) &* 0x9E37_79B9 &+ UInt64(m)
+                live.append(Live(request: i, member: m, next: r.startToken, rng: SplitMix64(seed: seed)))
             }
         }
         var results = Array(repeating: [Hypothesis](), count: requests.count)
@@ -122,7 +127,7 @@ public enum Search {
                 for p in request.processors { p.process(step: step, generated: l.tokens, logits: row, vocabularySize: vocab) }
                 Kernels.logSoftmax(row, logProbs, count: vocab)
                 let token = options.temperature > 0
-                    ? sample(row, count: vocab, options: options, rng: &rng)
+                    ? sample(row, count: vocab, options: options, rng: &l.rng)
                     : argmax(logProbs, count: vocab)
                 l.logProb += logProbs[token]
                 let isEnd = isEndToken(token, request)

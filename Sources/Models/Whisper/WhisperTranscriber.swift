@@ -158,7 +158,8 @@ public final class WhisperTranscriber {
         let memory = model.crossMemory(encoded)
         detectLanguages(files, memory: memory)
         let prompts = files.map { prompt(for: $0, options: options) }
-        let decoded = generateWithFallback(prompts: prompts, memory: memory, options: options)
+        let seeds = files.map { UInt64($0.index) &* 1_000_003 &+ UInt64($0.seek) }
+        let decoded = generateWithFallback(prompts: prompts, seeds: seeds, memory: memory, options: options)
         for (i, f) in files.enumerated() {
             f.transcript.windows.append(decoded[i].tokens)
             advance(f, decoded: decoded[i], segmentSize: segmentSizes[i], options: options)
@@ -200,7 +201,8 @@ public final class WhisperTranscriber {
 
     // MARK: Decoding with temperature fallback
 
-    func generateWithFallback(prompts: [[Int]], memory: [Tensor], options: TranscriptionOptions) -> [Decoded] {
+    /// `seeds[i]`: the sampling seed of request i (stable per file and window, whatever the batch).
+    func generateWithFallback(prompts: [[Int]], seeds: [UInt64], memory: [Tensor], options: TranscriptionOptions) -> [Decoded] {
         var best = [Decoded?](repeating: nil, count: prompts.count)
         var all = [[Decoded]](repeating: [], count: prompts.count)
         var belowThreshold = [[Decoded]](repeating: [], count: prompts.count)
@@ -218,8 +220,8 @@ public final class WhisperTranscriber {
             search.patience = options.patience
             search.lengthPenalty = options.lengthPenalty
             search.seed = options.seed &+ UInt64(round)
-            let results = run(pending.map { prompts[$0] }, windows: pending, memory: memory, rules: rules,
-                              search: search, options: options)
+            let results = run(pending.map { prompts[$0] }, windows: pending, seeds: pending.map { seeds[$0] }, memory: memory,
+                              rules: rules, search: search, options: options)
             var stillPending: [Int] = []
             for (k, i) in pending.enumerated() {
                 let (hyp, noSpeech) = results[k]
@@ -254,8 +256,8 @@ public final class WhisperTranscriber {
 
     /// Prefills each prompt into its cache slot (batched), then runs one search for all of them.
     /// Returns the best hypothesis and the no-speech probability of each request.
-    func run(_ prompts: [[Int]], windows: [Int], memory: [Tensor], rules: WhisperLogitRules, search: SearchOptions,
-             options: TranscriptionOptions) -> [(Hypothesis, Float)] {
+    func run(_ prompts: [[Int]], windows: [Int], seeds: [UInt64], memory: [Tensor], rules: WhisperLogitRules,
+             search: SearchOptions, options: TranscriptionOptions) -> [(Hypothesis, Float)] {
         let width = Search.slotsPerRequest(search)
         let cache = model.makeCache(slots: prompts.count * width)
         let vocab = model.dimensions.vocabularySize
@@ -278,10 +280,12 @@ public final class WhisperTranscriber {
             NoSpeechProbe(active: p.last == tokenizer.startOfTranscript, token: tokenizer.noSpeech)
         }
         let total = prompts.map { p in options.maxNewTokens.map { p.count + $0 } ?? model.dimensions.textContext }
-        let requests = prompts.enumerated().map { i, p in
-            SearchRequest(startToken: p.last!, endToken: tokenizer.endOfText, startPosition: p.count - 1,
-                          maxSteps: max(1, min(total[i] / 2, total[i] - (p.count - 1))),
-                          processors: [probes[i], rules], context: windows[i])
+        let requests = prompts.enumerated().map { i, p -> SearchRequest in
+            var r = SearchRequest(startToken: p.last!, endToken: tokenizer.endOfText, startPosition: p.count - 1,
+                                  maxSteps: max(1, min(total[i] / 2, total[i] - (p.count - 1))),
+                                  processors: [probes[i], rules], context: windows[i])
+            r.seed = search.seed &+ seeds[i]
+            return r
         }
         let stepper = WhisperStepModel(model: model, memory: memory, cache: cache)
         let hypotheses = Search.run(requests, options: search, model: stepper)
