@@ -1,5 +1,5 @@
 # Hearth — two commands do everything on a fresh Debian 12 machine:
-#   make demo   transcribe samples/ with the default model
+#   make demo   run pipelines/demo.yaml: transcribe samples/ with the default model
 #   make test   the whole test suite (installs what it needs first)
 SWIFT      ?= swift
 CONFIG     ?= release
@@ -27,8 +27,9 @@ test-models: build
 	@for m in $(TEST_MODELS); do $(HEARTH) models install $$m || exit 1; done
 
 demo: models
-	$(HEARTH) transcribe samples --format txt,srt,json --output-dir out/demo
-	@echo "outputs in out/demo/"
+	$(HEARTH) run pipelines/demo.yaml
+	@echo "results: out/demo/results.jsonl (one JSON record per clip; transcripts in out/demo/*.txt, *.srt, *.vtt)"
+	@echo "report:  out/demo/report.html (open it in a browser)"
 
 test-audio: setup
 	bash scripts/make_test_audio.sh .build/testdata
