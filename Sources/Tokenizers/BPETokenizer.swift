@@ -74,11 +74,17 @@ public final class BPETokenizer: Sendable {
             idsByToken[token] = Int32(id)  // a repeated spelling resolves to its lowest id
         }
 
+        // Every printable ASCII byte needs a token; another byte without one (some GGUF
+        // vocabularies drop rare control bytes) gets −1 and is skipped when encoding, as llama.cpp does.
         var byteTokenIds: [Int32] = []
         for byte in 0...255 {
             let spelling = String(ByteLevel.scalarForByte[byte])
             guard let id = idsByToken[spelling] else {
-                throw failure("no token for byte 0x\(String(byte, radix: 16)) (\"\(spelling)\"): not a byte-level BPE vocabulary")
+                if (0x20...0x7E).contains(byte) {
+                    throw failure("no token for byte 0x\(String(byte, radix: 16)) (\"\(spelling)\"): not a byte-level BPE vocabulary")
+                }
+                byteTokenIds.append(-1)
+                continue
             }
             byteTokenIds.append(id)
         }
@@ -191,7 +197,8 @@ public final class BPETokenizer: Sendable {
 
     private func appendWord(_ word: ArraySlice<UInt8>, to ids: inout [Int]) {
         if word.count == 1 {
-            ids.append(Int(byteTokenIds[Int(word[word.startIndex])]))
+            let id = byteTokenIds[Int(word[word.startIndex])]
+            if id >= 0 { ids.append(Int(id)) }
             return
         }
         let key = Array(word)
@@ -209,7 +216,8 @@ public final class BPETokenizer: Sendable {
         if ignoresMerges, let id = idsByToken[ByteLevel.encode(word)], !kinds[Int(id)].isAdded {
             return [id]
         }
-        return mergeTable.apply(to: word.map { byteTokenIds[Int($0)] })
+        let symbols = word.map { byteTokenIds[Int($0)] }.filter { $0 >= 0 }
+        return symbols.count > 1 ? mergeTable.apply(to: symbols) : symbols
     }
 
     // MARK: Decoding

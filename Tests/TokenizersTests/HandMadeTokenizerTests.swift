@@ -96,7 +96,7 @@ final class HandMadeTokenizerTests: XCTestCase {
     func testArrayInitializerRejectsInconsistentVocabularies() {
         assertFails(try BPETokenizer(tokens: [], merges: [String](), preTokenizer: .gpt2), mentioning: "empty")
         assertFails(try BPETokenizer(tokens: ["a", "b"], merges: [String](), preTokenizer: .gpt2),
-                    mentioning: "no token for byte 0x0")
+                    mentioning: "no token for byte 0x20")
         assertFails(try BPETokenizer(tokens: Self.byteTokens, kinds: [.normal], merges: [String](), preTokenizer: .gpt2),
                     mentioning: "256 tokens but 1 token kinds")
         assertFails(try BPETokenizer(tokens: Self.byteTokens, merges: ["l o"], preTokenizer: .gpt2),
