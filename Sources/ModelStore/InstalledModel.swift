@@ -7,7 +7,7 @@ public struct InstalledModel: Sendable, Hashable {
     public let directory: URL
     /// File name → SHA-256 (hex) of the files the model is made of.
     public let files: [String: String]
-    /// `ctranslate2` or `safetensors`.
+    /// `ctranslate2`, `safetensors` or `gguf`.
     public let format: String
     /// The catalog entry this model is, when known (also found by hash for models given by path).
     public let entry: CatalogEntry?
@@ -21,6 +21,14 @@ public struct InstalledModel: Sendable, Hashable {
     }
 
     public func url(for file: String) -> URL { directory.appendingPathComponent(file) }
+
+    /// The GGUF weights file of a `gguf` model (`model.gguf` when installed from the catalog,
+    /// the given file's own name for a path), `nil` for other formats.
+    public var ggufFile: URL? {
+        guard format == "gguf" else { return nil }
+        let name = files.keys.contains("model.gguf") ? "model.gguf" : files.keys.sorted().first { $0.lowercased().hasSuffix(".gguf") }
+        return name.map(url(for:))
+    }
 
     /// Bytes of the model's files on disk.
     public var size: Int64 {

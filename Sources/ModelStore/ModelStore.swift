@@ -177,7 +177,8 @@ public struct ModelStore: Sendable {
     // MARK: Resolve
 
     /// Finds a model by installed name, or by the path of a model directory: CTranslate2
-    /// (`model.bin` + `config.json`) or Hugging Face (`config.json` + `model.safetensors`).
+    /// (`model.bin` + `config.json`), Hugging Face (`config.json` + `model.safetensors`) or GGUF
+    /// (`model.gguf`, or a directory's only `.gguf` file), or by the path of a `.gguf` file.
     public func resolve(_ nameOrPath: String) throws -> InstalledModel {
         let isPathLike = nameOrPath.contains("/") || nameOrPath.hasPrefix("~") || nameOrPath.hasPrefix(".")
         if !isPathLike {
@@ -194,9 +195,21 @@ public struct ModelStore: Sendable {
             throw ModelStoreError.unknownModel(nameOrPath, known: ModelCatalog.entries.map(\.name))
         }
         guard isDirectory.boolValue else {
-            throw ModelStoreError.invalidModelDirectory(path: path, reason: "it is a file, not a directory")
+            let file = URL(fileURLWithPath: path).standardizedFileURL
+            if file.pathExtension.lowercased() == "gguf" { return try resolveGGUFFile(file) }
+            throw ModelStoreError.invalidModelDirectory(path: path, reason: "it is a file, not a directory (a .gguf file may be given by path)")
         }
         return try resolveDirectory(URL(fileURLWithPath: path).standardizedFileURL)
+    }
+
+    /// A GGUF file given by path: the model is that one file (named after it, hashed for provenance,
+    /// recognised as a catalog model by its hash whatever it is called).
+    private func resolveGGUFFile(_ file: URL) throws -> InstalledModel {
+        let folder = file.deletingLastPathComponent()
+        let files = try HashCache(folder: folder).hashes(of: [file.lastPathComponent])
+        let entry = files[file.lastPathComponent].flatMap(ModelCatalog.entry(withFileHash:))
+        return InstalledModel(name: file.deletingPathExtension().lastPathComponent, directory: folder, files: files,
+                              format: "gguf", entry: entry)
     }
 
     /// An installed model by name, with its files checked for presence and size (not re-hashed).
@@ -229,19 +242,32 @@ public struct ModelStore: Sendable {
             (format, weights) = ("ctranslate2", "model.bin")
         } else if present.contains("model.safetensors") && present.contains("config.json") {
             (format, weights) = ("safetensors", "model.safetensors")
+        } else if present.contains("model.gguf") {
+            (format, weights) = ("gguf", "model.gguf")
+        } else if case let ggufs = present.filter({ $0.lowercased().hasSuffix(".gguf") }), !ggufs.isEmpty {
+            guard ggufs.count == 1 else {
+                throw ModelStoreError.invalidModelDirectory(
+                    path: folder.path, reason: "it holds several .gguf files (\(ggufs.sorted().joined(separator: ", "))); give one by path")
+            }
+            let file = ggufs.first!
+            let files = try HashCache(folder: folder).hashes(of: [file])
+            return InstalledModel(name: folder.lastPathComponent, directory: folder, files: files, format: "gguf",
+                                  entry: files[file].flatMap(ModelCatalog.entry(withFileHash:)))
         } else {
             throw ModelStoreError.invalidModelDirectory(
-                path: folder.path, reason: "expected model.bin + config.json (CTranslate2) or model.safetensors + config.json (Hugging Face)")
+                path: folder.path, reason: "expected model.bin + config.json (CTranslate2), model.safetensors + config.json "
+                    + "(Hugging Face) or a .gguf file (llama.cpp)")
         }
         let hashed = Self.describingFiles.filter(present.contains)
         let files = try HashCache(folder: folder).hashes(of: hashed)
-        let entry = ModelCatalog.entry(containing: weights, sha256: files[weights] ?? "")
+        let entry = format == "gguf" ? files[weights].flatMap(ModelCatalog.entry(withFileHash:))
+            : ModelCatalog.entry(containing: weights, sha256: files[weights] ?? "")
         return InstalledModel(name: folder.lastPathComponent, directory: folder, files: files, format: format, entry: entry)
     }
 
     /// Files of a model directory that define its behaviour, hashed for provenance.
     private static let describingFiles = [
-        "model.bin", "model.safetensors", "config.json", "generation_config.json", "preprocessor_config.json",
+        "model.bin", "model.safetensors", "model.gguf", "config.json", "generation_config.json", "preprocessor_config.json",
         "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocabulary.txt", "vocabulary.json",
     ]
 

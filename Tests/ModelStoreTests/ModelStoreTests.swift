@@ -158,6 +158,32 @@ final class ModelStoreTests: XCTestCase {
         XCTAssertEqual(model.files["model.safetensors"], SHA256.hex(weightsTail))
     }
 
+    func testResolveGGUFDirectoryAndFile() throws {
+        let folder = root.appendingPathComponent("llama")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("Some-Model.Q4_0.gguf")
+        try weightsHead.write(to: file)
+
+        let byDirectory = try store.resolve(folder.path)
+        XCTAssertEqual(byDirectory.format, "gguf")
+        XCTAssertEqual(byDirectory.files, ["Some-Model.Q4_0.gguf": SHA256.hex(weightsHead)])
+        XCTAssertEqual(byDirectory.ggufFile?.lastPathComponent, "Some-Model.Q4_0.gguf")
+        XCTAssertNil(byDirectory.entry)
+
+        let byFile = try store.resolve(file.path)
+        XCTAssertEqual(byFile.name, "Some-Model.Q4_0")
+        XCTAssertEqual(byFile.ggufFile?.path, file.path)
+
+        try weightsTail.write(to: folder.appendingPathComponent("model.gguf"))
+        XCTAssertEqual(try store.resolve(folder.path).ggufFile?.lastPathComponent, "model.gguf")
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("model.gguf"))
+        try weightsTail.write(to: folder.appendingPathComponent("other.gguf"))
+        XCTAssertThrowsError(try store.resolve(folder.path)) { error in
+            XCTAssertTrue("\(error)".contains("several .gguf files"), "\(error)")
+        }
+        XCTAssertThrowsError(try store.resolve(folder.appendingPathComponent("notes.txt").path))
+    }
+
     func testResolveRejectsDirectoryWithoutModelFiles() throws {
         let folder = root.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
