@@ -5,8 +5,9 @@
 // q8_0 / q8_1 / q8_K: same scales, same rounding, so logits can match llama.cpp's), then every
 // weight row is combined with it by integer dot products, one float scale per block.
 //
-// Two paths: portable scalar C (the reference; every loop mirrors the format definition) and
-// AVX2 + FMA + F16C, chosen at run time with __builtin_cpu_supports. The AVX2 kernels follow
+// Three paths: portable scalar C (the reference; every loop mirrors the format definition),
+// AVX2 + FMA + F16C, and AVX-512 VNNI (for the 32-element formats), chosen at run time with
+// __builtin_cpu_supports (never compiled for the build machine's CPU). The AVX2 kernels follow
 // the structure of ggml-cpu/arch/x86/quants.c: nibbles unpacked with shifts and masks, unsigned
 // × signed byte products with maddubs, 16-bit pair sums widened with madd (also applying the
 // K-quant sub-block scales), one FMA per block.
@@ -52,8 +53,8 @@ _Static_assert(sizeof(blk_q4_K) == 144, "q4_K");
 _Static_assert(sizeof(blk_q5_K) == 176, "q5_K");
 _Static_assert(sizeof(blk_q6_K) == 210, "q6_K");
 
-// Activation blocks. a8: llama.cpp's q8_0 / q8_1 values, with the fp16 scale `d` and the fp16
-// `s` = d·Σqs kept as the floats they round to (no conversion in the inner loops); 40 B.
+// Activation blocks. a8: llama.cpp's q8_0 / q8_1 values, with the fp16 scale `d` (and q8_1's fp16
+// `s` = d·Σqs) kept as the floats they round to (no conversion in the inner loops); 40 B.
 // a8k: q8_K exactly (float d, 256 values, sums of each 16), 292 B.
 typedef struct { float d; float s; int8_t qs[32]; } hq_a8;
 typedef struct { float d; int8_t qs[256]; int16_t bsums[16]; } hq_a8k;
@@ -351,9 +352,9 @@ size_t hq_act_row_bytes(int type, long k) {
     return (size_t)(k / QK) * sizeof(hq_a8);
 }
 
-// llama.cpp quantize_row_q8_0 / q8_1 (x86): d = amax/127 stored as fp16, q = round-half-even(x·127/amax),
-// s = fp16(d·Σq) (the sum term of q4_1 / q5_1 products).
-HQ_CLONES static void quantize_a8(const float *x, hq_a8 *y, long nb) {
+// llama.cpp quantize_row_q8_0 / q8_1 (x86): d = amax/127 stored as fp16, q = round-half-even(x·127/amax);
+// for q4_1 / q5_1 weights s = fp16(d·Σq) as q8_1 has it, for the others s = d·Σq (float).
+HQ_CLONES static void quantize_a8(const float *x, hq_a8 *y, long nb, int q8_1_sum) {
     for (long i = 0; i < nb; i++, x += QK) {
         float amax = 0;
         for (int j = 0; j < QK; j++) amax = fmaxf(amax, fabsf(x[j]));
@@ -365,11 +366,16 @@ HQ_CLONES static void quantize_a8(const float *x, hq_a8 *y, long nb) {
             y[i].qs[j] = (int8_t)q;
             sum += q;
         }
-        // llama.cpp stores both as fp16; where that overflows (|x| beyond ~2000 makes d·Σq
-        // exceed 65504) it would compute with inf, so the float value is kept instead.
-        const float dh = H2F(hq_f32_to_f16(d)), sh = H2F(hq_f32_to_f16(d * (float)sum));
+        // llama.cpp stores d (and q8_1's s) as fp16; where that overflows (|x| beyond ~2000 makes
+        // d·Σq exceed 65504) it would compute with inf, so the float value is kept instead.
+        const float dh = H2F(hq_f32_to_f16(d));
         y[i].d = isfinite(dh) ? dh : d;
-        y[i].s = isfinite(sh) ? sh : d * (float)sum;
+        if (q8_1_sum) {
+            const float sh = H2F(hq_f32_to_f16(d * (float)sum));
+            y[i].s = isfinite(sh) ? sh : d * (float)sum;
+        } else {
+            y[i].s = y[i].d * (float)sum;   // exact sum term for the unsigned-form kernels
+        }
     }
 }
 
@@ -406,7 +412,7 @@ void hq_quantize_act(int type, const float *x, long ldx, long m, long k, void *d
         char *out = (char *)dst + (size_t)r * rb;
         if (is_float_type(type)) memcpy(out, x + r * ldx, (size_t)k * 4);
         else if (is_k_quant(type)) quantize_a8k(x + r * ldx, (hq_a8k *)out, k / QKK);
-        else quantize_a8(x + r * ldx, (hq_a8 *)out, k / QK);
+        else quantize_a8(x + r * ldx, (hq_a8 *)out, k / QK, type == HQ_TYPE_Q4_1 || type == HQ_TYPE_Q5_1);
     }
 }
 
@@ -605,9 +611,10 @@ static inline float h2f_avx(uint16_t h) { return _cvtsh_ss(h); }
 
 // 16 bytes of nibble pairs → 32 values 0..15: the low nibbles (elements 0..15), then the high ones.
 static inline __m256i nibbles32(const uint8_t *p) {
-    const __m128i t = _mm_loadu_si128((const __m128i *)p);
-    const __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1);
-    return _mm256_and_si256(b, _mm256_set1_epi8(0x0F));
+    // the 16 bytes in both halves, the upper half shifted right by 4 (bits crossing into a byte's
+    // high nibble are masked off)
+    const __m256i b = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_and_si256(_mm256_srlv_epi32(b, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0F));
 }
 
 // 32 bits → 32 bytes, 0xFF where the bit is set (byte i ↔ bit i).
@@ -630,118 +637,74 @@ static inline __m256i dot_ss(__m256i a, __m256i b) {
     return dot_us(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
 }
 
-static float dot_q4_0_avx2(long k, const void *vw, const void *vx) {
-    const blk_q4_0 *w = vw; const hq_a8 *x = vx;
-    const long nb = k / QK;
-    const __m256i eight = _mm256_set1_epi8(8);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    long i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i q0 = _mm256_sub_epi8(nibbles32(w[i].qs), eight);
-        const __m256i q1 = _mm256_sub_epi8(nibbles32(w[i + 1].qs), eight);
-        const __m256i p0 = dot_ss(q0, _mm256_loadu_si256((const __m256i *)x[i].qs));
-        const __m256i p1 = dot_ss(q1, _mm256_loadu_si256((const __m256i *)x[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i + 1].d) * x[i + 1].d), _mm256_cvtepi32_ps(p1), acc1);
+// The 32-element formats share one loop: per block, unsigned weight values u (0..15 or 0..31)
+// times the activation bytes, summed in 32-bit lanes, scaled by d_w·d_x with one FMA; two blocks
+// per iteration (two accumulators hide the FMA latency). What the unsigned form leaves out is
+// added per block: min·s for q4_1 / q5_1 (s = d_x·Σq_x, llama.cpp's q8_1), or −offset·d_w·s for
+// q4_0 / q5_0 (values u − 8 / u − 16) and, with VNNI, q8_0 (u = q + 128).
+// SCALES gives [d_w·d_x, term, 0, 0] in one multiply: the fp16 (d_w, m_w) or (d_w, d_w) pair
+// converted together, times the adjacent (d_x, s_x) of the activation block.
+#define HQ_DOT32(NAME, BLK, UNPACK, DOTOP, SCALES, CSCALE)                                            \
+    static float NAME(long k, const void *vw, const void *vx) {                                       \
+        const BLK *w = vw; const hq_a8 *x = vx;                                                       \
+        const long nb = k / QK;                                                                       \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();                                \
+        __m128 c0 = _mm_setzero_ps(), c1 = _mm_setzero_ps();                                          \
+        long i = 0;                                                                                   \
+        for (; i + 1 < nb; i += 2) {                                                                  \
+            const __m128 s0 = SCALES(&w[i], &x[i]), s1 = SCALES(&w[i + 1], &x[i + 1]);                \
+            const __m256i p0 = DOTOP(UNPACK(&w[i]), _mm256_loadu_si256((const __m256i *)x[i].qs));     \
+            const __m256i p1 = DOTOP(UNPACK(&w[i + 1]), _mm256_loadu_si256((const __m256i *)x[i + 1].qs)); \
+            acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(s0), _mm256_cvtepi32_ps(p0), acc0);          \
+            acc1 = _mm256_fmadd_ps(_mm256_broadcastss_ps(s1), _mm256_cvtepi32_ps(p1), acc1);          \
+            c0 = _mm_add_ps(c0, s0);                                                                  \
+            c1 = _mm_add_ps(c1, s1);                                                                  \
+        }                                                                                             \
+        for (; i < nb; i++) {                                                                         \
+            const __m128 s0 = SCALES(&w[i], &x[i]);                                                   \
+            const __m256i p0 = DOTOP(UNPACK(&w[i]), _mm256_loadu_si256((const __m256i *)x[i].qs));     \
+            acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(s0), _mm256_cvtepi32_ps(p0), acc0);          \
+            c0 = _mm_add_ps(c0, s0);                                                                  \
+        }                                                                                             \
+        const __m128 c = _mm_add_ps(c0, c1);                                                          \
+        return hsum_ps(_mm256_add_ps(acc0, acc1)) + (CSCALE) * _mm_cvtss_f32(_mm_movehdup_ps(c));     \
     }
-    for (; i < nb; i++) {
-        const __m256i q = _mm256_sub_epi8(nibbles32(w[i].qs), eight);
-        const __m256i p = dot_ss(q, _mm256_loadu_si256((const __m256i *)x[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
-}
 
-static float dot_q4_1_avx2(long k, const void *vw, const void *vx) {
-    const blk_q4_1 *w = vw; const hq_a8 *x = vx;
-    const long nb = k / QK;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float m0 = 0, m1 = 0;
-    long i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i p0 = dot_us(nibbles32(w[i].qs), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        const __m256i p1 = dot_us(nibbles32(w[i + 1].qs), _mm256_loadu_si256((const __m256i *)x[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i + 1].d) * x[i + 1].d), _mm256_cvtepi32_ps(p1), acc1);
-        m0 += h2f_avx(w[i].m) * x[i].s;
-        m1 += h2f_avx(w[i + 1].m) * x[i + 1].s;
-    }
-    for (; i < nb; i++) {
-        const __m256i p = dot_us(nibbles32(w[i].qs), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p), acc0);
-        m0 += h2f_avx(w[i].m) * x[i].s;
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1)) + (m0 + m1);
+// (d_x, s_x) of an activation block, upper lanes zero
+static inline __m128 act_ds(const hq_a8 *x) { return _mm_castpd_ps(_mm_load_sd((const double *)(const void *)&x->d)); }
+// [d_w·d_x, m_w·s_x, 0, 0]: d and m are the first two fp16 fields of q4_1 / q5_1 blocks
+static inline __m128 scales_dm(const void *b, const hq_a8 *x) {
+    return _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)load_u32(b))), act_ds(x));
 }
+// [d_w·d_x, d_w·s_x, …]: d is the first fp16 field of q4_0 / q5_0 / q8_0 blocks
+static inline __m128 scales_dd(const void *b, const hq_a8 *x) {
+    uint16_t d;
+    memcpy(&d, b, 2);
+    return _mm_mul_ps(_mm_cvtph_ps(_mm_set1_epi16((short)d)), act_ds(x));
+}
+#define scales_q4_0(b, x) scales_dd(b, x)
+#define scales_q5_0(b, x) scales_dd(b, x)
+#define scales_q8_0(b, x) scales_dd(b, x)
+#define scales_q4_1(b, x) scales_dm(b, x)
+#define scales_q5_1(b, x) scales_dm(b, x)
 
-// q5_0: value = (nibble | bit << 4) − 16 = nibble − 16 where the bit is clear (nibble | 0xF0 as int8).
-static inline __m256i q5_0_values(const blk_q5_0 *b) {
-    const __m256i hi = _mm256_andnot_si256(bits32(b->qh), _mm256_set1_epi8((char)0xF0));
-    return _mm256_or_si256(nibbles32(b->qs), hi);
+static inline __m256i u_q4_0(const blk_q4_0 *b) { return nibbles32(b->qs); }
+static inline __m256i u_q4_1(const blk_q4_1 *b) { return nibbles32(b->qs); }
+// q5: nibble | bit << 4
+static inline __m256i u_q5_0(const blk_q5_0 *b) {
+    return _mm256_or_si256(nibbles32(b->qs), _mm256_and_si256(bits32(b->qh), _mm256_set1_epi8(0x10)));
 }
+static inline __m256i u_q5_1(const blk_q5_1 *b) {
+    return _mm256_or_si256(nibbles32(b->qs), _mm256_and_si256(bits32(b->qh), _mm256_set1_epi8(0x10)));
+}
+HQ_DOT32(dot_q4_0_avx2, blk_q4_0, u_q4_0, dot_us, scales_q4_0, -8.0f)
+HQ_DOT32(dot_q4_1_avx2, blk_q4_1, u_q4_1, dot_us, scales_q4_1, 1.0f)
+HQ_DOT32(dot_q5_0_avx2, blk_q5_0, u_q5_0, dot_us, scales_q5_0, -16.0f)
+HQ_DOT32(dot_q5_1_avx2, blk_q5_1, u_q5_1, dot_us, scales_q5_1, 1.0f)
 
-static float dot_q5_0_avx2(long k, const void *vw, const void *vx) {
-    const blk_q5_0 *w = vw; const hq_a8 *x = vx;
-    const long nb = k / QK;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    long i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i p0 = dot_ss(q5_0_values(&w[i]), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        const __m256i p1 = dot_ss(q5_0_values(&w[i + 1]), _mm256_loadu_si256((const __m256i *)x[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i + 1].d) * x[i + 1].d), _mm256_cvtepi32_ps(p1), acc1);
-    }
-    for (; i < nb; i++) {
-        const __m256i p = dot_ss(q5_0_values(&w[i]), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
-}
-
-static inline __m256i q5_1_values(const blk_q5_1 *b) {
-    const __m256i hi = _mm256_and_si256(bits32(b->qh), _mm256_set1_epi8(0x10));
-    return _mm256_or_si256(nibbles32(b->qs), hi);
-}
-
-static float dot_q5_1_avx2(long k, const void *vw, const void *vx) {
-    const blk_q5_1 *w = vw; const hq_a8 *x = vx;
-    const long nb = k / QK;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float m0 = 0, m1 = 0;
-    long i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i p0 = dot_us(q5_1_values(&w[i]), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        const __m256i p1 = dot_us(q5_1_values(&w[i + 1]), _mm256_loadu_si256((const __m256i *)x[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i + 1].d) * x[i + 1].d), _mm256_cvtepi32_ps(p1), acc1);
-        m0 += h2f_avx(w[i].m) * x[i].s;
-        m1 += h2f_avx(w[i + 1].m) * x[i + 1].s;
-    }
-    for (; i < nb; i++) {
-        const __m256i p = dot_us(q5_1_values(&w[i]), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p), acc0);
-        m0 += h2f_avx(w[i].m) * x[i].s;
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1)) + (m0 + m1);
-}
-
-static float dot_q8_0_avx2(long k, const void *vw, const void *vx) {
-    const blk_q8_0 *w = vw; const hq_a8 *x = vx;
-    const long nb = k / QK;
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    long i = 0;
-    for (; i + 1 < nb; i += 2) {
-        const __m256i p0 = dot_ss(_mm256_loadu_si256((const __m256i *)w[i].qs), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        const __m256i p1 = dot_ss(_mm256_loadu_si256((const __m256i *)w[i + 1].qs), _mm256_loadu_si256((const __m256i *)x[i + 1].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p0), acc0);
-        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i + 1].d) * x[i + 1].d), _mm256_cvtepi32_ps(p1), acc1);
-    }
-    for (; i < nb; i++) {
-        const __m256i p = dot_ss(_mm256_loadu_si256((const __m256i *)w[i].qs), _mm256_loadu_si256((const __m256i *)x[i].qs));
-        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f_avx(w[i].d) * x[i].d), _mm256_cvtepi32_ps(p), acc0);
-    }
-    return hsum_ps(_mm256_add_ps(acc0, acc1));
-}
+// q8_0 stays signed here: u = q + 128 would overflow maddubs' 16-bit pair sums.
+static inline __m256i s_q8_0(const blk_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
+HQ_DOT32(dot_q8_0_avx2, blk_q8_0, s_q8_0, dot_ss, scales_q8_0, 0.0f)
 
 // For the per-16 scales (q2_K, q3_K, q6_K): int16 lanes 0..7 = scale[2g], lanes 8..15 = scale[2g+1],
 // matching maddubs' 16 pair sums of a 32-element group g (the low 128 bits hold elements 0..15).
@@ -929,6 +892,32 @@ static float dot_q6_K_avx2(long k, const void *vw, const void *vx) {
 }
 
 #pragma clang attribute pop
+
+// AVX-512 VNNI on 256-bit vectors (AVX512VL): vpdpbusd sums four u8·s8 products per 32-bit lane in
+// one instruction (no 16-bit intermediate, so q8_0 can use u = q + 128), and q5's fifth bits are
+// added through a mask register. The K-quants keep their AVX2 kernels (madd applies their scales).
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c"))), apply_to = function)
+
+static inline __m256i dot_vnni(__m256i u, __m256i s) { return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s); }
+static inline __m256i u_q5_0_vnni(const blk_q5_0 *b) {
+    const __m256i n = nibbles32(b->qs);
+    return _mm256_mask_add_epi8(n, _cvtu32_mask32(load_u32(b->qh)), n, _mm256_set1_epi8(0x10));
+}
+static inline __m256i u_q5_1_vnni(const blk_q5_1 *b) {
+    const __m256i n = nibbles32(b->qs);
+    return _mm256_mask_add_epi8(n, _cvtu32_mask32(load_u32(b->qh)), n, _mm256_set1_epi8(0x10));
+}
+static inline __m256i u_q8_0_vnni(const blk_q8_0 *b) {
+    return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)b->qs), _mm256_set1_epi8((char)0x80));
+}
+
+HQ_DOT32(dot_q4_0_vnni, blk_q4_0, u_q4_0, dot_vnni, scales_q4_0, -8.0f)
+HQ_DOT32(dot_q4_1_vnni, blk_q4_1, u_q4_1, dot_vnni, scales_q4_1, 1.0f)
+HQ_DOT32(dot_q5_0_vnni, blk_q5_0, u_q5_0_vnni, dot_vnni, scales_q5_0, -16.0f)
+HQ_DOT32(dot_q5_1_vnni, blk_q5_1, u_q5_1_vnni, dot_vnni, scales_q5_1, 1.0f)
+HQ_DOT32(dot_q8_0_vnni, blk_q8_0, u_q8_0_vnni, dot_vnni, scales_q8_0, -128.0f)
+
+#pragma clang attribute pop
 #endif // HQ_X86
 
 // ---------------------------------------------------------------------------------------------
@@ -939,15 +928,20 @@ static int g_isa = -2;   // −2: not yet chosen
 int hq_isa_available(int isa) {
     if (isa == HQ_ISA_SCALAR) return 1;
 #if HQ_X86
-    if (isa == HQ_ISA_AVX2) {
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    }
+    __builtin_cpu_init();
+    const int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    if (isa == HQ_ISA_AVX2) return avx2;
+    if (isa == HQ_ISA_AVX512VNNI)
+        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 #endif
     return 0;
 }
 
-static int best_isa(void) { return hq_isa_available(HQ_ISA_AVX2) ? HQ_ISA_AVX2 : HQ_ISA_SCALAR; }
+static int best_isa(void) {
+    if (hq_isa_available(HQ_ISA_AVX512VNNI)) return HQ_ISA_AVX512VNNI;
+    return hq_isa_available(HQ_ISA_AVX2) ? HQ_ISA_AVX2 : HQ_ISA_SCALAR;
+}
 
 int hq_isa_current(void) {
     if (g_isa == -2) g_isa = best_isa();
@@ -961,7 +955,17 @@ int hq_isa_force(int isa) {
 
 static dot_fn pick_dot(int type) {
 #if HQ_X86
-    if (hq_isa_current() == HQ_ISA_AVX2) {
+    if (hq_isa_current() == HQ_ISA_AVX512VNNI) {
+        switch (type) {
+        case HQ_TYPE_Q4_0: return dot_q4_0_vnni;
+        case HQ_TYPE_Q4_1: return dot_q4_1_vnni;
+        case HQ_TYPE_Q5_0: return dot_q5_0_vnni;
+        case HQ_TYPE_Q5_1: return dot_q5_1_vnni;
+        case HQ_TYPE_Q8_0: return dot_q8_0_vnni;
+        default: break;   // the K-quants: AVX2 kernels
+        }
+    }
+    if (hq_isa_current() >= HQ_ISA_AVX2) {
         switch (type) {
         case HQ_TYPE_Q4_0: return dot_q4_0_avx2;
         case HQ_TYPE_Q4_1: return dot_q4_1_avx2;

@@ -118,7 +118,12 @@ public struct QuantizedMatrixError: Error, CustomStringConvertible, Equatable {
 
 /// Which kernels the quantized products run (tests and benchmarks compare them).
 public enum QuantizedKernels {
-    public enum Path: Int32, Sendable, CaseIterable { case scalar = 0, avx2 = 1 }
+    /// scalar: portable C; avx2: AVX2 + FMA + F16C; avx512vnni: AVX-512 VNNI kernels for the
+    /// 32-element formats (AVX2 for the K-quants).
+    public enum Path: Int32, Sendable, CaseIterable { case scalar = 0, avx2 = 1, avx512vnni = 2 }
+
+    /// The paths this CPU can run.
+    public static var availablePaths: [Path] { Path.allCases.filter(isAvailable) }
 
     /// The path in use: the best one this CPU supports unless forced.
     public static var path: Path { Path(rawValue: hq_isa_current()) ?? .scalar }

@@ -338,25 +338,30 @@ final class QuantizedTests: XCTestCase {
         }
     }
 
-    func testScalarAndAVX2PathsAgree() throws {
-        guard QuantizedKernels.isAvailable(.avx2) else { throw XCTSkip("no AVX2 on this CPU") }
+    func testEveryKernelPathAgreesWithScalar() throws {
+        let paths = QuantizedKernels.availablePaths
+        XCTAssertEqual(paths.first, .scalar)
+        let best = QuantizedKernels.force(nil)
+        XCTAssertEqual(best, paths.last)
+        guard paths.count > 1 else { throw XCTSkip("only the scalar kernels run on this CPU") }
         for type in quantizedTypes {
             let cols = type.blockSize == 256 ? 1024 : 352
             for m in [1, 3] {
                 QuantizedKernels.force(.scalar)
                 XCTAssertEqual(QuantizedKernels.path, .scalar)
                 let scalar = try checkProduct(type, rows: 23, cols: cols, m: m, seed: 7)
-                QuantizedKernels.force(.avx2)
-                XCTAssertEqual(QuantizedKernels.path, .avx2)
-                let avx2 = try checkProduct(type, rows: 23, cols: cols, m: m, seed: 7)
-                // same quantized activations, same integer block sums: only float summation order differs
-                for i in scalar.indices {
-                    XCTAssertEqual(scalar[i], avx2[i], accuracy: 2e-5 * max(1, abs(scalar[i])), "\(type) m=\(m) [\(i)]")
+                for path in paths.dropFirst() {
+                    XCTAssertEqual(QuantizedKernels.force(path), path)
+                    let y = try checkProduct(type, rows: 23, cols: cols, m: m, seed: 7)
+                    // same quantized activations, same integer block sums: only float rounding differs
+                    // (summation order; the unsigned-form kernels' offset term)
+                    for i in scalar.indices {
+                        XCTAssertEqual(scalar[i], y[i], accuracy: 2e-5 * max(1, abs(scalar[i])), "\(type) \(path) m=\(m) [\(i)]")
+                    }
                 }
             }
         }
-        QuantizedKernels.force(nil)
-        XCTAssertEqual(QuantizedKernels.path, .avx2)
+        XCTAssertEqual(QuantizedKernels.force(nil), best)
     }
 
     func testThreadSplitsGiveIdenticalResults() throws {

@@ -1,6 +1,6 @@
 // Quantized-weight kernels: GGML block formats (as GGUF files store them), activation
-// quantization to 8-bit blocks, and integer dot products — a portable scalar path and an
-// AVX2/FMA/F16C path chosen at run time (no -march=native anywhere).
+// quantization to 8-bit blocks, and integer dot products — a portable scalar path, an
+// AVX2/FMA/F16C path and an AVX-512 VNNI path, chosen at run time (no -march=native anywhere).
 //
 // Layouts follow llama.cpp's ggml/src/ggml-common.h; the dot products follow
 // ggml/src/ggml-cpu/quants.c (generic) and ggml-cpu/arch/x86/quants.c (AVX2).
@@ -16,8 +16,10 @@ enum {
     HQ_TYPE_Q4_K = 12, HQ_TYPE_Q5_K = 13, HQ_TYPE_Q6_K = 14, HQ_TYPE_Q8_K = 15, HQ_TYPE_BF16 = 30,
 };
 
-/// Kernel paths. HQ_ISA_AUTO picks the best one the CPU supports.
-enum { HQ_ISA_AUTO = -1, HQ_ISA_SCALAR = 0, HQ_ISA_AVX2 = 1 };
+/// Kernel paths. HQ_ISA_AUTO picks the best one the CPU supports. AVX512VNNI (AVX-512 F/BW/VL +
+/// VNNI, on 256-bit vectors) has its own kernels for the 32-element formats and uses the AVX2
+/// ones for the K-quants.
+enum { HQ_ISA_AUTO = -1, HQ_ISA_SCALAR = 0, HQ_ISA_AVX2 = 1, HQ_ISA_AVX512VNNI = 2 };
 
 /// 1 if this CPU can run `isa`.
 int hq_isa_available(int isa);
