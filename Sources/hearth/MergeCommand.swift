@@ -24,13 +24,15 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         let outcome = try ResultsMerge.merge(results.map { URL(fileURLWithPath: $0) })
         for warning in outcome.warnings { printError("warning: \(warning)") }
-        try ResultsMerge.write(outcome.records, to: URL(fileURLWithPath: output))
-        if let csv { try Data(CSVView.render(outcome.records).utf8).write(to: URL(fileURLWithPath: csv)) }
+        let merged = URL(fileURLWithPath: output)
+        try outcome.write(to: merged)
+        // The views are made from the merged file, one record at a time.
+        let source = try ResultsFile(url: merged).latest
+        if let csv { try CSVView.write(source, to: URL(fileURLWithPath: csv)) }
         if let report {
-            let title = URL(fileURLWithPath: output).deletingPathExtension().lastPathComponent
-            try Data(HTMLReport(title: title, records: outcome.records).render().utf8).write(to: URL(fileURLWithPath: report))
+            let title = merged.deletingPathExtension().lastPathComponent
+            try HTMLReport(title: title, records: source).write(to: URL(fileURLWithPath: report))
         }
-        let failed = outcome.records.filter { $0.status == .error }.count
-        printError("\(outcome.records.count) records (\(failed) errors) from \(results.count) files → \(output)")
+        printError("\(outcome.count) records (\(outcome.errorCount) errors) from \(results.count) files → \(output)")
     }
 }

@@ -17,11 +17,15 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Page title (default: the first results file's folder name).")
     var title: String?
 
+    func validate() throws {
+        if results.isEmpty { throw ValidationError("give at least one results file") }
+    }
+
     func run() throws {
         let outcome = try ResultsMerge.merge(results.map { URL(fileURLWithPath: $0) })
         for warning in outcome.warnings { printError("warning: \(warning)") }
         let name = title ?? URL(fileURLWithPath: results[0]).standardizedFileURL.deletingLastPathComponent().lastPathComponent
-        try Data(HTMLReport(title: name, records: outcome.records).render().utf8).write(to: URL(fileURLWithPath: output))
-        printError("\(outcome.records.count) records → \(output)")
+        try HTMLReport(title: name, records: outcome.records).write(to: URL(fileURLWithPath: output))
+        printError("\(outcome.count) records → \(output)")
     }
 }

@@ -75,20 +75,28 @@ final class ResultsLogTests: XCTestCase {
         XCTAssertNoThrow(try ResultsLog(url: url))
     }
 
-    func testRewriteKeepsOnlyGivenRecordsAndLatestWins() throws {
+    func testRewriteKeepsLatestRecordsAndPlacesThem() throws {
         let folder = try Fixtures.temporaryFolder(self)
         let url = folder.appendingPathComponent("results.jsonl")
         let log = try ResultsLog(url: url)
-        try log.append(record("b", index: 1, text: "old"))
-        try log.append(record("a", index: 0, status: .error))
-        try log.append(record("b", index: 1, text: "new"))
-        let latest = ResultRecord.latest(try ResultsLog.read(url).records)
+        let entries = [try log.append(record("b", index: 1, text: "old")),
+                       try log.append(record("a", index: 0, status: .error)),
+                       try log.append(record("b", index: 1, text: "new"))]
+        let latest = LogEntry.latest(entries)
         XCTAssertEqual(latest.map(\.id), ["a", "b"])
-        XCTAssertEqual(latest[1].results["transcribe"]?["text"], .string("new"))
-        try log.rewrite(latest)
+        XCTAssertEqual(try log.record(latest[1]).results["transcribe"]?["text"], .string("new"))
+        let newLine = try record("b", index: 1, text: "new").line()
+        // a moves to index 5 and another folder (rewritten); b stays (copied byte for byte).
+        let placed = try log.rewrite([(latest[0], 5, "/moved/a"), (latest[1], 1, latest[1].path)])
+        XCTAssertEqual(placed.map(\.index), [5, 1])
         try log.append(record("c", index: 2))
         log.close()
-        XCTAssertEqual(try ResultsLog.read(url).records.map(\.id), ["a", "b", "c"])
+        let records = try ResultsLog.read(url).records
+        XCTAssertEqual(records.map(\.id), ["a", "b", "c"])
+        XCTAssertEqual(records[0].path, "/moved/a")
+        XCTAssertEqual(records[0].index, 5)
+        let lines = try Data(contentsOf: url).split(separator: 0x0A)
+        XCTAssertEqual(Data(lines[1]) + Data([0x0A]), newLine)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent(".results.jsonl.tmp").path))
     }
 
@@ -99,9 +107,13 @@ final class ResultsLogTests: XCTestCase {
         try (try record("c", index: 2).line() + record("a", index: 0, text: "stale").line() + record("a", index: 0).line()).write(to: shard0)
         try (try record("b", index: 1).line()).write(to: shard2)
         let outcome = try ResultsMerge.merge([shard0, shard2])
-        XCTAssertEqual(outcome.records.map(\.id), ["a", "b", "c"])
-        XCTAssertEqual(outcome.records[0].results["transcribe"]?["text"], .string("hello"))
+        let records = try outcome.records.all()
+        XCTAssertEqual(records.map(\.id), ["a", "b", "c"])
+        XCTAssertEqual(records[0].results["transcribe"]?["text"], .string("hello"))
         XCTAssertEqual(outcome.warnings, ["shards 1 of 3 are missing"])
+        let merged = folder.appendingPathComponent("merged.jsonl")
+        try outcome.write(to: merged)
+        XCTAssertEqual(try ResultsLog.read(merged).records, records)
     }
 
     func testCSVViewQuotesAndFlattens() throws {

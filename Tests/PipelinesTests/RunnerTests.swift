@@ -13,7 +13,7 @@ final class RunnerTests: XCTestCase {
 
     func run(_ pipelineFile: URL, fresh: Bool = false) throws -> (RunSummary, [ResultRecord], PipelineRunner) {
         var options = RunOptions()
-        options.progress = .quiet
+        options.progress = .silent
         options.fresh = fresh
         let runner = PipelineRunner(pipeline: try Pipeline.load(path: pipelineFile.path), options: options)
         let summary = try runner.run()
@@ -143,7 +143,7 @@ final class RunnerTests: XCTestCase {
             outputs: {directory: out, sidecars: txt}
             """, to: folder.appendingPathComponent("p.yaml")).path)
         var options = RunOptions()
-        options.progress = .quiet
+        options.progress = .silent
         let runner = PipelineRunner(pipeline: pipeline, options: options)
         XCTAssertEqual(try runner.run().succeeded, 1)
         let record = try XCTUnwrap(try latestRecords(runner.resultsURL).first)

@@ -7,17 +7,57 @@ import Models
 
 public struct HTMLReport {
     public var title: String
-    public var records: [ResultRecord]
+    /// Read several times, one record at a time (a results file need not fit in memory).
+    public var records: RecordSource
     public var summary: RunSummary?
     /// Images larger than this are shown by name instead of inlined.
     public var maxInlineImageBytes: Int64 = 4_000_000
 
-    public init(title: String, records: [ResultRecord], summary: RunSummary? = nil) {
+    public init(title: String, records: RecordSource, summary: RunSummary? = nil) {
         self.title = title; self.records = records; self.summary = summary
     }
 
-    public func render() -> String {
-        var html = """
+    public init(title: String, records: [ResultRecord], summary: RunSummary? = nil) {
+        self.init(title: title, records: .records(records), summary: summary)
+    }
+
+    public func render() throws -> String { try OutputSink.string { try write(to: $0) } }
+
+    /// Writes the page atomically.
+    public func write(to url: URL) throws { try writeAtomically(to: url) { try write(to: $0) } }
+
+    /// What one pass over the records finds, to lay out the page.
+    private struct Survey {
+        var count = 0, ok = 0, media = 0.0
+        var configurations: Set<String> = []
+        var models: [(stage: String, provenance: StageProvenance)] = []
+        var seenModels: Set<String> = []
+        /// Stage names by task, in order of appearance.
+        var stagesByTask: [String: [String]] = [:]
+        /// Records with a result, by stage.
+        var resultCounts: [String: Int] = [:]
+        var images = 0
+    }
+
+    func write(to out: OutputSink) throws {
+        var survey = Survey()
+        try records.forEach { r in
+            survey.count += 1
+            if r.status == .ok { survey.ok += 1 }
+            survey.media += r.mediaSeconds ?? 0
+            survey.configurations.insert(r.configuration)
+            for stage in r.provenance.stages {
+                if survey.seenModels.insert(stage.name + (stage.provenance.files?.description ?? "")).inserted {
+                    survey.models.append((stage.name, stage.provenance))
+                }
+                if !(survey.stagesByTask[stage.provenance.task] ?? []).contains(stage.name) {
+                    survey.stagesByTask[stage.provenance.task, default: []].append(stage.name)
+                }
+            }
+            for stage in r.results.keys { survey.resultCounts[stage, default: 0] += 1 }
+            if r.media.hasPrefix("image/") && imageStages(survey).contains(where: { r.results[$0] != nil }) { survey.images += 1 }
+        }
+        out.write("""
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -25,112 +65,81 @@ public struct HTMLReport {
             <style>\(Self.style)</style></head><body>
             <h1>\(escape(title))</h1>
 
-            """
-        html += overview()
-        html += errors()
-        html += questionsAndAnswers()
-        html += contactSheet()
-        html += transcripts()
-        html += "<footer>Made by Hearth \(escape(Hearth.version)) from \(records.count) records.</footer>\n</body></html>\n"
-        return html
-    }
-
-    /// Stage name → task, from the records' provenance.
-    private var tasks: [String: String] {
-        var out: [String: String] = [:]
-        for record in records { for stage in record.provenance.stages { out[stage.name] = stage.provenance.task } }
-        return out
-    }
-
-    private func stages(of task: String) -> [String] {
-        var names: [String] = []
-        for record in records {
-            for stage in record.provenance.stages where stage.provenance.task == task && !names.contains(stage.name) {
-                names.append(stage.name)
-            }
+            """)
+        overview(survey, out)
+        if survey.count > survey.ok { try errors(count: survey.count - survey.ok, out) }
+        for stage in survey.stagesByTask["ask"] ?? [] where survey.resultCounts[stage] != nil { try questionsAndAnswers(stage, out) }
+        if survey.images > 0 { try contactSheet(imageStages(survey), count: survey.images, out) }
+        for stage in survey.stagesByTask["transcribe"] ?? [] {
+            guard let count = survey.resultCounts[stage] else { continue }
+            try transcripts(stage, count: count, out)
         }
-        return names
+        out.write("<footer>Made by Hearth \(escape(Hearth.version)) from \(survey.count) records.</footer>\n</body></html>\n")
+    }
+
+    private func imageStages(_ survey: Survey) -> [String] {
+        ["caption", "detect", "classify"].flatMap { survey.stagesByTask[$0] ?? [] }
     }
 
     // MARK: Sections
 
-    private func overview() -> String {
-        let ok = records.filter { $0.status == .ok }.count
-        let media = records.compactMap(\.mediaSeconds).reduce(0, +)
+    private func overview(_ survey: Survey, _ out: OutputSink) {
         var rows: [(String, String)] = [
-            ("Items", "\(records.count)"), ("Succeeded", "\(ok)"), ("Failed", "\(records.count - ok)"),
+            ("Items", "\(survey.count)"), ("Succeeded", "\(survey.ok)"), ("Failed", "\(survey.count - survey.ok)"),
         ]
-        if media > 0 { rows.append(("Audio", duration(media))) }
+        if survey.media > 0 { rows.append(("Audio", duration(survey.media))) }
         if let summary {
             rows.append(("This run", "\(summary.succeeded) done, \(summary.failed) failed, \(summary.skipped) skipped (already done)"))
         }
-        let configurations = Set(records.map(\.configuration))
-        rows.append(("Configuration", configurations.sorted().joined(separator: ", ")
-                     + (configurations.count > 1 ? " (records come from different configurations)" : "")))
-        var html = "<section><table class=\"facts\">"
-        for (key, value) in rows { html += "<tr><th>\(escape(key))</th><td>\(escape(value))</td></tr>" }
-        html += "</table>\n"
-        var seen: Set<String> = []
-        var models = "<h2>Models</h2><table><tr><th>Stage</th><th>Task</th><th>Model</th><th>Weights SHA-256</th><th>Options</th></tr>"
-        for record in records {
-            for stage in record.provenance.stages where seen.insert(stage.name + (stage.provenance.files?.description ?? "")).inserted {
-                let p = stage.provenance
-                let weights = p.files?.filter { ["model.bin", "model.safetensors"].contains($0.key) || $0.key.hasSuffix(".gguf") }
-                    .map { "\($0.key): \($0.value)" }.sorted().joined(separator: "<br>") ?? ""
-                models += "<tr><td>\(escape(stage.name))</td><td>\(escape(p.task))</td><td>\(escape(p.model ?? "—"))</td>"
-                    + "<td class=\"hash\">\(weights.isEmpty ? "—" : weights)</td><td class=\"options\">\(escape(p.options.text ?? ""))</td></tr>"
-            }
+        rows.append(("Configuration", survey.configurations.sorted().joined(separator: ", ")
+                     + (survey.configurations.count > 1 ? " (records come from different configurations)" : "")))
+        out.write("<section><table class=\"facts\">")
+        for (key, value) in rows { out.write("<tr><th>\(escape(key))</th><td>\(escape(value))</td></tr>") }
+        out.write("</table>\n<h2>Models</h2><table><tr><th>Stage</th><th>Task</th><th>Model</th><th>Weights SHA-256</th><th>Options</th></tr>")
+        for (stage, p) in survey.models {
+            let weights = p.files?.filter { ["model.bin", "model.safetensors"].contains($0.key) || $0.key.hasSuffix(".gguf") }
+                .map { "\(escape($0.key)): \(escape($0.value))" }.sorted().joined(separator: "<br>") ?? ""
+            out.write("<tr><td>\(escape(stage))</td><td>\(escape(p.task))</td><td>\(escape(p.model ?? "—"))</td>"
+                      + "<td class=\"hash\">\(weights.isEmpty ? "—" : weights)</td><td class=\"options\">\(escape(p.options.text ?? ""))</td></tr>")
         }
-        html += models + "</table></section>\n"
-        return html
+        out.write("</table></section>\n")
     }
 
-    private func errors() -> String {
-        let failed = records.filter { $0.status == .error }
-        guard !failed.isEmpty else { return "" }
-        var html = "<section><h2>Errors (\(failed.count))</h2><table><tr><th>Input</th><th>Stage</th><th>Message</th></tr>"
-        for r in failed {
-            html += "<tr class=\"error\"><td>\(escape(r.input))</td><td>\(escape(r.stage ?? ""))</td><td>\(escape(r.message ?? ""))</td></tr>"
+    private func errors(count: Int, _ out: OutputSink) throws {
+        out.write("<section><h2>Errors (\(count))</h2><table><tr><th>Input</th><th>Stage</th><th>Message</th></tr>")
+        try records.forEach { r in
+            guard r.status == .error else { return }
+            out.write("<tr class=\"error\"><td>\(escape(r.input))</td><td>\(escape(r.stage ?? ""))</td><td>\(escape(r.message ?? ""))</td></tr>")
         }
-        return html + "</table></section>\n"
+        out.write("</table></section>\n")
     }
 
-    private func questionsAndAnswers() -> String {
-        var html = ""
-        for stage in stages(of: "ask") {
-            let rows = records.filter { $0.results[stage] != nil }
-            guard !rows.isEmpty else { continue }
-            html += "<section><h2>Questions and answers: \(escape(stage))</h2><table><tr><th>Item</th><th>Question</th><th>Answer</th></tr>"
-            for r in rows {
-                let result = r.results[stage]!
-                let question = r.fields?["question"] ?? result["prompt"]?.text ?? ""
-                let answer = result["answer"]?.text ?? result["text"]?.text ?? ""
-                html += "<tr><td>\(escape(r.input))</td><td>\(escape(question))</td><td>\(escape(answer))</td></tr>"
-            }
-            html += "</table></section>\n"
+    private func questionsAndAnswers(_ stage: String, _ out: OutputSink) throws {
+        out.write("<section><h2>Questions and answers: \(escape(stage))</h2><table><tr><th>Item</th><th>Question</th><th>Answer</th></tr>")
+        try records.forEach { r in
+            guard let result = r.results[stage] else { return }
+            let question = r.fields?["question"] ?? result["prompt"]?.text ?? ""
+            let answer = result["answer"]?.text ?? result["text"]?.text ?? ""
+            out.write("<tr><td>\(escape(r.input))</td><td>\(escape(question))</td><td>\(escape(answer))</td></tr>")
         }
-        return html
+        out.write("</table></section>\n")
     }
 
-    private func contactSheet() -> String {
-        let imageStages = tasks.filter { ["caption", "detect", "classify"].contains($0.value) }.keys.sorted()
-        let images = records.filter { record in
-            record.media.hasPrefix("image/") && imageStages.contains { record.results[$0] != nil }
-        }
-        guard !images.isEmpty else { return "" }
-        var html = "<section><h2>Images (\(images.count))</h2><div class=\"sheet\">"
-        for r in images {
-            html += "<figure>" + inlineImage(r) + "<figcaption><b>\(escape(r.input))</b>"
-            for stage in imageStages {
+    private func contactSheet(_ stages: [String], count: Int, _ out: OutputSink) throws {
+        out.write("<section><h2>Images (\(count))</h2><div class=\"sheet\">")
+        try records.forEach { r in
+            guard r.media.hasPrefix("image/"), stages.contains(where: { r.results[$0] != nil }) else { return }
+            out.write("<figure>" + inlineImage(r) + "<figcaption><b>\(escape(r.input))</b>")
+            for stage in stages {
                 guard let result = r.results[stage] else { continue }
-                if let text = result["text"]?.text ?? result["caption"]?.text { html += "<p>\(escape(text))</p>" }
+                if let text = result["text"]?.text ?? result["caption"]?.text { out.write("<p>\(escape(text))</p>") }
                 let list: [JSONValue] = result["tags"]?.arrayValue ?? result["objects"]?.arrayValue ?? []
                 let tags = list.compactMap { (tag: JSONValue) -> String? in tag.stringValue ?? tag["label"]?.text }
-                if !tags.isEmpty { html += "<p class=\"tags\">" + tags.map { "<span>\(escape($0))</span>" }.joined() + "</p>" }
+                if !tags.isEmpty { out.write("<p class=\"tags\">" + tags.map { "<span>\(escape($0))</span>" }.joined() + "</p>") }
             }
-            html += "</figcaption></figure>"
+            out.write("</figcaption></figure>")
         }
-        return html + "</div></section>\n"
+        out.write("</div></section>\n")
     }
 
     private func inlineImage(_ r: ResultRecord) -> String {
@@ -141,29 +150,23 @@ public struct HTMLReport {
         return "<img alt=\"\(escape(r.input))\" src=\"data:\(r.media);base64,\(data.base64EncodedString())\">"
     }
 
-    private func transcripts() -> String {
-        var html = ""
-        for stage in stages(of: "transcribe") {
-            let rows = records.filter { $0.results[stage] != nil }
-            guard !rows.isEmpty else { continue }
-            html += "<section><h2>Transcripts: \(escape(stage)) (\(rows.count))</h2>"
-            for r in rows {
-                let result = r.results[stage]!
-                let seconds = result["duration"]?.doubleValue ?? r.mediaSeconds ?? 0
-                let language = result["language"]?.text ?? ""
-                html += "<details\(rows.count <= 20 ? " open" : "")><summary><b>\(escape(r.input))</b> · \(duration(seconds))"
-                    + (language.isEmpty ? "" : " · \(escape(language))") + "</summary><table class=\"segments\">"
-                for segment in result["segments"]?.arrayValue ?? [] {
-                    let start = TranscriptDocument.timestamp(segment["start"]?.doubleValue ?? 0, comma: false)
-                    let end = TranscriptDocument.timestamp(segment["end"]?.doubleValue ?? 0, comma: false)
-                    let text = (segment["text"]?.text ?? "").trimmingCharacters(in: .whitespaces)
-                    html += "<tr><td class=\"time\">\(start) → \(end)</td><td>\(escape(text))</td></tr>"
-                }
-                html += "</table></details>\n"
+    private func transcripts(_ stage: String, count: Int, _ out: OutputSink) throws {
+        out.write("<section><h2>Transcripts: \(escape(stage)) (\(count))</h2>")
+        try records.forEach { r in
+            guard let result = r.results[stage] else { return }
+            let seconds = result["duration"]?.doubleValue ?? r.mediaSeconds ?? 0
+            let language = result["language"]?.text ?? ""
+            out.write("<details\(count <= 20 ? " open" : "")><summary><b>\(escape(r.input))</b> · \(duration(seconds))"
+                      + (language.isEmpty ? "" : " · \(escape(language))") + "</summary><table class=\"segments\">")
+            for segment in result["segments"]?.arrayValue ?? [] {
+                let start = TranscriptDocument.timestamp(segment["start"]?.doubleValue ?? 0, comma: false)
+                let end = TranscriptDocument.timestamp(segment["end"]?.doubleValue ?? 0, comma: false)
+                let text = (segment["text"]?.text ?? "").trimmingCharacters(in: .whitespaces)
+                out.write("<tr><td class=\"time\">\(start) → \(end)</td><td>\(escape(text))</td></tr>")
             }
-            html += "</section>\n"
+            out.write("</table></details>\n")
         }
-        return html
+        out.write("</section>\n")
     }
 
     static let style = """

@@ -61,7 +61,7 @@ public struct RunSummary: Codable, Sendable {
         mediaSeconds += record.mediaSeconds ?? 0
     }
 
-    mutating func finish(_ final: [ResultRecord]) {
+    mutating func finish(_ final: [LogEntry]) {
         recordsOK = final.filter { $0.status == .ok }.count
         recordsError = final.count - recordsOK
         errors = final.filter { $0.status == .error }.map {

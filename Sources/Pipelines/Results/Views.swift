@@ -5,13 +5,21 @@ import Foundation
 /// in pipeline order, fields sorted), then `item.FIELD` for manifest fields.
 public enum CSVView {
     public static func render(_ records: [ResultRecord]) -> String {
+        OutputSink.string { sink in try? write(.records(records), to: sink) }
+    }
+
+    /// Writes the CSV file atomically.
+    public static func write(_ source: RecordSource, to url: URL) throws {
+        try writeAtomically(to: url) { try write(source, to: $0) }
+    }
+
+    /// Writes the CSV in two passes over `source`: columns first, then rows.
+    static func write(_ source: RecordSource, to sink: OutputSink) throws {
         var stageOrder: [String] = []
-        for record in records {
-            for stage in record.provenance.stages where !stageOrder.contains(stage.name) { stageOrder.append(stage.name) }
-        }
         var stageFields: [String: Set<String>] = [:]
         var itemFields: Set<String> = []
-        for record in records {
+        try source.forEach { record in
+            for stage in record.provenance.stages where !stageOrder.contains(stage.name) { stageOrder.append(stage.name) }
             for (stage, result) in record.results {
                 for (key, value) in result.objectValue ?? [:] where value.isScalar { stageFields[stage, default: []].insert(key) }
             }
@@ -21,16 +29,16 @@ public enum CSVView {
         let stageColumns = stageOrder.flatMap { stage in (stageFields[stage] ?? []).sorted().map { (stage, $0) } }
         let fieldColumns = itemFields.sorted()
 
-        var rows = [["id", "input", "media", "status", "error_stage", "error", "media_seconds"]
-                    + stageColumns.map { "\($0.0).\($0.1)" } + fieldColumns.map { "item.\($0)" }]
-        for r in records {
-            var row = [r.id, r.input, r.media, r.status.rawValue, r.stage ?? "", r.message ?? "",
-                       r.mediaSeconds.map { String(format: "%.3f", $0) } ?? ""]
-            row += stageColumns.map { stage, field in r.results[stage]?[field]?.text ?? "" }
-            row += fieldColumns.map { r.fields?[$0] ?? "" }
-            rows.append(row)
+        func row(_ cells: [String]) { sink.write(cells.map(quote).joined(separator: ",") + "\r\n") }
+        row(["id", "input", "media", "status", "error_stage", "error", "media_seconds"]
+            + stageColumns.map { "\($0.0).\($0.1)" } + fieldColumns.map { "item.\($0)" })
+        try source.forEach { r in
+            var cells = [r.id, r.input, r.media, r.status.rawValue, r.stage ?? "", r.message ?? "",
+                         r.mediaSeconds.map { String(format: "%.3f", $0) } ?? ""]
+            cells += stageColumns.map { stage, field in r.results[stage]?[field]?.text ?? "" }
+            cells += fieldColumns.map { r.fields?[$0] ?? "" }
+            row(cells)
         }
-        return rows.map { $0.map(quote).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
     }
 
     /// RFC 4180 quoting: fields with commas, quotes or line breaks are quoted, quotes doubled.
@@ -56,14 +64,13 @@ struct Sidecars {
     /// Stages (name, task) in pipeline order.
     let stages: [(name: String, task: any StageTask)]
 
-    /// (stage, format, file) for every sidecar an ok record should have. A format that more than
-    /// one stage renders gets the stage name in the file name: `jfk.transcribe.srt`.
-    func files(for record: ResultRecord, sidecarName: String) -> [(stage: String, format: SidecarFormat, url: URL)] {
-        guard record.status == .ok else { return [] }
+    /// (stage, format, file) for every sidecar of an item whose results hold `stagesWithResults`.
+    /// A format that more than one stage renders gets the stage name in the file name: `jfk.transcribe.srt`.
+    func files(stagesWithResults: Set<String>, sidecarName: String) -> [(stage: String, format: SidecarFormat, url: URL)] {
         var out: [(String, SidecarFormat, URL)] = []
         for format in formats {
             let renderers = stages.filter { $0.task.sidecarFormats.contains(format) }
-            for stage in renderers where record.results[stage.name] != nil {
+            for stage in renderers where stagesWithResults.contains(stage.name) {
                 let name = sidecarName + (renderers.count > 1 ? ".\(stage.name)" : "") + ".\(format.rawValue)"
                 out.append((stage.name, format, directory.appendingPathComponent(name)))
             }
@@ -71,15 +78,25 @@ struct Sidecars {
         return out
     }
 
-    /// Writes the record's sidecars; with `onlyMissing`, only files that do not exist yet.
-    func write(for record: ResultRecord, sidecarName: String, onlyMissing: Bool = false) throws {
-        for (stageName, format, url) in files(for: record, sidecarName: sidecarName) {
-            if onlyMissing && FileManager.default.fileExists(atPath: url.path) { continue }
+    /// Writes an ok record's sidecars.
+    func write(for record: ResultRecord, sidecarName: String) throws {
+        guard record.status == .ok else { return }
+        for (stageName, format, url) in files(stagesWithResults: Set(record.results.keys), sidecarName: sidecarName) {
             guard let stage = stages.first(where: { $0.name == stageName }), let result = record.results[stageName],
                   let provenance = record.provenance.stages.first(where: { $0.name == stageName })?.provenance,
                   let text = try stage.task.renderSidecar(result, format: format, item: record, provenance: provenance)
             else { continue }
             try writeAtomically(Data(text.utf8), to: url)
         }
+    }
+
+    /// Renders the sidecars of an ok record again if any is missing (the record is read only then).
+    func restore(_ entry: LogEntry, sidecarName: String, from log: ResultsLog) throws {
+        guard entry.status == .ok, !formats.isEmpty else { return }
+        let kind = MediaType(entry.media).kind
+        let applicable = Set(stages.filter { $0.task.media.isEmpty || $0.task.media.contains(kind) }.map(\.name))
+        let expected = files(stagesWithResults: applicable, sidecarName: sidecarName)
+        guard expected.contains(where: { !FileManager.default.fileExists(atPath: $0.url.path) }) else { return }
+        try write(for: log.record(entry), sidecarName: sidecarName)
     }
 }

@@ -9,6 +9,8 @@ public enum ProgressMode: Sendable {
     case auto(interval: Double = 10)
     /// Errors and the final line only.
     case quiet
+    /// Nothing (for callers that report themselves).
+    case silent
     /// One JSON object per line: `start`, one `item` per finished item, `end`.
     case json
 }
@@ -40,7 +42,7 @@ final class ProgressReporter: @unchecked Sendable {
                 emitJSON(["event": .string("start"), "pipeline": .string(name), "items": .int(Int64(items)),
                           "todo": .int(Int64(todo)), "skipped": .int(Int64(skipped)),
                           "shard": shard.map { .string($0.description) } ?? .null])
-            case .quiet: break
+            case .quiet, .silent: break
             case .auto:
                 let part = shard.map { " (shard \($0))" } ?? ""
                 write("\(name)\(part): \(items) items, \(skipped) already done, \(todo) to do\n")
@@ -72,6 +74,7 @@ final class ProgressReporter: @unchecked Sendable {
                 if let stage = record.stage { event["stage"] = .string(stage) }
                 if let message = record.message { event["message"] = .string(message) }
                 emitJSON(event)
+            case .silent: break
             case .quiet, .auto:
                 if record.status == .error {
                     clearBar()
@@ -82,15 +85,21 @@ final class ProgressReporter: @unchecked Sendable {
         }
     }
 
-    func end(_ summary: RunSummary) {
+    /// Stops the redraw timer (also when a run throws).
+    func stop() {
         timer?.cancel()
         timer = nil
+    }
+
+    func end(_ summary: RunSummary) {
+        stop()
         lock.withLock {
             switch mode {
             case .json:
                 emitJSON(["event": .string("end"), "succeeded": .int(Int64(summary.succeeded)), "failed": .int(Int64(summary.failed)),
                           "skipped": .int(Int64(summary.skipped)), "media_seconds": .double(rounded(summary.mediaSeconds)),
                           "elapsed": .double(rounded(summary.wallSeconds)), "results": .string(summary.results)])
+            case .silent: break
             case .quiet, .auto:
                 clearBar()
                 write(summary.line + "\n")

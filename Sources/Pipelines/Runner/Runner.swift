@@ -49,8 +49,8 @@ public final class PipelineRunner {
         let log = try ResultsLog(url: resultsURL)
         defer { log.close() }
         if options.fresh { try log.rewrite([]) }
-        var latest: [String: ResultRecord] = [:]
-        for record in options.fresh ? [] : log.existing { latest[record.id] = record }
+        var latest: [String: LogEntry] = [:]
+        for entry in options.fresh ? [] : log.existing { latest[entry.id] = entry }
         let previousRecordCount = options.fresh ? 0 : log.existing.count
 
         let sidecars = Sidecars(formats: pipeline.spec.outputs.sidecars ?? [], directory: pipeline.sidecarDirectory,
@@ -58,15 +58,16 @@ public final class PipelineRunner {
         var todo: [PipelineItem] = []
         var skipped = 0
         for item in items {
-            if let record = latest[item.id], isReusable(record, for: item) {
+            if let entry = latest[item.id], isReusable(entry, for: item) {
                 skipped += 1
-                try? sidecars.write(for: record, sidecarName: item.sidecarName, onlyMissing: true)
+                try? sidecars.restore(entry, sidecarName: item.sidecarName, from: log)
             } else {
                 todo.append(item)
             }
         }
 
         let progress = ProgressReporter(mode: options.progress)
+        defer { progress.stop() }
         progress.begin(name: pipeline.name, items: items.count, todo: todo.count, skipped: skipped,
                        bytes: todo.reduce(0) { $0 + $1.bytes }, shard: options.shard)
         var summary = RunSummary(pipeline: pipeline, shard: options.shard, results: resultsURL.path, items: items.count,
@@ -87,30 +88,21 @@ public final class PipelineRunner {
                         record.message = "cannot write sidecar files: \(describe(error))"
                     }
                 }
-                try log.append(record)
+                latest[record.id] = try log.append(record)
                 appended += 1
-                latest[record.id] = record
                 summary.count(record)
                 progress.itemFinished(record)
             }
         }
 
         // One record per item, in item order: superseded and foreign records go.
-        let final = items.compactMap { item -> ResultRecord? in
-            guard var record = latest[item.id] else { return nil }
-            record.index = item.index
-            record.path = item.path
-            return record
-        }
-        try log.rewrite(final)
+        let final = try log.rewrite(items.compactMap { item in latest[item.id].map { ($0, item.index, item.path) } })
         summary.removedRecords = previousRecordCount + appended - final.count
         summary.finish(final)
 
-        if let csvURL { try writeAtomically(Data(CSVView.render(final).utf8), to: csvURL) }
-        if let reportURL {
-            let html = HTMLReport(title: pipeline.name, records: final, summary: summary).render()
-            try writeAtomically(Data(html.utf8), to: reportURL)
-        }
+        let source = RecordSource(count: final.count) { body in for entry in final { try body(log.record(entry)) } }
+        if let csvURL { try writeAtomically(to: csvURL) { try CSVView.write(source, to: $0) } }
+        if let reportURL { try HTMLReport(title: pipeline.name, records: source, summary: summary).write(to: reportURL) }
         summary.wallSeconds = rounded(Date().timeIntervalSince(started))
         try writeAtomically(try summary.json(), to: summaryURL)
         progress.end(summary)
@@ -118,9 +110,9 @@ public final class PipelineRunner {
     }
 
     /// An ok record made under this configuration for the same file size and fields.
-    func isReusable(_ record: ResultRecord, for item: PipelineItem) -> Bool {
-        record.status == .ok && record.configuration == pipeline.configuration && record.input == item.input
-            && record.bytes == item.bytes && (record.fields ?? [:]) == item.fields
+    func isReusable(_ entry: LogEntry, for item: PipelineItem) -> Bool {
+        entry.status == .ok && entry.configuration == pipeline.configuration && entry.input == item.input
+            && entry.bytes == item.bytes && (entry.fields ?? [:]) == item.fields
     }
 
     // MARK: One chunk through every stage
