@@ -688,6 +688,37 @@ static inline __m128 scales_dd(const void *b, const hq_a8 *x) {
 #define scales_q4_1(b, x) scales_dm(b, x)
 #define scales_q5_1(b, x) scales_dm(b, x)
 
+// Four activation rows per weight row: each block unpacked and its fp16 scales converted once.
+#define HQ_DOT32_X4(NAME, BLK, UNPACK, DOTOP, WSCALES, CSCALE)                                        \
+    static void NAME(long k, const void *vw, const void *vx, size_t xs, float *y, long ldy) {          \
+        const BLK *w = vw;                                                                            \
+        const long nb = k / QK;                                                                       \
+        __m256 acc[4];                                                                                \
+        __m128 c[4];                                                                                  \
+        for (int r = 0; r < 4; r++) { acc[r] = _mm256_setzero_ps(); c[r] = _mm_setzero_ps(); }        \
+        for (long i = 0; i < nb; i++) {                                                               \
+            const __m256i u = UNPACK(&w[i]);                                                          \
+            const __m128 ws = WSCALES(&w[i]);                                                         \
+            for (int r = 0; r < 4; r++) {                                                             \
+                const hq_a8 *x = XROW(hq_a8, r) + i;                                                  \
+                const __m128 s = _mm_mul_ps(ws, act_ds(x));                                           \
+                const __m256i p = DOTOP(u, _mm256_loadu_si256((const __m256i *)x->qs));               \
+                acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(s), _mm256_cvtepi32_ps(p), acc[r]);    \
+                c[r] = _mm_add_ps(c[r], s);                                                           \
+            }                                                                                         \
+        }                                                                                             \
+        for (int r = 0; r < 4; r++)                                                                   \
+            y[r * ldy] = hsum_ps(acc[r]) + (CSCALE) * _mm_cvtss_f32(_mm_movehdup_ps(c[r]));           \
+    }
+#define XROW(T, r) ((const T *)((const char *)vx + (size_t)(r) * xs))
+// the weight halves of scales_dm / scales_dd: [d_w, m_w, 0, 0] and [d_w, d_w, …]
+static inline __m128 wsc_dm(const void *b) { return _mm_cvtph_ps(_mm_cvtsi32_si128((int)load_u32(b))); }
+static inline __m128 wsc_dd(const void *b) {
+    uint16_t d;
+    memcpy(&d, b, 2);
+    return _mm_cvtph_ps(_mm_set1_epi16((short)d));
+}
+
 static inline __m256i u_q4_0(const blk_q4_0 *b) { return nibbles32(b->qs); }
 static inline __m256i u_q4_1(const blk_q4_1 *b) { return nibbles32(b->qs); }
 // q5: nibble | bit << 4
@@ -705,6 +736,12 @@ HQ_DOT32(dot_q5_1_avx2, blk_q5_1, u_q5_1, dot_us, scales_q5_1, 1.0f)
 // q8_0 stays signed here: u = q + 128 would overflow maddubs' 16-bit pair sums.
 static inline __m256i s_q8_0(const blk_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
 HQ_DOT32(dot_q8_0_avx2, blk_q8_0, s_q8_0, dot_ss, scales_q8_0, 0.0f)
+
+HQ_DOT32_X4(dot4_q4_0_avx2, blk_q4_0, u_q4_0, dot_us, wsc_dd, -8.0f)
+HQ_DOT32_X4(dot4_q4_1_avx2, blk_q4_1, u_q4_1, dot_us, wsc_dm, 1.0f)
+HQ_DOT32_X4(dot4_q5_0_avx2, blk_q5_0, u_q5_0, dot_us, wsc_dd, -16.0f)
+HQ_DOT32_X4(dot4_q5_1_avx2, blk_q5_1, u_q5_1, dot_us, wsc_dm, 1.0f)
+HQ_DOT32_X4(dot4_q8_0_avx2, blk_q8_0, s_q8_0, dot_ss, wsc_dd, 0.0f)
 
 // For the per-16 scales (q2_K, q3_K, q6_K): int16 lanes 0..7 = scale[2g], lanes 8..15 = scale[2g+1],
 // matching maddubs' 16 pair sums of a 32-element group g (the low 128 bits hold elements 0..15).
@@ -760,9 +797,18 @@ static float dot_q3_K_avx2(long k, const void *vw, const void *vx) {
     __m256 acc = _mm256_setzero_ps();
     float accc = 0;
     for (long i = 0; i < k / QKK; i++) {
-        int8_t sc[16];
-        scales_q3_K(w[i].scales, sc);
-        const __m128i scales = _mm_loadu_si128((const __m128i *)sc);
+        // the 16 scales of scales_q3_K, four at a time: low nibbles from bytes 0–7 (scales 0–7)
+        // or their high nibbles (8–15), top bits from bytes 8–11 shifted by 2·(s/4)
+        uint32_t a0, a1, t, r[4];
+        memcpy(&a0, w[i].scales, 4);
+        memcpy(&a1, w[i].scales + 4, 4);
+        memcpy(&t, w[i].scales + 8, 4);
+        const uint32_t lo4 = 0x0f0f0f0f, lo2 = 0x03030303;
+        r[0] = (a0 & lo4) | ((t & lo2) << 4);
+        r[1] = (a1 & lo4) | (((t >> 2) & lo2) << 4);
+        r[2] = ((a0 >> 4) & lo4) | (((t >> 4) & lo2) << 4);
+        r[3] = ((a1 >> 4) & lo4) | (((t >> 6) & lo2) << 4);
+        const __m128i scales = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)r), _mm_set1_epi8(32));
         const float d = x[i].d * h2f_avx(w[i].d);
         // values are low + 4·high − 4: the −4 is folded in through the block sums
         accc += d * 4.0f * (float)scaled_bsums(scales, x[i].bsums);
@@ -808,41 +854,63 @@ static inline int k4_mins(const uint8_t *mins, const int16_t *bsums) {
     return _mm_cvtsi128_si32(p);
 }
 
-static float dot_q4_K_avx2(long k, const void *vw, const void *vx) {
-    const blk_q4_K *w = vw; const hq_a8k *x = vx;
+// The K-quant kernels are written for R activation rows at once (R ≤ 4): each weight super-block
+// is unpacked once and combined with every row. R is a constant in each wrapper below, so the
+// row loops unroll and the per-row accumulators stay in registers.
+
+static inline __attribute__((always_inline))
+void q4_K_rows(long k, const void *vw, const void *vx, size_t xs, float *y, long ldy, const int R) {
+    const blk_q4_K *w = vw;
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m256 acc = _mm256_setzero_ps();
-    float accm = 0;
+    __m256 acc[4];
+    float accm[4];
+    for (int r = 0; r < R; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
     for (long i = 0; i < k / QKK; i++) {
         uint8_t sm[16];
         unpack_k4(w[i].scales, sm);
-        accm += x[i].d * h2f_avx(w[i].dmin) * (float)k4_mins(sm + 8, x[i].bsums);
-        __m256i sumi = _mm256_setzero_si256();
+        const float dw = h2f_avx(w[i].d), dmw = h2f_avx(w[i].dmin);
+        __m256i sumi[4];
+        for (int r = 0; r < R; r++) {
+            const hq_a8k *x = XROW(hq_a8k, r) + i;
+            accm[r] += x->d * dmw * (float)k4_mins(sm + 8, x->bsums);
+            sumi[r] = _mm256_setzero_si256();
+        }
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
             const __m256i lo = _mm256_and_si256(q, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j)));
-            const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j + 32)));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(pl, _mm256_set1_epi16(sm[2 * j])));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(ph, _mm256_set1_epi16(sm[2 * j + 1])));
+            const __m256i s0 = _mm256_set1_epi16(sm[2 * j]), s1 = _mm256_set1_epi16(sm[2 * j + 1]);
+            for (int r = 0; r < R; r++) {
+                const int8_t *xq = (XROW(hq_a8k, r) + i)->qs + 64 * j;
+                const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xq));
+                const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 32)));
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_madd_epi16(pl, s0), _mm256_madd_epi16(ph, s1)));
+            }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(x[i].d * h2f_avx(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps((XROW(hq_a8k, r) + i)->d * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
     }
-    return hsum_ps(acc) - accm;
+    for (int r = 0; r < R; r++) y[r * ldy] = hsum_ps(acc[r]) - accm[r];
 }
 
-static float dot_q5_K_avx2(long k, const void *vw, const void *vx) {
-    const blk_q5_K *w = vw; const hq_a8k *x = vx;
+static inline __attribute__((always_inline))
+void q5_K_rows(long k, const void *vw, const void *vx, size_t xs, float *y, long ldy, const int R) {
+    const blk_q5_K *w = vw;
     const __m256i m4 = _mm256_set1_epi8(0xF), m1 = _mm256_set1_epi8(1);
-    __m256 acc = _mm256_setzero_ps();
-    float accm = 0;
+    __m256 acc[4];
+    float accm[4];
+    for (int r = 0; r < R; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
     for (long i = 0; i < k / QKK; i++) {
         uint8_t sm[16];
         unpack_k4(w[i].scales, sm);
-        accm += x[i].d * h2f_avx(w[i].dmin) * (float)k4_mins(sm + 8, x[i].bsums);
+        const float dw = h2f_avx(w[i].d), dmw = h2f_avx(w[i].dmin);
+        __m256i sumi[4];
+        for (int r = 0; r < R; r++) {
+            const hq_a8k *x = XROW(hq_a8k, r) + i;
+            accm[r] += x->d * dmw * (float)k4_mins(sm + 8, x->bsums);
+            sumi[r] = _mm256_setzero_si256();
+        }
         __m256i hb = _mm256_loadu_si256((const __m256i *)w[i].qh);
-        __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
             const __m256i q = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
             const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4),
@@ -850,27 +918,37 @@ static float dot_q5_K_avx2(long k, const void *vw, const void *vx) {
             const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
                                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), m1), 4));
             hb = _mm256_srli_epi16(hb, 2);
-            const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j)));
-            const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x[i].qs + 64 * j + 32)));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(pl, _mm256_set1_epi16(sm[2 * j])));
-            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(ph, _mm256_set1_epi16(sm[2 * j + 1])));
+            const __m256i s0 = _mm256_set1_epi16(sm[2 * j]), s1 = _mm256_set1_epi16(sm[2 * j + 1]);
+            for (int r = 0; r < R; r++) {
+                const int8_t *xq = (XROW(hq_a8k, r) + i)->qs + 64 * j;
+                const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xq));
+                const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 32)));
+                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_madd_epi16(pl, s0), _mm256_madd_epi16(ph, s1)));
+            }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(x[i].d * h2f_avx(w[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps((XROW(hq_a8k, r) + i)->d * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
     }
-    return hsum_ps(acc) - accm;
+    for (int r = 0; r < R; r++) y[r * ldy] = hsum_ps(acc[r]) - accm[r];
 }
 
-static float dot_q6_K_avx2(long k, const void *vw, const void *vx) {
-    const blk_q6_K *w = vw; const hq_a8k *x = vx;
+static inline __attribute__((always_inline))
+void q6_K_rows(long k, const void *vw, const void *vx, size_t xs, float *y, long ldy, const int R) {
+    const blk_q6_K *w = vw;
     const __m256i m4 = _mm256_set1_epi8(0xF), m3 = _mm256_set1_epi8(3);
-    __m256 acc = _mm256_setzero_ps();
-    float accc = 0;
+    __m256 acc[4];
+    float accc[4];
+    for (int r = 0; r < R; r++) { acc[r] = _mm256_setzero_ps(); accc[r] = 0; }
     for (long i = 0; i < k / QKK; i++) {
         const __m128i scales = _mm_loadu_si128((const __m128i *)w[i].scales);
-        const float d = x[i].d * h2f_avx(w[i].d);
-        // values are q − 32: the −32 is folded in through the block sums
-        accc += d * 32.0f * (float)scaled_bsums(scales, x[i].bsums);
-        __m256i sumi = _mm256_setzero_si256();
+        const float dw = h2f_avx(w[i].d);
+        __m256i sumi[4];
+        for (int r = 0; r < R; r++) {
+            const hq_a8k *x = XROW(hq_a8k, r) + i;
+            // values are q − 32: the −32 is folded in through the block sums
+            accc[r] += x->d * dw * 32.0f * (float)scaled_bsums(scales, x->bsums);
+            sumi[r] = _mm256_setzero_si256();
+        }
         for (int n = 0; n < 2; n++) {
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * n));
             const __m256i l1 = _mm256_loadu_si256((const __m256i *)(w[i].ql + 64 * n + 32));
@@ -882,14 +960,29 @@ static float dot_q6_K_avx2(long k, const void *vw, const void *vx) {
             q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m3), 4));
             for (int t = 0; t < 4; t++) {
                 const int g = 4 * n + t;
-                const __m256i p = _mm256_maddubs_epi16(q[t], _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * g)));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scale_pair_s8(scales, g)));
+                const __m256i sc = scale_pair_s8(scales, g);
+                for (int r = 0; r < R; r++) {
+                    const __m256i p = _mm256_maddubs_epi16(q[t], _mm256_loadu_si256((const __m256i *)((XROW(hq_a8k, r) + i)->qs + 32 * g)));
+                    sumi[r] = _mm256_add_epi32(sumi[r], _mm256_madd_epi16(p, sc));
+                }
             }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps((XROW(hq_a8k, r) + i)->d * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
     }
-    return hsum_ps(acc) - accc;
+    for (int r = 0; r < R; r++) y[r * ldy] = hsum_ps(acc[r]) - accc[r];
 }
+
+#define HQ_K_WRAPPERS(T)                                                                              \
+    static float dot_##T##_avx2(long k, const void *w, const void *x) {                               \
+        float y; T##_rows(k, w, x, 0, &y, 0, 1); return y;                                            \
+    }                                                                                                 \
+    static void dot4_##T##_avx2(long k, const void *w, const void *x, size_t xs, float *y, long ldy) { \
+        T##_rows(k, w, x, xs, y, ldy, 4);                                                             \
+    }
+HQ_K_WRAPPERS(q4_K)
+HQ_K_WRAPPERS(q5_K)
+HQ_K_WRAPPERS(q6_K)
 
 #pragma clang attribute pop
 
@@ -916,6 +1009,12 @@ HQ_DOT32(dot_q4_1_vnni, blk_q4_1, u_q4_1, dot_vnni, scales_q4_1, 1.0f)
 HQ_DOT32(dot_q5_0_vnni, blk_q5_0, u_q5_0_vnni, dot_vnni, scales_q5_0, -16.0f)
 HQ_DOT32(dot_q5_1_vnni, blk_q5_1, u_q5_1_vnni, dot_vnni, scales_q5_1, 1.0f)
 HQ_DOT32(dot_q8_0_vnni, blk_q8_0, u_q8_0_vnni, dot_vnni, scales_q8_0, -128.0f)
+
+HQ_DOT32_X4(dot4_q4_0_vnni, blk_q4_0, u_q4_0, dot_vnni, wsc_dd, -8.0f)
+HQ_DOT32_X4(dot4_q4_1_vnni, blk_q4_1, u_q4_1, dot_vnni, wsc_dm, 1.0f)
+HQ_DOT32_X4(dot4_q5_0_vnni, blk_q5_0, u_q5_0_vnni, dot_vnni, wsc_dd, -16.0f)
+HQ_DOT32_X4(dot4_q5_1_vnni, blk_q5_1, u_q5_1_vnni, dot_vnni, wsc_dm, 1.0f)
+HQ_DOT32_X4(dot4_q8_0_vnni, blk_q8_0, u_q8_0_vnni, dot_vnni, wsc_dd, -128.0f)
 
 #pragma clang attribute pop
 #endif // HQ_X86
@@ -951,6 +1050,40 @@ int hq_isa_current(void) {
 int hq_isa_force(int isa) {
     g_isa = (isa == HQ_ISA_AUTO || !hq_isa_available(isa)) ? best_isa() : isa;
     return g_isa;
+}
+
+typedef void (*dot4_fn)(long k, const void *w, const void *x, size_t xs, float *y, long ldy);
+
+// Kernels for four activation rows at once (NULL: use the one-row kernel per row).
+static dot4_fn pick_dot4(int type) {
+#if HQ_X86
+    const int isa = hq_isa_current();
+    if (isa == HQ_ISA_AVX512VNNI) {
+        switch (type) {
+        case HQ_TYPE_Q4_0: return dot4_q4_0_vnni;
+        case HQ_TYPE_Q4_1: return dot4_q4_1_vnni;
+        case HQ_TYPE_Q5_0: return dot4_q5_0_vnni;
+        case HQ_TYPE_Q5_1: return dot4_q5_1_vnni;
+        case HQ_TYPE_Q8_0: return dot4_q8_0_vnni;
+        default: break;
+        }
+    }
+    if (isa >= HQ_ISA_AVX2) {
+        switch (type) {
+        case HQ_TYPE_Q4_0: return dot4_q4_0_avx2;
+        case HQ_TYPE_Q4_1: return dot4_q4_1_avx2;
+        case HQ_TYPE_Q5_0: return dot4_q5_0_avx2;
+        case HQ_TYPE_Q5_1: return dot4_q5_1_avx2;
+        case HQ_TYPE_Q8_0: return dot4_q8_0_avx2;
+        case HQ_TYPE_Q4_K: return dot4_q4_K_avx2;
+        case HQ_TYPE_Q5_K: return dot4_q5_K_avx2;
+        case HQ_TYPE_Q6_K: return dot4_q6_K_avx2;
+        default: break;
+        }
+    }
+#endif
+    (void)type;
+    return 0;
 }
 
 static dot_fn pick_dot(int type) {
@@ -1065,15 +1198,20 @@ void hq_matmul(int type, const void *w, size_t w_row_bytes, long k, long n0, lon
         for (long n = n0; n < n1; n++) y[n] = dot(k, wb + (size_t)n * w_row_bytes, xb);
         return;
     }
-    // Tiles of weight rows × activation rows that stay in L1/L2 while they are combined.
-    const long tn = 8, tm = 8;
+    // Tiles of weight rows × activation rows that stay in L1/L2 while they are combined; within a
+    // tile, four activation rows at a time share each decoded weight block.
+    const dot4_fn dot4 = pick_dot4(type);
+    const long tn = 8, tm = 16;
     for (long nb = n0; nb < n1; nb += tn) {
         const long ne = nb + tn < n1 ? nb + tn : n1;
         for (long rb = 0; rb < m; rb += tm) {
             const long re = rb + tm < m ? rb + tm : m;
             for (long n = nb; n < ne; n++) {
                 const char *wn = wb + (size_t)n * w_row_bytes;
-                for (long r = rb; r < re; r++) y[r * ldy + n] = dot(k, wn, xb + (size_t)r * xq_row_bytes);
+                long r = rb;
+                if (dot4)
+                    for (; r + 4 <= re; r += 4) dot4(k, wn, xb + (size_t)r * xq_row_bytes, xq_row_bytes, y + r * ldy + n, ldy);
+                for (; r < re; r++) y[r * ldy + n] = dot(k, wn, xb + (size_t)r * xq_row_bytes);
             }
         }
     }

@@ -346,7 +346,7 @@ final class QuantizedTests: XCTestCase {
         guard paths.count > 1 else { throw XCTSkip("only the scalar kernels run on this CPU") }
         for type in quantizedTypes {
             let cols = type.blockSize == 256 ? 1024 : 352
-            for m in [1, 3] {
+            for m in [1, 3, 5, 8] {   // one-row kernels, then the four-row ones (with tails)
                 QuantizedKernels.force(.scalar)
                 XCTAssertEqual(QuantizedKernels.path, .scalar)
                 let scalar = try checkProduct(type, rows: 23, cols: cols, m: m, seed: 7)
