@@ -45,6 +45,8 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),
         .testTarget(name: "DecodingTests", dependencies: ["Decoding", "Tensors"]),
+        .testTarget(name: "LMTests", dependencies: ["Models", "ModelStore", "Tokenizers", "Weights", "Tensors"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Models", "ModelStore", "Media"]),
         .testTarget(name: "WhisperTests", dependencies: ["Models", "Media", "Weights", "Tensors", "ModelStore", "Decoding"],
                     resources: [.copy("Fixtures")]),

@@ -103,6 +103,10 @@ CLONES void hk_mul(float *x, const float *y, long n) {
     for (long i = 0; i < n; i++) x[i] *= y[i];
 }
 
+CLONES void hk_round_half(float *x, long n) {
+    for (long i = 0; i < n; i++) x[i] = (float)(_Float16)x[i];
+}
+
 CLONES float hk_dot(const float *a, const float *b, long n) {
 #pragma clang fp reassociate(on)  // lets clang vectorize the sums
     float s = 0;

@@ -80,6 +80,9 @@ public enum Kernels {
     /// x *= y, elementwise over `count`.
     public static func multiply(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) { hk_mul(x, y, count) }
 
+    /// Rounds each value to the nearest float16 (kept as float32).
+    public static func roundToHalf(_ x: UnsafeMutablePointer<Float>, count: Int) { hk_round_half(x, count) }
+
     /// Σ a[i]·b[i]
     @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float { hk_dot(a, b, count) }

@@ -22,11 +22,16 @@ public final class Scratch {
 /// Per-layer key/value cache for decoder self-attention: (layers, slots, maxLength, dim) each.
 /// A slot holds one sequence (one beam of one request).
 public final class KVCache {
+    /// `.float16` keeps ggml's semantics for an f16 cache (llama.cpp's default): keys and values are
+    /// rounded to float16 when stored, and attention rounds queries and probabilities to float16
+    /// before multiplying them with the cache, as ggml's f16 matrix products do.
+    public enum Precision: Sendable { case float32, float16 }
     public let layers: Int, slots: Int, maxLength: Int, dim: Int
+    public let precision: Precision
     public let keys: Tensor, values: Tensor
 
-    public init(layers: Int, slots: Int, maxLength: Int, dim: Int) {
-        self.layers = layers; self.slots = slots; self.maxLength = maxLength; self.dim = dim
+    public init(layers: Int, slots: Int, maxLength: Int, dim: Int, precision: Precision = .float32) {
+        self.layers = layers; self.slots = slots; self.maxLength = maxLength; self.dim = dim; self.precision = precision
         keys = Tensor(zeros: [layers, slots, maxLength, dim])
         values = Tensor(zeros: [layers, slots, maxLength, dim])
     }
@@ -55,19 +60,21 @@ public struct Rope: Sendable {
     public let layout: Layout
     public let dimensions: Int      // rotated dims per head (≤ headDim)
     public let base: Float
-    let inverseFrequencies: [Float]
 
     public init(layout: Layout, dimensions: Int, base: Float) {
         self.layout = layout; self.dimensions = dimensions; self.base = base
-        inverseFrequencies = (0..<(dimensions / 2)).map { Float(1 / Foundation.pow(Double(base), Double(2 * $0) / Double(dimensions))) }
     }
 
-    /// Rotates `heads` vectors of `headDim` at `x` (contiguous) for `position`.
+    /// Rotates `heads` vectors of `headDim` at `x` (contiguous) for `position`. Angles are
+    /// computed in float as ggml does (θ₀ = position, θᵢ₊₁ = θᵢ · base^(−2/dims)), so rotated
+    /// values match llama.cpp's to the last bit of the angle.
     public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int) {
         let half = dimensions / 2
+        let thetaScale = Foundation.powf(base, -2 / Float(dimensions))
+        var theta = Float(position)
         for i in 0..<half {
-            let angle = Double(position) * Double(inverseFrequencies[i])
-            let c = Float(Foundation.cos(angle)), s = Float(Foundation.sin(angle))
+            let c = Foundation.cosf(theta), s = Foundation.sinf(theta)
+            theta *= thetaScale
             for h in 0..<heads {
                 let v = x + h * headDim
                 let (a, b) = layout == .interleaved ? (2 * i, 2 * i + 1) : (i, i + half)
@@ -167,12 +174,14 @@ public struct SelfAttention {
         let context = scratch.buffer(1, rows * qd)       // (rows, heads·headDim)
         let scores = scratch.buffer(2, cache.maxLength)
         projection(x, rows: rows, into: fused, qDim: qd, kvDim: kvd)
+        let half = cache.precision == .float16
         for r in 0..<rows {
             let row = fused + r * width
             if let rope {
                 rope.apply(row, heads: heads, headDim: dh, position: positions[r])
                 rope.apply(row + qd, heads: kvHeads, headDim: dh, position: positions[r])
             }
+            if half { Kernels.roundToHalf(row, count: width) }   // q, k, v as f16 products see them
             let o = cache.offset(layer: layer, slot: slots[r], position: positions[r])
             (cache.keys.data + o).update(from: row + qd, count: kvd)
             (cache.values.data + o).update(from: row + qd + kvd, count: kvd)
@@ -187,6 +196,7 @@ public struct SelfAttention {
                 let q = fused + r * width + h * dh, kvOffset = (h / group) * dh
                 for t in 0..<length { scores[t] = Kernels.dot(q, keys + t * kvd + kvOffset, count: dh) }
                 Kernels.softmax(scores, count: length, scale: scale)
+                if half { Kernels.roundToHalf(scores, count: length) }
                 let c = context + r * qd + h * dh
                 c.update(repeating: 0, count: dh)
                 for t in 0..<length { Kernels.axpy(c, values + t * kvd + kvOffset, alpha: scores[t], count: dh) }

@@ -4,17 +4,32 @@
 import CKernels
 import Tensors
 
-/// y(rows, out) = x(rows, in) · Wᵀ + b, with W stored (out, in).
+/// y(rows, out) = x(rows, in) · Wᵀ + b, with W stored (out, in): float32 (with an optional
+/// float16 twin), or GGML quantized blocks that products read directly.
 public struct Linear {
-    public let weight: Tensor
+    public enum Weights { case dense(Tensor), quantized(QuantizedMatrix) }
+    public let weights: Weights
     public let bias: Tensor?
-    public var inFeatures: Int { weight.shape[1] }
-    public var outFeatures: Int { weight.shape[0] }
+    public let inFeatures: Int
+    public let outFeatures: Int
 
     public init(weight: Tensor, bias: Tensor?) {
         precondition(weight.shape.count == 2, "linear weight must be 2-D, got \(weight.shape)")
         precondition(bias == nil || bias!.count == weight.shape[0], "bias size \(bias!.count) ≠ \(weight.shape[0])")
-        self.weight = weight; self.bias = bias
+        weights = .dense(weight); self.bias = bias
+        outFeatures = weight.shape[0]; inFeatures = weight.shape[1]
+    }
+
+    public init(quantized: QuantizedMatrix, bias: Tensor?) {
+        precondition(bias == nil || bias!.count == quantized.rows, "bias size \(bias!.count) ≠ \(quantized.rows)")
+        weights = .quantized(quantized); self.bias = bias
+        outFeatures = quantized.rows; inFeatures = quantized.cols
+    }
+
+    /// The float32 weight of a dense layer.
+    public var weight: Tensor {
+        guard case .dense(let t) = weights else { preconditionFailure("a quantized layer has no float32 weight") }
+        return t
     }
 
     /// Up to this many rows, a float16-loaded weight is read in float16 (bandwidth-bound decode steps);
@@ -26,6 +41,13 @@ public struct Linear {
                                ldx: Int? = nil, ldy: Int? = nil) {
         guard rows > 0 else { return }
         let ldy = ldy ?? outFeatures
+        if case .quantized(let q) = weights {
+            precondition((ldx ?? inFeatures) == inFeatures, "quantized products take contiguous rows")
+            q.multiply(x, rows: rows, into: y, ldy: ldy)
+            if let bias { for r in 0..<rows { Kernels.add(y + r * ldy, bias.data, count: outFeatures) } }
+            return
+        }
+        let weight = self.weight
         if let half = weight.half, rows <= Self.halfPrecisionRowLimit, (ldx ?? inFeatures) == inFeatures {
             let n = outFeatures, k = inFeatures
             if n * k * rows >= 1 << 22 {   // the output projection; per-layer products stay on one thread

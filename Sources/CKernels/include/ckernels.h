@@ -20,6 +20,8 @@ void hk_log_softmax(const float *x, float *out, long n);
 void hk_add(float *x, const float *y, long n);
 /// x *= y
 void hk_mul(float *x, const float *y, long n);
+/// x[i] = (float)(_Float16)x[i]
+void hk_round_half(float *x, long n);
 /// Σ a·b
 float hk_dot(const float *a, const float *b, long n);
 /// y += alpha·x

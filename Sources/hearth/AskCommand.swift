@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Media
+import Models
+import ModelStore
+import Tensors
+
+struct AskCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ask",
+        abstract: "Answer a question with a local GGUF language model, optionally about a text file or an audio clip.")
+
+    @Argument(help: "The question.")
+    var question: String
+
+    @Option(help: "Catalog model name, a model directory or a .gguf file.")
+    var model = LanguageModel.defaultModelName
+
+    @Option(name: .customLong("context-file"), help: "A text file given to the model as context.")
+    var contextFile: String?
+
+    @Option(help: "An audio file: it is transcribed first and the transcript given as context.")
+    var audio: String?
+
+    @Option(help: "An image file (needs the caption stage, not available in this build).")
+    var image: String?
+
+    @Option(name: .customLong("whisper-model"), help: "Whisper model for --audio.")
+    var whisperModel = ModelCatalog.defaultWhisper
+
+    @Option(help: "System message (default: the model template's own).")
+    var system: String?
+
+    @Option(name: .customLong("max-tokens"), help: "Maximum tokens to generate.")
+    var maxTokens = 256
+
+    @Option(help: "0 = greedy (reproducible); > 0 samples.")
+    var temperature: Float = 0
+
+    @Option(name: .customLong("top-k"), help: "Sampling: keep the k most likely tokens (0 = all).")
+    var topK = 0
+
+    @Option(name: .customLong("top-p"), help: "Sampling: nucleus probability mass.")
+    var topP: Float = 1
+
+    @Option(help: "Sampling seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Stop string (repeatable).")
+    var stop: [String] = []
+
+    @Option(help: "CPU threads.")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(help: "Print one JSON object (answer, token counts, timings, provenance).")
+    var json = false
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        if image != nil { throw ValidationError("--image needs the caption stage, which is not available in this build yet") }
+        let store = ModelStore()
+        var context: [String] = []
+        if let contextFile {
+            context.append(try String(contentsOfFile: contextFile, encoding: .utf8))
+        }
+        if let audio {
+            let whisper = try WhisperTranscriber.load(directory: try store.resolve(whisperModel).directory)
+            var options = TranscriptionOptions()
+            options.language = whisper.tokenizer.isMultilingual ? nil : "en"
+            let mel = try LogMelSpectrogram.load(path: audio, nMels: whisper.model.dimensions.melBins)
+            let transcript = try whisper.transcribe(count: 1, load: { _ in mel }, options: options)[0].get()
+            context.append("Transcript of \((audio as NSString).lastPathComponent):\n" + transcript.text.trimmingCharacters(in: .whitespaces))
+        }
+        let installed = try store.resolve(model)
+        let lm = try LanguageModel(path: installed.directory.path)
+        var messages: [ChatMessage] = []
+        if let system { messages.append(ChatMessage(role: "system", content: system)) }
+        let user = context.isEmpty ? question : context.joined(separator: "\n\n") + "\n\nQuestion: " + question
+        messages.append(ChatMessage(role: "user", content: user))
+        var options = GenerationOptions()
+        options.maxTokens = maxTokens
+        options.temperature = temperature
+        options.topK = topK
+        options.topP = topP
+        options.seed = seed
+        options.stop = stop
+        let result = try lm.answer(messages, options: options)
+        if json {
+            let object: [String: Any] = [
+                "answer": result.text, "prompt_tokens": result.promptTokens, "generated_tokens": result.tokens.count,
+                "prompt_seconds": result.promptSeconds, "generation_seconds": result.generationSeconds,
+                "finish": result.finish.rawValue,
+                "provenance": ["hearth_version": Models.Hearth.version, "model": installed.name, "files": installed.files,
+                               "options": ["max_tokens": maxTokens, "temperature": temperature, "top_k": topK, "top_p": topP,
+                                           "seed": seed, "stop": stop]] as [String: Any]]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(result.text.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+    }
+}
