@@ -34,13 +34,20 @@ public struct ChatTemplate: Sendable {
 
     /// The literal text the template emits as `<|im_start|>system\n…<|im_end|>` when no system message is given.
     static func defaultSystemMessage(in jinja: String) -> String? {
-        guard let start = jinja.range(of: "<|im_start|>system\\n") ?? jinja.range(of: "<|im_start|>system\n") else { return nil }
-        let rest = jinja[start.upperBound...]
-        guard let end = rest.range(of: "<|im_end|>") else { return nil }
-        let text = String(rest[..<end.lowerBound])
-        // A literal message, not an expression such as `' + messages[0]['content'] + '`.
-        guard !text.contains("'"), !text.contains("{{"), !text.contains("+") else { return nil }
-        return text.replacingOccurrences(of: "\\n", with: "\n")
+        // Templates may open the system turn several times (with the user's message, with tools…);
+        // the default is the first occurrence whose body is literal text.
+        var searchStart = jinja.startIndex
+        while let start = jinja.range(of: "<|im_start|>system\\n", range: searchStart..<jinja.endIndex)
+                ?? jinja.range(of: "<|im_start|>system\n", range: searchStart..<jinja.endIndex) {
+            searchStart = start.upperBound
+            let rest = jinja[start.upperBound...]
+            guard let end = rest.range(of: "<|im_end|>") else { return nil }
+            let text = String(rest[..<end.lowerBound])
+            // A literal message, not an expression such as `' + messages[0]['content'] + '`.
+            if text.isEmpty || text.contains("'") || text.contains("{{") || text.contains("+") { continue }
+            return text.replacingOccurrences(of: "\\n", with: "\n")
+        }
+        return nil
     }
 
     /// The prompt text for `messages`, ending with the assistant's turn opening.
