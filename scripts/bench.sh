@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: Hearth vs faster-whisper on the same clips, same model files, same threads.
+# `make bench`: Hearth vs faster-whisper on the same clips, same model files, same threads; then
+# Hearth vs llama.cpp on the same GGUF text models (scripts/bench_llm.sh, BENCH_SKIP_LLM=1 skips it).
 # Benchmark tooling, never part of the product; prints figures and ratios, asserts nothing
 # about speed.
 #
@@ -11,6 +12,7 @@
 #   BENCH_REPEAT       timed passes per configuration, fastest kept (default 1)
 #   BENCH_THREADS      threads for both systems (default 2)
 #   BENCH_SKIP_HEARTH=1 / BENCH_SKIP_PEER=1   run one side only
+#   BENCH_SKIP_LLM=1   skip the text-generation half (its own knobs: scripts/bench_llm.sh)
 #   HEARTH_BIN         Hearth binary (default .build/release/hearth)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -142,4 +144,12 @@ fi
 # --- table -------------------------------------------------------------------------------------------
 echo
 python3 scripts/bench_report.py "$OUT"
+
+# --- text generation: Hearth vs llama.cpp (appends its table to $OUT/results.md) ----------------------
+if [ "${BENCH_SKIP_LLM:-0}" != 1 ]; then
+  echo
+  bash scripts/bench_llm.sh || HEARTH_FAILED=1
+else
+  log "BENCH_SKIP_LLM=1: text-generation benchmark skipped"
+fi
 exit $HEARTH_FAILED
