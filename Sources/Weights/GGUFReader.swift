@@ -265,6 +265,11 @@ private struct Parser {
     static let magic: UInt32 = 0x4655_4747   // "GGUF" read little-endian
     static let maxDims = 4                   // GGML_MAX_DIMS
     static let maxNesting = 8                // arrays of arrays of …
+    /// Longest metadata array accepted (real vocabularies and merge lists have < 10^6 entries);
+    /// a value takes ~24 bytes in memory, so this bounds one array to ~400 MB.
+    static let maxArrayLength = 1 << 24
+    /// Capacity reserved ahead of parsing; beyond it, storage grows only as entries really parse.
+    static let maxReserve = 1 << 16
 
     func fail(_ message: String) -> WeightError { WeightError(path, message) }
 
@@ -314,7 +319,7 @@ private struct Parser {
         }
 
         var infos: [GGUFFile.TensorInfo] = []
-        infos.reserveCapacity(Int(tensorCount))
+        infos.reserveCapacity(min(Int(tensorCount), Self.maxReserve))
         var byName: [String: GGUFFile.TensorInfo] = [:]
         for i in 0..<Int(tensorCount) {
             let name = try string("name of tensor \(i)")
@@ -413,8 +418,11 @@ private struct Parser {
             guard count <= UInt64(reader.remaining / size) else {
                 throw fail("\(what()) claims \(count) elements, more than the \(reader.remaining) bytes left can hold")
             }
+            guard count <= UInt64(Self.maxArrayLength) else {
+                throw fail("\(what()) has \(count) elements, more than the \(Self.maxArrayLength) accepted")
+            }
             var elements: [GGUFValue] = []
-            elements.reserveCapacity(Int(count))
+            elements.reserveCapacity(min(Int(count), Self.maxReserve))
             for i in 0..<Int(count) {
                 elements.append(try value(type: elementType, what: "\(what())[\(i)]", depth: depth + 1))
             }

@@ -314,6 +314,11 @@ final class GGUFReaderTests: TempDirTestCase {
         refused("array of strings length", rawFile(tensorCount: 0, kvCount: 1, body: { w in
             w.ggufString("k"); w.u32(9); w.u32(8); w.u64(600)   // 600 × ≥ 8 bytes > 4096
         }, padTo: pad), "claims 600 elements")
+        // an array the file could hold, but longer than any real metadata (2^24 + 1 one-byte values)
+        let long = 1 << 24 + 1
+        refused("array limit", rawFile(tensorCount: 0, kvCount: 1, body: { w in
+            w.ggufString("k"); w.u32(9); w.u32(0); w.u64(UInt64(long))
+        }, padTo: long + 64), "more than the 16777216 accepted")
         refused("value type", rawFile(tensorCount: 0, kvCount: 1, body: { w in
             w.ggufString("k"); w.u32(13); w.u64(0)
         }, padTo: 64), "unknown value type 13")
