@@ -98,8 +98,7 @@ public enum StageTasks {
                     defaultModel: "yolov3-tiny", issue: "vision / image description"),
         PlannedTask(name: "detect", media: [.image], fields: ["text"], takesPrompt: false,
                     defaultModel: "yolov3-tiny", issue: "object detection"),
-        PlannedTask(name: "ask", media: [], fields: ["answer", "prompt"], takesPrompt: true,
-                    defaultModel: "smollm2-135m-instruct", issue: "text answers with language models"),
+        AskTask(),
     ]
 
     public static func named(_ name: String) -> (any StageTask)? { all.first { $0.name == name } }

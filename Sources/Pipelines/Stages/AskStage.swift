@@ -1,0 +1,123 @@
+import Foundation
+import Models
+import ModelStore
+
+/// `task: ask` — a GGUF language model answers the stage's rendered `prompt` for each item
+/// (typically built from earlier stages' results and manifest fields); items are decoded in batches.
+public struct AskTask: StageTask {
+    public let name = "ask"
+    public let media: Set<MediaKind> = []
+    public let fields = ["answer", "prompt"]
+    public let takesPrompt = true
+    public let defaultModel: String? = LanguageModel.defaultModelName
+    public let unavailableReason: String? = nil
+    public let sidecarFormats: Set<SidecarFormat> = [.txt]
+
+    public init() {}
+
+    public func decodeOptions(from decoder: Decoder) throws -> any StageOptions { try AskOptions(from: decoder) }
+
+    public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
+        let model = try store.resolve(spec.model ?? LanguageModel.defaultModelName)
+        if model.entry?.family == "whisper" || model.format != "gguf" && model.entry != nil {
+            throw PipelineError("model '\(model.name)' is not a GGUF language model; ask needs one (e.g. \(LanguageModel.defaultModelName))")
+        }
+        guard spec.prompt != nil else { throw PipelineError("an ask stage needs a `prompt` template") }
+        return AskStage(spec: spec, model: model, options: (spec.options as? AskOptions) ?? AskOptions())
+    }
+
+    public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) throws -> String? {
+        guard format == .txt, case .object(let fields) = result, case .string(let answer)? = fields["answer"] else { return nil }
+        return answer + "\n"
+    }
+}
+
+/// `options` of an ask stage.
+struct AskOptions: StageOptions, Codable {
+    var maxTokens = 256
+    var temperature: Float = 0
+    var topK = 0
+    var topP: Float = 1
+    var seed: UInt64 = 0
+    var stop: [String] = []
+    var system: String? = nil
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case maxTokens = "max_tokens", temperature, topK = "top_k", topP = "top_p", seed, stop, system
+    }
+
+    init() {}
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? maxTokens
+        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? temperature
+        topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? topK
+        topP = try c.decodeIfPresent(Float.self, forKey: .topP) ?? topP
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        if c.contains(.stop) { stop = try c.decode(OneOrMany<String>.self, forKey: .stop).values }
+        system = try c.decodeIfPresent(String.self, forKey: .system)
+        if maxTokens < 1 { throw DecodingError.dataCorruptedError(forKey: .maxTokens, in: c, debugDescription: "must be at least 1") }
+        if temperature < 0 { throw DecodingError.dataCorruptedError(forKey: .temperature, in: c, debugDescription: "must be ≥ 0") }
+        if !(topP > 0 && topP <= 1) { throw DecodingError.dataCorruptedError(forKey: .topP, in: c, debugDescription: "must be in (0, 1]") }
+    }
+
+    var generation: GenerationOptions {
+        var g = GenerationOptions()
+        g.maxTokens = maxTokens; g.temperature = temperature; g.topK = topK; g.topP = topP; g.seed = seed; g.stop = stop
+        return g
+    }
+}
+
+/// A loaded language model answering batches of items.
+final class AskStage: PipelineStage {
+    let spec: StageSpec
+    let task: any StageTask = AskTask()
+    let model: InstalledModel
+    let options: AskOptions
+    let provenance: StageProvenance
+    private var lm: LanguageModel?
+
+    init(spec: StageSpec, model: InstalledModel, options: AskOptions) {
+        self.spec = spec; self.model = model; self.options = options
+        provenance = StageProvenance(task: "ask", model: model.name, modelFormat: model.format, files: model.files,
+                                     options: (try? JSONValue(encoding: options)) ?? .null, prompt: spec.prompt)
+    }
+
+    func load() throws {
+        guard lm == nil else { return }
+        lm = try LanguageModel(path: model.directory.path)
+    }
+
+    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
+        guard let lm else {
+            for i in inputs.indices { finish(i, .failure(PipelineError("model not loaded"))) }
+            return
+        }
+        var prompts: [(index: Int, text: String, tokens: [Int])] = []
+        for (i, input) in inputs.enumerated() {
+            guard let text = input.prompt else { finish(i, .failure(PipelineError("no prompt rendered"))); continue }
+            var messages: [ChatMessage] = []
+            if let system = options.system { messages.append(ChatMessage(role: "system", content: system)) }
+            messages.append(ChatMessage(role: "user", content: text))
+            do { prompts.append((i, text, try lm.chatTokens(messages))) } catch { finish(i, .failure(error)) }
+        }
+        var start = 0
+        while start < prompts.count {
+            let group = Array(prompts[start..<min(prompts.count, start + max(1, batchSize))])
+            let began = Date()
+            let generations = lm.generate(prompts: group.map(\.tokens), options: options.generation)
+            let wall = Date().timeIntervalSince(began)
+            for (p, g) in zip(group, generations) {
+                let result: JSONValue = .object([
+                    "answer": .string(g.text.trimmingCharacters(in: .whitespacesAndNewlines)), "prompt": .string(p.text),
+                    "finish": .string(g.finish.rawValue), "prompt_tokens": .int(Int64(g.promptTokens)),
+                    "generated_tokens": .int(Int64(g.tokens.count)),
+                ])
+                finish(p.index, .success(StageOutput(result: result, timings: ["wall": wall, "prompt": g.promptSeconds,
+                                                                               "generation": g.generationSeconds])))
+            }
+            start += group.count
+        }
+    }
+}
