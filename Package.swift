@@ -30,7 +30,7 @@ let package = Package(
                 dependencies: ["Tensors", "TransformerCore", "Weights", "Media", "Tokenizers", "Decoding", "CHearthDeps"],
                 swiftSettings: fast),
         .target(name: "Pipelines",
-                dependencies: ["Models", "ModelStore", "Media", "Tensors", .product(name: "Yams", package: "Yams")],
+                dependencies: ["Models", "ModelStore", "Media", "Tensors", "TransformerCore", .product(name: "Yams", package: "Yams")],
                 swiftSettings: fast),
         .executableTarget(name: "hearth",
                           dependencies: ["Pipelines", "Models", "ModelStore", "Media", "Tensors",

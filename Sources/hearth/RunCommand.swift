@@ -36,7 +36,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "CPU threads for matrix products (default: run.threads, else all cores).")
     var threads: Int?
 
-    @Option(name: .customLong("batch-size"), help: "Items per model batch (default: the pipeline's, else \(PipelineRunner.defaultBatchSize)).")
+    @Option(name: .customLong("batch-size"), help: "Items per model batch for every stage (default: the pipeline's, else each stage's: transcribe 4 greedy, 1 with beam 5).")
     var batchSize: Int?
 
     @Flag(help: "Discard existing results and start over.")

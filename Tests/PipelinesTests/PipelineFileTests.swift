@@ -59,6 +59,15 @@ final class PipelineFileTests: XCTestCase {
         XCTAssertEqual(pipeline.configuration.count, 16)
     }
 
+    /// Transcribe batches as many files as keep a decoding step within 8 rows (float16 weights).
+    func testPreferredBatchSizeFollowsBeamSize() throws {
+        func preferred(_ beam: Int) throws -> Int {
+            try load("inputs: [media]\nstages: [{task: transcribe, options: {beam_size: \(beam)}}]\noutputs: {directory: out}\n")
+                .stages[0].preferredBatchSize
+        }
+        XCTAssertEqual(try [1, 2, 3, 4, 5, 8, 9].map(preferred), [4, 4, 2, 2, 1, 1, 1])
+    }
+
     /// The configuration hash follows what changes results (options, model files), not how they are run.
     func testConfigurationHash() throws {
         func hash(_ stage: String, run: String = "") throws -> String {
@@ -143,6 +152,8 @@ final class PipelineFileTests: XCTestCase {
               - task: ask
                 prompt: "{{item.question}} {{item.speaker}} {{transcribe.text}} {{caption.text}} {{ask.answer}} {{nope.x}}"
               - {task: transcribe, name: again}
+              - {task: detect}
+              - {task: ask, name: unprompted}
             outputs: {directory: out, sidecars: [srt]}
             """)
         let rendered = found.map { "\($0.file.hasSuffix(".csv") ? URL(fileURLWithPath: $0.file).lastPathComponent : "p"):\($0.line ?? 0) \($0.key): \($0.message)" }
@@ -152,11 +163,12 @@ final class PipelineFileTests: XCTestCase {
             "p:7 stages[0].model: unknown model 'whisper-huge'",
             "p:8 stages[1].prompt: task 'transcribe' takes no prompt",
             "p:9 stages[2].task: stage task 'caption' is not available yet in this build of Hearth",
-            "p:10 stages[3].task: stage task 'ask' is not available yet",
             "p:11 stages[3].prompt: {{item.speaker}}: no input gives items a field 'speaker' (item fields: id, input, media, question)",
             "p:11 stages[3].prompt: {{ask.answer}}: 'ask' is not 'item' nor an earlier stage (a stage cannot read its own result)",
             "p:11 stages[3].prompt: {{nope.x}}: 'nope' is not 'item' nor an earlier stage (earlier stages: transcribe, again, caption)",
             "p:12 stages[4].name: two stages are named 'again'",
+            "p:13 stages[5].task: stage task 'detect' is not available yet",
+            "p:14 stages[6].task: an ask stage needs a `prompt` template",
             "qa.csv:3 : no such file: ",
             "qa.csv:4 : media is a folder; manifests list files",
             "short.csv:2 : 1 fields, the header has 2",
@@ -176,7 +188,7 @@ final class PipelineFileTests: XCTestCase {
     }
 
     /// The shipped pipelines: demo and archive run as they are; caption and mixed-media QA are
-    /// refused only because their tasks are not in this build.
+    /// refused only because the caption task is not in this build.
     func testShippedPipelines() throws {
         let shipped = Fixtures.root.appendingPathComponent("pipelines")
         for name in ["demo.yaml", "transcribe-archive.yaml"] {
@@ -184,7 +196,7 @@ final class PipelineFileTests: XCTestCase {
             XCTAssertFalse(pipeline.items.isEmpty, name)
         }
         let planned = [("caption-folder.yaml", ["stages[0].task": "caption"]),
-                       ("mixed-media-qa.yaml", ["stages[1].task": "caption", "stages[2].task": "ask"])]
+                       ("mixed-media-qa.yaml", ["stages[1].task": "caption"])]
         for (name, tasks) in planned {
             XCTAssertThrowsError(try Pipeline.load(path: shipped.appendingPathComponent(name).path, environment: [:])) { error in
                 let errors = (error as? PipelineErrors)?.diagnostics.filter { !$0.isWarning } ?? []

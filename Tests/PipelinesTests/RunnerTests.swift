@@ -158,4 +158,32 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(template.render(item: try XCTUnwrap(pipeline.items.first).templateValues, results: record.results),
                        "Who speaks? Transcript: And so my fellow Americans ask not what your country can do for you ask what you can do for your country")
     }
+
+    /// Transcribe then ask (smollm2-135m): the ask prompt is rendered from the transcript and the
+    /// manifest's question; the answer lands in the record, the CSV and a txt sidecar.
+    func testTranscribeThenAskThroughATemplate() throws {
+        try Fixtures.copy(Fixtures.sample("jfk.wav"), into: folder)
+        try Fixtures.write("id,path,question\njfk,jfk.wav,Which country is mentioned?\n", to: folder.appendingPathComponent("items.csv"))
+        let pipelineFile = try Fixtures.write("""
+            inputs: [{manifest: items.csv}]
+            stages:
+              - {task: transcribe, options: {beam_size: 1}}
+              - task: ask
+                prompt: "Transcript:{{transcribe.text}}\\nQuestion: {{item.question}}"
+                options: {max_tokens: 12}
+            outputs: {directory: out, csv: results.csv, report: report.html}
+            """, to: folder.appendingPathComponent("p.yaml"))
+        let (summary, records, _) = try run(pipelineFile)
+        XCTAssertEqual(summary.succeeded, 1, "\(records.first?.message ?? "")")
+        let ask = try XCTUnwrap(records.first?.results["ask"])
+        XCTAssertEqual(ask["prompt"]?.text, "Transcript: And so my fellow Americans ask not what your country can do for you "
+                       + "ask what you can do for your country\nQuestion: Which country is mentioned?")
+        XCTAssertFalse((ask["answer"]?.text ?? "").isEmpty)
+        XCTAssertEqual(records.first?.provenance.stages.map(\.provenance.task), ["transcribe", "ask"])
+        let csv = try String(contentsOf: folder.appendingPathComponent("out/results.csv"), encoding: .utf8)
+        XCTAssertTrue(csv.hasPrefix("id,input,media,status,error_stage,error,media_seconds,transcribe.duration,"), csv)
+        XCTAssertTrue(csv.contains("ask.answer"), csv)
+        let html = try String(contentsOf: folder.appendingPathComponent("out/report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<td>jfk.wav</td><td>Which country is mentioned?</td>"), "Q/A table")
+    }
 }

@@ -28,7 +28,8 @@ public struct RunSummary: Codable, Sendable {
     /// Audio seconds processed by this run.
     public var mediaSeconds = 0.0
     public var wallSeconds = 0.0
-    public var batchSize: Int
+    /// Items per model batch, by stage.
+    public var batchSizes: [String: Int]
     public var threads: Int
     public var startedAt: String
     /// Records in the results file after the run (ok / error).
@@ -44,15 +45,15 @@ public struct RunSummary: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case pipeline, name, configuration, hearthVersion = "hearth_version", shard, results, items, succeeded, failed, skipped
-        case mediaSeconds = "media_seconds", wallSeconds = "wall_seconds", batchSize = "batch_size", threads
+        case mediaSeconds = "media_seconds", wallSeconds = "wall_seconds", batchSizes = "batch_sizes", threads
         case startedAt = "started_at", recordsOK = "records_ok", recordsError = "records_error"
         case removedRecords = "removed_records", repairedTornLine = "repaired_torn_line", unreadableLines = "unreadable_lines", errors
     }
 
-    init(pipeline: Pipeline, shard: Shard?, results: String, items: Int, skipped: Int, batchSize: Int, threads: Int, started: Date) {
+    init(pipeline: Pipeline, shard: Shard?, results: String, items: Int, skipped: Int, batchSizes: [String: Int], threads: Int, started: Date) {
         self.pipeline = pipeline.file; name = pipeline.name; configuration = pipeline.configuration
         self.shard = shard.map(\.description); self.results = results; self.items = items; self.skipped = skipped
-        self.batchSize = batchSize; self.threads = threads
+        self.batchSizes = batchSizes; self.threads = threads
         startedAt = ISO8601DateFormatter().string(from: started)
     }
 

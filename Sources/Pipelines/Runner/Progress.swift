@@ -25,6 +25,9 @@ final class ProgressReporter: @unchecked Sendable {
     private let start = Date()
     private var total = 0, done = 0, failed = 0, skipped = 0
     private var totalBytes: Int64 = 0, doneBytes: Int64 = 0
+    /// Bytes and seconds of items a model worked on (rejected files finish at once and would
+    /// make the rate meaningless).
+    private var workedBytes: Int64 = 0
     private var mediaSeconds = 0.0
     private var lastLine = Date()
     private var barShown = false
@@ -62,6 +65,9 @@ final class ProgressReporter: @unchecked Sendable {
         lock.withLock {
             done += 1
             doneBytes += record.bytes
+            if record.mediaSeconds != nil || record.status == .ok {
+                workedBytes += record.bytes
+            }
             mediaSeconds += record.mediaSeconds ?? 0
             if record.status == .error { failed += 1 }
             switch mode {
@@ -123,8 +129,8 @@ final class ProgressReporter: @unchecked Sendable {
         var parts = ["\(done)/\(total) items" + (failed > 0 ? " (\(failed) failed)" : ""),
                      "\(duration(mediaSeconds)) audio"]
         if mediaSeconds > 0, elapsed > 0 { parts.append(String(format: "%.1f× realtime", mediaSeconds / elapsed)) }
-        if doneBytes > 0, totalBytes > doneBytes, done < total {
-            parts.append("ETA " + duration(elapsed * Double(totalBytes - doneBytes) / Double(doneBytes)))
+        if workedBytes > 0, totalBytes > doneBytes, done < total {
+            parts.append("ETA " + duration(elapsed * Double(totalBytes - doneBytes) / Double(workedBytes)))
         }
         parts.append("elapsed " + duration(elapsed))
         return parts.joined(separator: " · ")

@@ -21,9 +21,6 @@ public struct RunOptions: Sendable {
 }
 
 public final class PipelineRunner {
-    /// Items per model batch unless the pipeline or command line says otherwise: on 2 cores,
-    /// batches of 4 short clips beat one-at-a-time by ~1.9× (README, "Batching").
-    public static let defaultBatchSize = 4
     /// Items taken through all stages together; bounds memory held by pending results.
     static let chunkSize = 64
 
@@ -71,7 +68,7 @@ public final class PipelineRunner {
         progress.begin(name: pipeline.name, items: items.count, todo: todo.count, skipped: skipped,
                        bytes: todo.reduce(0) { $0 + $1.bytes }, shard: options.shard)
         var summary = RunSummary(pipeline: pipeline, shard: options.shard, results: resultsURL.path, items: items.count,
-                                 skipped: skipped, batchSize: options.batchSize ?? pipeline.spec.run?.batchSize ?? Self.defaultBatchSize,
+                                 skipped: skipped, batchSizes: Dictionary(uniqueKeysWithValues: pipeline.stages.map { ($0.spec.name, batchSize($0)) }),
                                  threads: threads, started: started)
         summary.repairedTornLine = log.repairedBytes > 0
         summary.unreadableLines = log.unreadableLines.count
@@ -157,10 +154,9 @@ public final class PipelineRunner {
                            prompt: pipeline.templates[name]?.render(item: states[m].item.templateValues, results: states[m].results),
                            previous: states[m].results)
             }
-            let batchSize = options.batchSize ?? stage.spec.batchSize ?? pipeline.spec.run?.batchSize ?? Self.defaultBatchSize
             let began = Date()
             var writeError: Error?
-            stage.process(inputs, batchSize: batchSize) { k, result in
+            stage.process(inputs, batchSize: batchSize(stage)) { k, result in
                 let m = members[k]
                 switch result {
                 case .success(let output):
@@ -177,6 +173,11 @@ public final class PipelineRunner {
             }
             if let writeError { throw writeError }
         }
+    }
+
+    /// The command line's, the stage's, the pipeline's, else the stage's own preference.
+    func batchSize(_ stage: any PipelineStage) -> Int {
+        options.batchSize ?? stage.spec.batchSize ?? pipeline.spec.run?.batchSize ?? stage.preferredBatchSize
     }
 
     private func applies(_ stage: any PipelineStage, to item: PipelineItem) -> Bool {

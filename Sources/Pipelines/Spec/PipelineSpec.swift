@@ -223,7 +223,7 @@ public enum SidecarFormat: String, Codable, Sendable, CaseIterable {
 
 /// `run`: how to run (not part of the results' identity).
 public struct RunSpec: Decodable, Sendable {
-    /// Items per model batch (default 4; stages may override).
+    /// Items per model batch (default: each stage's own; `transcribe`: 4 greedy, 1 with beam 5).
     public var batchSize: Int?
     /// CPU threads for matrix products (default: all cores).
     public var threads: Int?

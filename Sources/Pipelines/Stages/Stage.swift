@@ -38,11 +38,17 @@ public protocol PipelineStage: AnyObject {
     /// What produced the results: model, SHA-256 of its files, options. Hashed into the
     /// pipeline's configuration hash and copied into every record.
     var provenance: StageProvenance { get }
+    /// Items per batch when neither the stage, the pipeline nor the command line sets one.
+    var preferredBatchSize: Int { get }
     /// Loads weights; the runner calls it once, before the first item that needs the stage.
     func load() throws
     /// Processes `inputs`, `batchSize` at a time where the model batches; calls `finish` exactly
     /// once per input index, in any order. Per-item failures are `.failure`, never thrown.
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void)
+}
+
+extension PipelineStage {
+    public var preferredBatchSize: Int { 4 }
 }
 
 /// What a stage gets for one item.

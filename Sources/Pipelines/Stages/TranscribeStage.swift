@@ -2,6 +2,7 @@ import Foundation
 import Media
 import Models
 import ModelStore
+import TransformerCore
 
 /// `task: transcribe` — Whisper speech to text, several files batched through the encoder and decoder.
 public struct TranscribeTask: StageTask {
@@ -116,6 +117,15 @@ final class TranscribeStage: PipelineStage {
         self.spec = spec; self.model = model; self.options = options
         provenance = StageProvenance(task: "transcribe", model: model.name, modelFormat: model.format, files: model.files,
                                      options: (try? JSONValue(encoding: options)) ?? .null, prompt: nil)
+    }
+
+    /// Files per batch: as many as keep a decoding step within the rows that read float16 weights
+    /// (`Linear.halfPrecisionRowLimit`, 8): each file decodes `beam_size` rows, so greedy batches
+    /// 4 files and beam 5 decodes one file at a time. Measured on 2 cores (README, "Batching"):
+    /// greedy batches of 4 beat one at a time by 1.3–1.6×; beam-5 batches of 2–8 cross into float32
+    /// GEMMs and were slower than one at a time.
+    var preferredBatchSize: Int {
+        max(1, min(4, Linear.halfPrecisionRowLimit / max(1, options.beamSize)))
     }
 
     /// English-only models ignore `language`; validation says so.
