@@ -224,8 +224,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
     }
 
     /// Products smaller than this (weight bytes × activation rows) run on the calling thread:
-    /// splitting them costs more than it saves.
-    nonisolated(unsafe) public static var parallelThreshold = 1 << 18
+    /// below ~1 MB a product takes ≲ 50 µs on one core, and waking a second worker through
+    /// Kernels.parallelChunks costs 5–20 µs (more on a busy machine), so splitting saves little.
+    nonisolated(unsafe) public static var parallelThreshold = 1 << 20
 
     /// y(m, ldy)[:, 0..<rows] = x(m, cols) · Wᵀ. x's rows are contiguous (stride `cols`).
     /// Quantized weights: x is quantized once to 8-bit blocks (llama.cpp's q8_0 / q8_1 for the

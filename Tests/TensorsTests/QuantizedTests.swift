@@ -248,10 +248,16 @@ private func referenceProduct(_ w: [Float], mins: [Float], rows: Int, cols: Int,
 }
 
 final class QuantizedTests: XCTestCase {
+    private var savedThreshold = 0
+    private var savedThreads = 1
+    override func setUp() {
+        savedThreshold = QuantizedMatrix.parallelThreshold
+        savedThreads = BLAS.threads
+    }
     override func tearDown() {
         QuantizedKernels.force(nil)
-        BLAS.setThreads(ProcessInfo.processInfo.activeProcessorCount)
-        QuantizedMatrix.parallelThreshold = 1 << 18
+        BLAS.setThreads(savedThreads)
+        QuantizedMatrix.parallelThreshold = savedThreshold
     }
 
     func testBlockSizesMatchGGML() {
@@ -381,7 +387,7 @@ final class QuantizedTests: XCTestCase {
 
     func testLargerProductOnDefaultSettings() throws {
         // big enough to split across threads with the default threshold
-        try checkProduct(.q4_K, rows: 1024, cols: 1024, m: 1, seed: 5)
+        try checkProduct(.q4_K, rows: 2048, cols: 1024, m: 1, seed: 5)
         try checkProduct(.q8_0, rows: 512, cols: 1024, m: 4, seed: 6)
         try checkProduct(.f32, rows: 256, cols: 512, m: 8, seed: 7)   // BLAS path
     }
