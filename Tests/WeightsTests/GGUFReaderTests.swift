@@ -369,6 +369,52 @@ final class GGUFReaderTests: TempDirTestCase {
         refused("empty", [], "empty")
     }
 
+    /// Seeded mutation fuzz: random bytes overwritten in a valid file. Each mutant parses (and then
+    /// every tensor reads, as stored and as float32) or is refused with a WeightError naming it.
+    func testMutatedFilesParseOrAreRefused() throws {
+        let original = ggufBytes(alignment: 64, metadata: Array(everyKindOfValue.prefix(12)) + [everyKindOfValue[15], everyKindOfValue[18]],
+                                 tensors: Array(sampleTensors().prefix(6)))
+        let headerEnd = try GGUFFile.read(path: write(original, "original.gguf")).dataOffset
+        var fuzz = SplitMix(seed: 4242)
+        var parsed = 0, refused = 0
+        let trials = ProcessInfo.processInfo.environment["HEARTH_FUZZ_TRIALS"].flatMap { Int($0) } ?? 1500
+        for trial in 0..<trials {
+            var bytes = original
+            for _ in 0..<(1 + Int(fuzz.next() % 4)) {
+                // mostly the header (where the structure is), sometimes anywhere
+                let limit = fuzz.next() % 4 == 0 ? bytes.count : headerEnd
+                let at = Int(fuzz.next() % UInt64(limit))
+                switch fuzz.next() % 3 {
+                case 0: bytes[at] = UInt8(truncatingIfNeeded: fuzz.next())
+                case 1: bytes[at] = 0xff
+                default: bytes[at] ^= UInt8(1 << (fuzz.next() % 8))
+                }
+            }
+            let path = write(bytes, "m\(trial).gguf")
+            do {
+                let file = try GGUFFile.read(path: path)
+                parsed += 1
+                for name in file.tensorNames {
+                    let info = file.tensors[name]!
+                    guard info.type.isSupported else { continue }
+                    do {
+                        _ = try file.tensor(name, shape: info.shape)
+                        if info.dims.count == 2 { _ = try file.matrix(name, rows: info.dims[1], cols: info.dims[0]).dequantized() }
+                    } catch let error as WeightError {
+                        XCTAssertEqual(error.path, path)
+                    }
+                }
+            } catch let error as WeightError {
+                refused += 1
+                XCTAssertEqual(error.path, path, "trial \(trial)")
+            }
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        XCTAssertGreaterThan(parsed, 0)
+        XCTAssertGreaterThan(refused, 0)
+        print("GGUF fuzz: \(trials) mutants, \(parsed) parsed, \(refused) refused")
+    }
+
     func testZeroTensorsAndZeroSizedTensor() throws {
         let path = write(ggufBytes(metadata: [("a", .uint8(1))], tensors: []), "empty.gguf")
         let file = try GGUFFile.read(path: path)
