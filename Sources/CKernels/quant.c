@@ -1054,8 +1054,13 @@ int hq_isa_force(int isa) {
 
 typedef void (*dot4_fn)(long k, const void *w, const void *x, size_t xs, float *y, long ldy);
 
+int hq_dot4_enabled = 0;   // tests may turn the four-row kernels on to check them
+
 // Kernels for four activation rows at once (NULL: use the one-row kernel per row).
 static dot4_fn pick_dot4(int type) {
+    // Off until the four-row kernels sum in the one-row kernels' order: results must not depend
+    // on how many rows share a call (batched generation and pipeline resume rely on it).
+    if (!hq_dot4_enabled) return NULL;
 #if HQ_X86
     const int isa = hq_isa_current();
     if (isa == HQ_ISA_AVX512VNNI) {
