@@ -100,9 +100,15 @@ public struct HTMLReport {
             let weights = p.files?.filter { ["model.bin", "model.safetensors"].contains($0.key) || $0.key.hasSuffix(".gguf") }
                 .map { "\(escape($0.key)): \(escape($0.value))" }.sorted().joined(separator: "<br>") ?? ""
             out.write("<tr><td>\(escape(stage))</td><td>\(escape(p.task))</td><td>\(escape(p.model ?? "—"))</td>"
-                      + "<td class=\"hash\">\(weights.isEmpty ? "—" : weights)</td><td class=\"options\">\(escape(p.options.text ?? ""))</td></tr>")
+                      + "<td class=\"hash\">\(weights.isEmpty ? "—" : weights)</td><td class=\"options\">\(escape(optionsText(p.options)))</td></tr>")
         }
         out.write("</table></section>\n")
+    }
+
+    /// `beam_size 5 · language en · …` (options as set, sorted).
+    private func optionsText(_ options: JSONValue) -> String {
+        guard let object = options.objectValue else { return options.text ?? "" }
+        return object.keys.sorted().map { "\($0) \(object[$0]?.text ?? "null")" }.joined(separator: " · ")
     }
 
     private func errors(count: Int, _ out: OutputSink) throws {

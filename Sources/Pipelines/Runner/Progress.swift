@@ -31,6 +31,8 @@ final class ProgressReporter: @unchecked Sendable {
     private var mediaSeconds = 0.0
     private var lastLine = Date()
     private var barShown = false
+    /// Set by `end`: a timer tick already under way draws nothing after the final line.
+    private var ended = false
 
     init(mode: ProgressMode) {
         self.mode = mode
@@ -100,6 +102,7 @@ final class ProgressReporter: @unchecked Sendable {
     func end(_ summary: RunSummary) {
         stop()
         lock.withLock {
+            ended = true
             switch mode {
             case .json:
                 emitJSON(["event": .string("end"), "succeeded": .int(Int64(summary.succeeded)), "failed": .int(Int64(summary.failed)),
@@ -119,7 +122,7 @@ final class ProgressReporter: @unchecked Sendable {
 
     private func tick() {
         lock.withLock {
-            guard case .auto = mode else { return }
+            guard case .auto = mode, !ended else { return }
             if isTerminal { drawBar() } else if done < total { write(status() + "\n") }
         }
     }
