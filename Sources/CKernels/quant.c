@@ -638,12 +638,18 @@ static inline __m256i dot_ss(__m256i a, __m256i b) {
 }
 
 // The 32-element formats share one loop: per block, unsigned weight values u (0..15 or 0..31)
-// times the activation bytes, summed in 32-bit lanes, scaled by d_w·d_x with one FMA; two blocks
-// per iteration (two accumulators hide the FMA latency). What the unsigned form leaves out is
+// times the activation bytes, summed in 32-bit lanes, scaled by d_w·d_x; two blocks per
+// iteration. What the unsigned form leaves out is
 // added per block: min·s for q4_1 / q5_1 (s = d_x·Σq_x, llama.cpp's q8_1), or −offset·d_w·s for
 // q4_0 / q5_0 (values u − 8 / u − 16) and, with VNNI, q8_0 (u = q + 128).
 // SCALES gives [d_w·d_x, term, 0, 0] in one multiply: the fp16 (d_w, m_w) or (d_w, d_w) pair
 // converted together, times the adjacent (d_x, s_x) of the activation block.
+//
+// Summation order is part of the contract: a row's result must not depend on how many rows share
+// a call (batched generation must give the tokens single prompts give), so HQ_DOT32 and
+// HQ_DOT32_X4 below combine each row's blocks identically: even blocks into acc0, odd ones into
+// acc1 (two FMA chains hide the latency), their scale terms into c0 / c1; an odd last block goes
+// to acc0 / c0; result hsum(acc0 + acc1) + CSCALE · (c0 + c1)[1].
 #define HQ_DOT32(NAME, BLK, UNPACK, DOTOP, SCALES, CSCALE)                                            \
     static float NAME(long k, const void *vw, const void *vx) {                                       \
         const BLK *w = vw; const hq_a8 *x = vx;                                                       \
@@ -660,7 +666,7 @@ static inline __m256i dot_ss(__m256i a, __m256i b) {
             c0 = _mm_add_ps(c0, s0);                                                                  \
             c1 = _mm_add_ps(c1, s1);                                                                  \
         }                                                                                             \
-        for (; i < nb; i++) {                                                                         \
+        if (i < nb) {                                                                                 \
             const __m128 s0 = SCALES(&w[i], &x[i]);                                                   \
             const __m256i p0 = DOTOP(UNPACK(&w[i]), _mm256_loadu_si256((const __m256i *)x[i].qs));     \
             acc0 = _mm256_fmadd_ps(_mm256_broadcastss_ps(s0), _mm256_cvtepi32_ps(p0), acc0);          \
@@ -688,27 +694,48 @@ static inline __m128 scales_dd(const void *b, const hq_a8 *x) {
 #define scales_q4_1(b, x) scales_dm(b, x)
 #define scales_q5_1(b, x) scales_dm(b, x)
 
-// Four activation rows per weight row: each block unpacked and its fp16 scales converted once.
+// Four activation rows per weight row: each block unpacked and its fp16 scales converted once;
+// each row summed exactly as HQ_DOT32 sums it (same results bit for bit).
 #define HQ_DOT32_X4(NAME, BLK, UNPACK, DOTOP, WSCALES, CSCALE)                                        \
     static void NAME(long k, const void *vw, const void *vx, size_t xs, float *y, long ldy) {          \
         const BLK *w = vw;                                                                            \
         const long nb = k / QK;                                                                       \
-        __m256 acc[4];                                                                                \
-        __m128 c[4];                                                                                  \
-        for (int r = 0; r < 4; r++) { acc[r] = _mm256_setzero_ps(); c[r] = _mm_setzero_ps(); }        \
-        for (long i = 0; i < nb; i++) {                                                               \
-            const __m256i u = UNPACK(&w[i]);                                                          \
-            const __m128 ws = WSCALES(&w[i]);                                                         \
+        __m256 acc0[4], acc1[4];                                                                      \
+        __m128 c0[4], c1[4];                                                                          \
+        for (int r = 0; r < 4; r++) {                                                                 \
+            acc0[r] = acc1[r] = _mm256_setzero_ps();                                                  \
+            c0[r] = c1[r] = _mm_setzero_ps();                                                         \
+        }                                                                                             \
+        long i = 0;                                                                                   \
+        for (; i + 1 < nb; i += 2) {                                                                  \
+            const __m256i u0 = UNPACK(&w[i]), u1 = UNPACK(&w[i + 1]);                                 \
+            const __m128 ws0 = WSCALES(&w[i]), ws1 = WSCALES(&w[i + 1]);                              \
             for (int r = 0; r < 4; r++) {                                                             \
                 const hq_a8 *x = XROW(hq_a8, r) + i;                                                  \
-                const __m128 s = _mm_mul_ps(ws, act_ds(x));                                           \
-                const __m256i p = DOTOP(u, _mm256_loadu_si256((const __m256i *)x->qs));               \
-                acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(s), _mm256_cvtepi32_ps(p), acc[r]);    \
-                c[r] = _mm_add_ps(c[r], s);                                                           \
+                const __m128 s0 = _mm_mul_ps(ws0, act_ds(&x[0])), s1 = _mm_mul_ps(ws1, act_ds(&x[1])); \
+                const __m256i p0 = DOTOP(u0, _mm256_loadu_si256((const __m256i *)x[0].qs));           \
+                const __m256i p1 = DOTOP(u1, _mm256_loadu_si256((const __m256i *)x[1].qs));           \
+                acc0[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(s0), _mm256_cvtepi32_ps(p0), acc0[r]); \
+                acc1[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(s1), _mm256_cvtepi32_ps(p1), acc1[r]); \
+                c0[r] = _mm_add_ps(c0[r], s0);                                                        \
+                c1[r] = _mm_add_ps(c1[r], s1);                                                        \
             }                                                                                         \
         }                                                                                             \
-        for (int r = 0; r < 4; r++)                                                                   \
-            y[r * ldy] = hsum_ps(acc[r]) + (CSCALE) * _mm_cvtss_f32(_mm_movehdup_ps(c[r]));           \
+        if (i < nb) {                                                                                 \
+            const __m256i u0 = UNPACK(&w[i]);                                                         \
+            const __m128 ws0 = WSCALES(&w[i]);                                                        \
+            for (int r = 0; r < 4; r++) {                                                             \
+                const hq_a8 *x = XROW(hq_a8, r) + i;                                                  \
+                const __m128 s0 = _mm_mul_ps(ws0, act_ds(x));                                         \
+                const __m256i p0 = DOTOP(u0, _mm256_loadu_si256((const __m256i *)x->qs));             \
+                acc0[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(s0), _mm256_cvtepi32_ps(p0), acc0[r]); \
+                c0[r] = _mm_add_ps(c0[r], s0);                                                        \
+            }                                                                                         \
+        }                                                                                             \
+        for (int r = 0; r < 4; r++) {                                                                 \
+            const __m128 c = _mm_add_ps(c0[r], c1[r]);                                                \
+            y[r * ldy] = hsum_ps(_mm256_add_ps(acc0[r], acc1[r])) + (CSCALE) * _mm_cvtss_f32(_mm_movehdup_ps(c)); \
+        }                                                                                             \
     }
 #define XROW(T, r) ((const T *)((const char *)vx + (size_t)(r) * xs))
 // the weight halves of scales_dm / scales_dd: [d_w, m_w, 0, 0] and [d_w, d_w, …]
@@ -1054,13 +1081,19 @@ int hq_isa_force(int isa) {
 
 typedef void (*dot4_fn)(long k, const void *w, const void *x, size_t xs, float *y, long ldy);
 
-int hq_dot4_enabled = 0;   // tests may turn the four-row kernels on to check them
+static int g_four_rows = 1;
 
-// Kernels for four activation rows at once (NULL: use the one-row kernel per row).
+int hq_four_row_kernels(int enable) {
+    const int was = g_four_rows;
+    if (enable >= 0) g_four_rows = enable != 0;
+    return was;
+}
+
+// Kernels for four activation rows at once (NULL: use the one-row kernel per row). They give
+// each row exactly the one-row kernel's result (same operations in the same order), so a row's
+// output never depends on how many rows share a call.
 static dot4_fn pick_dot4(int type) {
-    // Off until the four-row kernels sum in the one-row kernels' order: results must not depend
-    // on how many rows share a call (batched generation and pipeline resume rely on it).
-    if (!hq_dot4_enabled) return NULL;
+    if (!g_four_rows) return NULL;
 #if HQ_X86
     const int isa = hq_isa_current();
     if (isa == HQ_ISA_AVX512VNNI) {

@@ -125,6 +125,14 @@ public enum QuantizedKernels {
     /// The paths this CPU can run.
     public static var availablePaths: [Path] { Path.allCases.filter(isAvailable) }
 
+    /// Whether products of four or more activation rows use the four-row kernels (each weight
+    /// block decoded once for four rows). They give every row exactly the one-row kernels' result,
+    /// so a row's output never depends on how many rows share a product; on by default.
+    public static var fourRowKernels: Bool {
+        get { hq_four_row_kernels(-1) != 0 }
+        set { hq_four_row_kernels(newValue ? 1 : 0) }
+    }
+
     /// The path in use: the best one this CPU supports unless forced.
     public static var path: Path { Path(rawValue: hq_isa_current()) ?? .scalar }
     public static func isAvailable(_ path: Path) -> Bool { hq_isa_available(path.rawValue) != 0 }
@@ -232,6 +240,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// Quantized weights: x is quantized once to 8-bit blocks (llama.cpp's q8_0 / q8_1 for the
     /// 32-element formats, q8_K for the K-quants), then each weight row is combined with it by
     /// integer dot products. Rows of W are split across `BLAS.threads` workers for large products.
+    /// Each output is computed the same way whatever `m` and the thread split are: a row's result
+    /// does not depend on which other rows share the product (float weights included, which is
+    /// why f32 matrices do not go through BLAS here).
     public func multiply(_ x: UnsafePointer<Float>, rows m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
         precondition(m >= 0 && ldy >= rows, "multiply: m \(m), ldy \(ldy) < \(rows) rows")
         guard m > 0, rows > 0 else { return }
@@ -241,11 +252,6 @@ public final class QuantizedMatrix: @unchecked Sendable {
         }
         let typeID = Int32(type.rawValue)
         withExtendedLifetime(self) {
-            if type == .f32 && m > 4 {
-                BLAS.gemm(m: m, n: rows, k: cols, a: x, lda: cols,
-                          b: data.assumingMemoryBound(to: Float.self), ldb: cols, transB: true, c: y, ldc: ldy)
-                return
-            }
             let actBytes = hq_act_row_bytes(typeID, cols)
             let isFloat = type == .f32 || type == .f16 || type == .bf16
             var scratch: UnsafeMutableRawPointer? = nil

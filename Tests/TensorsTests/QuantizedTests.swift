@@ -370,6 +370,40 @@ final class QuantizedTests: XCTestCase {
         XCTAssertEqual(QuantizedKernels.force(nil), best)
     }
 
+    /// A row's result must not depend on how many rows share a product (batched generation must
+    /// give the tokens single prompts give): alone, in a batch of 9 (two four-row calls + a tail),
+    /// or with the four-row kernels off, bit for bit, on every kernel path.
+    func testRowResultsDoNotDependOnBatch() throws {
+        defer { QuantizedKernels.fourRowKernels = true }
+        XCTAssertTrue(QuantizedKernels.fourRowKernels, "on by default")
+        var rng = TestRNG(seed: 99)
+        for type in quantizedTypes + floatTypes {
+            let cols = type.blockSize == 256 ? 768 : 224, rows = 13, m = 9
+            let matrix = try QuantizedMatrix(type: type, rows: rows, cols: cols,
+                                             bytes: randomMatrixBytes(type, rows: rows, cols: cols, rng: &rng))
+            let x = rng.normals(m * cols)
+            for path in QuantizedKernels.availablePaths {
+                QuantizedKernels.force(path)
+                var batch = [Float](repeating: .nan, count: m * rows)
+                QuantizedKernels.fourRowKernels = true
+                matrix.multiply(x, rows: m, into: &batch, ldy: rows)
+                var plain = [Float](repeating: .nan, count: m * rows)
+                QuantizedKernels.fourRowKernels = false
+                matrix.multiply(x, rows: m, into: &plain, ldy: rows)
+                QuantizedKernels.fourRowKernels = true
+                XCTAssertEqual(batch.map(\.bitPattern), plain.map(\.bitPattern), "\(type) \(path) four-row vs one-row kernels")
+                for r in 0..<m {
+                    var single = [Float](repeating: .nan, count: rows)
+                    Array(x[(r * cols)..<((r + 1) * cols)]).withUnsafeBufferPointer {
+                        matrix.multiply($0.baseAddress!, rows: 1, into: &single, ldy: rows)
+                    }
+                    XCTAssertEqual(single.map(\.bitPattern), batch[(r * rows)..<((r + 1) * rows)].map(\.bitPattern),
+                                   "\(type) \(path) row \(r) alone vs in a batch of \(m)")
+                }
+            }
+        }
+    }
+
     func testThreadSplitsGiveIdenticalResults() throws {
         QuantizedMatrix.parallelThreshold = 0
         for type in [GGMLType.q4_1, .q5_0, .q4_K, .q6_K, .f16, .bf16] {
@@ -389,7 +423,7 @@ final class QuantizedTests: XCTestCase {
         // big enough to split across threads with the default threshold
         try checkProduct(.q4_K, rows: 2048, cols: 1024, m: 1, seed: 5)
         try checkProduct(.q8_0, rows: 512, cols: 1024, m: 4, seed: 6)
-        try checkProduct(.f32, rows: 256, cols: 512, m: 8, seed: 7)   // BLAS path
+        try checkProduct(.f32, rows: 256, cols: 512, m: 8, seed: 7)
     }
 
     func testActivationsOfZerosAndExtremes() throws {

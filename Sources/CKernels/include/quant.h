@@ -29,6 +29,11 @@ int hq_isa_current(void);
 /// (the request is ignored when the CPU lacks it). Not thread-safe against running products.
 int hq_isa_force(int isa);
 
+/// Four-row kernels (m ≥ 4: each weight block decoded once for four activation rows) on (1) or
+/// off (0); −1 only queries. Returns the previous setting. Results are the same either way, bit
+/// for bit; the switch exists to check exactly that.
+int hq_four_row_kernels(int enable);
+
 /// 1 if weights of `type` can be dequantized and multiplied (f32, f16, bf16, q4_0, q4_1, q5_0,
 /// q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K).
 int hq_type_supported(int type);
