@@ -60,8 +60,9 @@ public final class Pipeline {
             diagnostics.append(PipelineDiagnostic(file: path, line: mark?.line, column: mark?.column, key: keyPath(keys),
                                                   message: message, isWarning: warning))
         }
-        let key = { (names: Any...) -> [CodingKey] in
-            names.map { ($0 as? Int).map(AnyKey.init(intValue:)) ?? AnyKey(stringValue: "\($0)") }
+        /// `key("stages", 2, "model")`: a coding path from names and list indices.
+        func key(_ parts: Any...) -> [CodingKey] {
+            parts.map { ($0 as? Int).map(AnyKey.init(intValue:)) ?? AnyKey(stringValue: "\($0)") }
         }
 
         // Environment variables in paths and model names.

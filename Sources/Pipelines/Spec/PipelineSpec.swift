@@ -134,8 +134,6 @@ public struct StageSpec: Decodable, Sendable {
     public var batchSize: Int?
     /// Task-specific options, decoded by the task (`nil` when absent).
     public var options: (any StageOptions)?
-    /// Where the spec is, for diagnostics found after decoding (template references).
-    var location: [AnyKey] = []
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case task, name, model, prompt, batchSize = "batch_size", options
@@ -143,7 +141,6 @@ public struct StageSpec: Decodable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        location = decoder.codingPath.map { $0.intValue.map(AnyKey.init(intValue:)) ?? AnyKey(stringValue: $0.stringValue) }
         task = try c.decode(String.self, forKey: .task)
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? task
         model = try c.decodeIfPresent(String.self, forKey: .model)
