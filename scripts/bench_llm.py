@@ -153,6 +153,9 @@ def report(args) -> int:
     names = sorted({os.path.basename(p)[len("llm-peer-"):-len(".json")] for p in glob.glob(f"{bench}/llm-peer-*.json")}
                    | {os.path.basename(p)[len("llm-hearth-"):].rsplit("@", 1)[0]
                       for p in glob.glob(f"{bench}/llm-hearth-*@*.json")})
+    if args.models:  # the order bench_llm.sh ran them in
+        order = args.models.split()
+        names.sort(key=lambda n: (order.index(n) if n in order else len(order), n))
     rows, notes, loads = [], [], []
     threads, peer_any = args.threads, None
     if os.path.exists(os.path.join(bench, "llm-hearth-unavailable.txt")):
@@ -228,6 +231,7 @@ def main() -> int:
     r = sub.add_parser("report")
     r.add_argument("bench_dir")
     r.add_argument("--threads", type=int)
+    r.add_argument("--models", help="space-separated model names, in table order")
     args = parser.parse_args()
     if args.command == "question":
         print(QUESTION)

@@ -121,5 +121,5 @@ fi
 
 # --- table ---------------------------------------------------------------------------------------
 echo
-python3 scripts/bench_llm.py report "$OUT" --threads "$THREADS"
+python3 scripts/bench_llm.py report "$OUT" --threads "$THREADS" --models "${AVAILABLE[*]}"
 exit $FAILED
