@@ -22,9 +22,7 @@ public struct EncoderBlock {
         attentionNorm(x, rows: rows, into: normed)
         attention.encode(normed, batch: batch, length: length, into: delta, scratch: scratch)
         Kernels.add(x, delta, count: rows * d)
-        ffnNorm(x, rows: rows, into: normed)
-        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.hiddenWidth))
-        Kernels.add(x, delta, count: rows * d)
+        ffn.residual(x, rows: rows, norm: ffnNorm, scratch: scratch)
     }
 }
 
@@ -55,9 +53,7 @@ public struct DecoderBlock {
         crossAttentionNorm(x, rows: rows, into: normed)
         crossAttention(normed, rows: rows, memory: memory, windowOfRow: windowOfRow, into: delta, scratch: scratch)
         Kernels.add(x, delta, count: rows * d)
-        ffnNorm(x, rows: rows, into: normed)
-        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.hiddenWidth))
-        Kernels.add(x, delta, count: rows * d)
+        ffn.residual(x, rows: rows, norm: ffnNorm, scratch: scratch)
     }
 }
 
@@ -80,8 +76,17 @@ public struct DecoderOnlyBlock {
         attention.decode(normed, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
                          into: delta, scratch: scratch)
         Kernels.add(x, delta, count: rows * d)
-        ffnNorm(x, rows: rows, into: normed)
-        ffn(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * ffn.hiddenWidth))
+        ffn.residual(x, rows: rows, norm: ffnNorm, scratch: scratch)
+    }
+}
+
+extension FeedForward {
+    /// x += FFN(norm(x)) over (rows, dim), in the blocks' scratch slots 8–10.
+    func residual(_ x: UnsafeMutablePointer<Float>, rows: Int, norm: Norm, scratch: Scratch) {
+        let d = down.outFeatures
+        let normed = scratch.buffer(8, rows * d), delta = scratch.buffer(9, rows * d)
+        norm(x, rows: rows, into: normed)
+        self(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * hiddenWidth))
         Kernels.add(x, delta, count: rows * d)
     }
 }

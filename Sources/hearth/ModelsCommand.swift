@@ -21,7 +21,8 @@ struct ModelsCommand: ParsableCommand {
             let installed = Dictionary(uniqueKeysWithValues: store.installed().map { ($0.name, $0) })
             var rows = [["NAME", "INSTALLED", "SIZE", "FORMAT", "LICENSE", "LANGUAGES", "SOURCE"]]
             for entry in ModelCatalog.entries {
-                let name = entry.name == ModelCatalog.defaultWhisper ? "\(entry.name) (default)" : entry.name
+                let isDefault = [ModelCatalog.defaultWhisper, ModelCatalog.defaultTextModel].contains(entry.name)
+                let name = isDefault ? "\(entry.name) (default)" : entry.name
                 let status = entry.unavailableReason != nil ? "unavailable" : installed[entry.name] != nil ? "yes" : "no"
                 let size = installed[entry.name]?.size ?? entry.totalSize
                 rows.append([name, status, size > 0 ? megabytes(size) : "-", "\(entry.format) \(entry.precision)",

@@ -30,7 +30,7 @@ public struct Generation: Sendable {
 }
 
 public final class LanguageModel {
-    /// The catalog's default text model.
+    /// The catalog's default text model (ModelCatalog.defaultTextModel).
     public static let defaultModelName = "smollm2-135m-instruct"
     public let model: LlamaModel
     public let tokenizer: BPETokenizer
