@@ -92,22 +92,23 @@ extension WhisperModel {
             return FeedForward(up: try linear("\(s)/linear_0", out: hidden, in: n),
                                down: try linear("\(s)/linear_1", out: n, in: hidden), activation: .gelu)
         }
+        /// Fused q|k|v (`linear_0`) and output (`linear_1`) projections of a CTranslate2 self-attention scope.
+        func selfAttention(_ s: String, _ n: Int, heads: Int) throws -> SelfAttention {
+            SelfAttention(qkv: try linear("\(s)/linear_0", out: 3 * n, in: n), out: try linear("\(s)/linear_1", out: n, in: n),
+                          heads: heads)
+        }
         let encoderBlocks = try (0..<dims.audioLayers).map { i -> EncoderBlock in
             let s = "encoder/layer_\(i)"
             return EncoderBlock(
                 attentionNorm: try norm("\(s)/self_attention/layer_norm", a),
-                attention: SelfAttention(qkv: try linear("\(s)/self_attention/linear_0", out: 3 * a, in: a),
-                                         out: try linear("\(s)/self_attention/linear_1", out: a, in: a),
-                                         heads: dims.audioHeads),
+                attention: try selfAttention("\(s)/self_attention", a, heads: dims.audioHeads),
                 ffnNorm: try norm("\(s)/ffn/layer_norm", a), ffn: try ffn("\(s)/ffn", a))
         }
         let decoderBlocks = try (0..<dims.textLayers).map { i -> DecoderBlock in
             let s = "decoder/layer_\(i)"
             return DecoderBlock(
                 selfAttentionNorm: try norm("\(s)/self_attention/layer_norm", t),
-                selfAttention: SelfAttention(qkv: try linear("\(s)/self_attention/linear_0", out: 3 * t, in: t),
-                                             out: try linear("\(s)/self_attention/linear_1", out: t, in: t),
-                                             heads: dims.textHeads),
+                selfAttention: try selfAttention("\(s)/self_attention", t, heads: dims.textHeads),
                 crossAttentionNorm: try norm("\(s)/attention/layer_norm", t),
                 crossAttention: CrossAttention(query: try linear("\(s)/attention/linear_0", out: t, in: t),
                                                keyValue: try linear("\(s)/attention/linear_1", out: 2 * t, in: a),
