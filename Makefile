@@ -8,7 +8,7 @@ APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-de
               espeak-ng sox python3-venv
 TEST_MODELS = whisper-tiny.en whisper-base smollm2-135m-instruct qwen2.5-coder-0.5b-instruct
 
-.PHONY: setup build models test-models test-audio demo test bench clean
+.PHONY: setup build models test-models test-audio demo test bench clean fuzz
 
 setup:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -40,5 +40,9 @@ test: test-models test-audio
 bench: models
 	bash scripts/bench.sh
 
+# libFuzzer targets for every parser (fuzz/), FUZZ_SECONDS each (default 30); prints executions and findings.
+fuzz: setup
+	bash scripts/fuzz.sh
+
 clean:
-	rm -rf .build out
+	rm -rf .build .build-fuzz out

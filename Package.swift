@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "hearth", targets: ["hearth"]),
+        // Library products for the fuzzing package in fuzz/ (it depends on this package by path).
+        .library(name: "HearthLibraries", targets: ["Weights", "Media", "Tokenizers", "ModelStore", "Models", "Pipelines"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -17,6 +17,9 @@ public struct ModelStore: Sendable {
         self.wheelDirectory = wheelDirectory ?? Self.nonEmpty(environment["HEARTH_WHEEL_DIR"]).map { URL(fileURLWithPath: $0) }
     }
 
+    /// Model files this process has hashed (not found unchanged in a hash cache).
+    public static var filesHashed: Int { HashCache.hashedCount }
+
     public func modelDirectory(for name: String) -> URL { directory.appendingPathComponent(name, isDirectory: true) }
 
     // MARK: Install
@@ -226,14 +229,33 @@ public struct ModelStore: Sendable {
                 throw ModelStoreError.missingFile(model: name, file: file.name)
             }
         }
+        try verifyBeforeUse(manifest, in: folder)
         return manifest.installedModel(in: folder)
+    }
+
+    /// Every file of an installed model against its recorded SHA-256 (the catalog's, else the install
+    /// manifest's) before it is used. Hashes come through `HashCache`: a file whose size, times, inode
+    /// and device are those it had when last hashed costs one `stat`; any change re-hashes it.
+    private func verifyBeforeUse(_ manifest: InstallManifest, in folder: URL) throws {
+        let catalog = Dictionary(ModelCatalog.entry(named: manifest.name)?.files.map { ($0.name, $0.sha256) } ?? [],
+                                 uniquingKeysWith: { first, _ in first })
+        let actual = try HashCache(folder: folder).hashes(of: manifest.files.map(\.name))
+        for file in manifest.files {
+            let expected = catalog[file.name] ?? file.sha256
+            guard let hash = actual[file.name], hash == expected else {
+                throw ModelStoreError.modifiedFile(model: manifest.name, file: folder.appendingPathComponent(file.name).path,
+                                                   expected: expected, actual: actual[file.name] ?? "?")
+            }
+        }
     }
 
     /// A model directory outside the store: its format from the files present, their hashes
     /// (cached beside them), and the catalog entry whose weights have the same hash.
     private func resolveDirectory(_ folder: URL) throws -> InstalledModel {
         if FileManager.default.fileExists(atPath: folder.appendingPathComponent(InstallManifest.fileName).path) {
-            return try InstallManifest.read(from: folder).installedModel(in: folder)
+            let manifest = try InstallManifest.read(from: folder)
+            try verifyBeforeUse(manifest, in: folder)
+            return manifest.installedModel(in: folder)
         }
         let present = Set((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
         let format: String
@@ -287,37 +309,67 @@ public struct ModelStore: Sendable {
     }
 }
 
-/// SHA-256 of files in a model directory, cached in `.hearth-sha256.json` keyed by size and mtime.
-/// The cache is best effort: a read-only directory just means hashing every time.
-private struct HashCache {
-    struct Record: Codable {
+/// SHA-256 of files in a model directory, cached in `.hearth-sha256.json` keyed by size, mtime and
+/// ctime (nanoseconds), inode and device: rewriting a file, replacing it or resetting its mtime
+/// (`touch -d`) changes its ctime or inode, so it is hashed again. The cache is best effort: a
+/// read-only directory just means hashing every time.
+struct HashCache {
+    struct Record: Codable, Equatable {
         let size: Int64
         let modified: Double
         let sha256: String
+        // absent in caches written by earlier versions (such records are re-hashed)
+        var modifiedNanoseconds: Int64? = nil
+        var changedNanoseconds: Int64? = nil
+        var inode: UInt64? = nil
+        var device: UInt64? = nil
+
+        func sameFile(as other: Record) -> Bool {
+            size == other.size && modifiedNanoseconds != nil && modifiedNanoseconds == other.modifiedNanoseconds
+                && changedNanoseconds == other.changedNanoseconds && inode == other.inode && device == other.device
+        }
     }
 
     let folder: URL
     var cacheURL: URL { folder.appendingPathComponent(".hearth-sha256.json") }
+    /// Files hashed (not taken from the cache) by this process: lets tests see the cache work.
+    nonisolated(unsafe) static var hashedCount = 0
+
+    /// The identity of `url` on disk (everything but the hash).
+    static func identity(of url: URL) throws -> Record {
+        var st = stat()
+        guard stat(url.path, &st) == 0 else {
+            throw ModelStoreError.invalidModelDirectory(path: url.path, reason: "cannot stat: \(String(cString: strerror(errno)))")
+        }
+        let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        return Record(size: Int64(st.st_size), modified: Double(mtime) / 1e9, sha256: "", modifiedNanoseconds: mtime,
+                      changedNanoseconds: ctime, inode: UInt64(st.st_ino), device: UInt64(st.st_dev))
+    }
 
     func hashes(of files: [String]) throws -> [String: String] {
         let cached = (try? JSONDecoder().decode([String: Record].self, from: Data(contentsOf: cacheURL))) ?? [:]
-        var updated: [String: Record] = [:]
+        var updated = cached
         var changed = false
+        var result: [String: String] = [:]
         for file in files {
             let url = folder.appendingPathComponent(file)
-            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
-            let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
-            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-            if let record = cached[file], record.size == size, record.modified == modified {
-                updated[file] = record
+            let now = try Self.identity(of: url)
+            if let record = cached[file], record.sameFile(as: now) {
+                result[file] = record.sha256
             } else {
-                updated[file] = Record(size: size, modified: modified, sha256: try SHA256.hex(of: url))
-                changed = true
+                let hash = try SHA256.hex(of: url)
+                Self.hashedCount += 1
+                let record = Record(size: now.size, modified: now.modified, sha256: hash, modifiedNanoseconds: now.modifiedNanoseconds,
+                                changedNanoseconds: now.changedNanoseconds, inode: now.inode, device: now.device)
+                // a file changing while it was hashed is not cached (its next use hashes it again)
+                if (try? Self.identity(of: url))?.sameFile(as: now) == true { updated[file] = record; changed = true }
+                result[file] = hash
             }
         }
         if changed {
             try? JSONEncoder().encode(updated).write(to: cacheURL, options: .atomic)
         }
-        return updated.mapValues(\.sha256)
+        return result
     }
 }

@@ -11,6 +11,7 @@ public enum ModelStoreError: Error, Equatable, CustomStringConvertible, Localize
     case missingPart(file: String, member: String, requirement: String)
     case hashMismatch(file: String, expected: String, actual: String)
     case missingFile(model: String, file: String)
+    case modifiedFile(model: String, file: String, expected: String, actual: String)
     case invalidModelDirectory(path: String, reason: String)
 
     public var description: String {
@@ -34,6 +35,9 @@ public enum ModelStoreError: Error, Equatable, CustomStringConvertible, Localize
             "\(file): SHA-256 mismatch, expected \(expected), got \(actual)"
         case .missingFile(let model, let file):
             "model '\(model)' is missing \(file); run `hearth models install \(model)` again"
+        case .modifiedFile(let model, let file, let expected, let actual):
+            "\(file): SHA-256 \(actual) differs from the \(expected) recorded when model '\(model)' was installed; "
+                + "the file was modified or damaged, so it is not used (run `hearth models install \(model)` again)"
         case .invalidModelDirectory(let path, let reason):
             "\(path) is not a model directory: \(reason)"
         }

