@@ -144,14 +144,26 @@ public final class WhisperTranscriber {
         var tokens: [Int]; var avgLogprob: Float; var temperature: Float; var compressionRatio: Float; var noSpeechProb: Float
     }
 
-    func step(_ files: [FileState], options: TranscriptionOptions) {
+    func step(_ allFiles: [FileState], options: TranscriptionOptions) {
         let dims = model.dimensions, frames = Self.framesPerWindow
-        let mel = Tensor(zeros: [files.count, dims.melBins, frames])
-        var segmentSizes: [Int] = []
-        for (i, f) in files.enumerated() {
+        var files: [FileState] = [], windows: [[Float]] = [], segmentSizes: [Int] = []
+        for f in allFiles {
             let size = min(frames, f.contentFrames - f.seek)
-            segmentSizes.append(size)
-            let window = f.mel.window(startFrame: f.seek, count: size, paddedTo: frames)
+            let window = f.mel.window(startFrame: f.seek, count: size, paddedTo: frames)  // (melBins, frames)
+            // Digital silence: a window whose log-mel is one constant value (every sample zero, or at
+            // the floor Whisper's normalization clamps quiet frames to) carries no signal at all;
+            // decoding it only invites hallucinated text ("you"), so it is skipped as no speech,
+            // without running the model (hours of silence cost seconds).
+            if let first = window.first, !window.contains(where: { $0 != first }) {
+                f.transcript.windows.append([])
+                f.seek += size
+                continue
+            }
+            files.append(f); windows.append(window); segmentSizes.append(size)
+        }
+        guard !files.isEmpty else { return }
+        let mel = Tensor(zeros: [files.count, dims.melBins, frames])
+        for (i, window) in windows.enumerated() {
             window.withUnsafeBufferPointer { (mel.data + i * dims.melBins * frames).update(from: $0.baseAddress!, count: window.count) }
         }
         let encoded = mel.withData { model.encode(mel: $0, windows: files.count) }
