@@ -99,7 +99,7 @@ def main():
         sh(*sox, base, "-r", "44100", "-b", "16", path("good/stereo-44k.flac"), "remix", "1", "1"); note("good/stereo-44k.flac", "ok")
         sh(*sox, base, "-r", "16000", "-c", "1", path("good/speech.ogg")); note("good/speech.ogg", "ok")
         sh(*sox, base, "-r", "16000", "-c", "1", "-b", "16", path("good/ten-ms.wav"), "trim", "0.5", "0.01"); note("good/ten-ms.wav", "ok")
-        sh("sox", "-n", "-r", "16000", "-c", "1", "-b", "16", path("good/digital-silence.flac"), "trim", "0", str(args.silence_seconds))
+        sh("sox", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", path("good/digital-silence.flac"), "trim", "0", str(args.silence_seconds))
         note("good/digital-silence.flac", "ok", "")
         shutil.copy(path("good/speech.wav"), path("names/name with spaces.wav")); note("names/name with spaces.wav", "ok")
         shutil.copy(path("good/speech.wav"), path("names/日本語の録音.wav")); note("names/日本語の録音.wav", "ok")

@@ -34,7 +34,9 @@ public struct AudioDecoder {
 
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
-            throw AudioError(path: path, message: "not a readable audio file (libsndfile: \(String(cString: sf_strerror(nil))))")
+            let reason = String(cString: sf_strerror(nil))
+            if let lie = RIFFDataChunk.implausibleFormat(path: path) { throw AudioError(path: path, message: "invalid header: \(lie)") }
+            throw AudioError(path: path, message: "not a readable audio file (libsndfile: \(reason))")
         }
         defer { sf_close(file) }
 
@@ -139,6 +141,36 @@ enum RIFFDataChunk {
     /// Declared and present byte counts of the `data` chunk when fewer bytes are present than
     /// declared; nil when complete, when the size is a streaming placeholder (0 or 0xFFFFFFFF),
     /// or when no `data` chunk header lies within the first 64 KiB.
+    /// What is implausible in a WAV `fmt ` chunk (0 or thousands of channels, a sample rate outside
+    /// `AudioDecoder.sampleRates`), in words; nil when it looks sane or the file is not RIFF/WAVE.
+    static func implausibleFormat(path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let header = try? handle.read(upToCount: 65536) else { return nil }
+        let bytes = [UInt8](header)
+        func fourCC(_ offset: Int) -> String { String(decoding: bytes[offset..<(offset + 4)], as: UTF8.self) }
+        func uint(_ offset: Int, _ width: Int) -> UInt64 {
+            (0..<width).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+        }
+        guard bytes.count >= 12, fourCC(0) == "RIFF", fourCC(8) == "WAVE" else { return nil }
+        var offset = 12
+        while offset + 8 <= bytes.count {
+            let size = uint(offset + 4, 4)
+            if fourCC(offset) == "fmt ", offset + 16 <= bytes.count {
+                let channels = uint(offset + 10, 2), rate = uint(offset + 12, 4)
+                if channels == 0 || channels > 1024 { return "the format chunk declares \(channels) channels" }
+                let rates = AudioDecoder.sampleRates
+                if rate < UInt64(rates.lowerBound) || rate > UInt64(rates.upperBound) {
+                    return "the format chunk declares a sample rate of \(rate) Hz (supported: \(rates.lowerBound)–\(rates.upperBound) Hz)"
+                }
+                return nil
+            }
+            guard size < UInt64(bytes.count) else { return nil }
+            offset += 8 + Int(size + size & 1)
+        }
+        return nil
+    }
+
     static func shortfall(path: String) -> (declared: UInt64, present: UInt64)? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }

@@ -150,11 +150,12 @@ public final class WhisperTranscriber {
         for f in allFiles {
             let size = min(frames, f.contentFrames - f.seek)
             let window = f.mel.window(startFrame: f.seek, count: size, paddedTo: frames)  // (melBins, frames)
-            // Digital silence: a window whose log-mel is one constant value (every sample zero, or at
-            // the floor Whisper's normalization clamps quiet frames to) carries no signal at all;
-            // decoding it only invites hallucinated text ("you"), so it is skipped as no speech,
-            // without running the model (hours of silence cost seconds).
-            if let first = window.first, !window.contains(where: { $0 != first }) {
+            // Digital silence: a window whose content frames hold one constant log-mel value (every
+            // sample zero, or at the floor Whisper's normalization clamps quiet frames to; the padding
+            // columns past `size` are zeros) carries no signal at all. Decoding it only invites
+            // hallucinated text ("you"), so it is skipped as no speech, without running the model
+            // (hours of silence cost seconds).
+            if Self.isConstant(window, rows: dims.melBins, columns: frames, used: size) {
                 f.transcript.windows.append([])
                 f.seek += size
                 continue
@@ -176,6 +177,16 @@ public final class WhisperTranscriber {
             f.transcript.windows.append(decoded[i].tokens)
             advance(f, decoded: decoded[i], segmentSize: segmentSizes[i], options: options)
         }
+    }
+
+    /// Whether the first `used` columns of a (rows, columns) window all hold the same value.
+    static func isConstant(_ window: [Float], rows: Int, columns: Int, used: Int) -> Bool {
+        guard used > 0, let first = window.first else { return false }
+        for r in 0..<rows {
+            let row = r * columns
+            for c in 0..<used where window[row + c] != first { return false }
+        }
+        return true
     }
 
     /// Multilingual models without a forced language: softmax over language tokens after <|startoftranscript|>.

@@ -244,17 +244,22 @@ func join(_ folder: String, _ relative: String) -> String {
 
 /// Regular files under `root`, as sorted relative paths; hidden names skipped, folder symlinks
 /// not followed (no cycles), `depth` limits how many levels are read (1 = `root` itself).
+/// A symbolic link that leads nowhere (dangling, or a loop) is listed like a file, so a name that
+/// looks like media gets an error record instead of vanishing; so is a name that is not UTF-8 (shown
+/// with U+FFFD, it cannot be opened by that name, and its record says so).
 func walk(_ root: String, depth: Int?) -> [String] {
     var out: [String] = []
     func visit(_ folder: String, _ prefix: String, _ level: Int) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
-        for name in names.sorted() where !name.hasPrefix(".") {
+        for name in directoryNames(folder).sorted() where !name.hasPrefix(".") {
             let path = folder + "/" + name
             var info = stat()
-            guard lstat(path, &info) == 0 else { continue }
+            guard lstat(path, &info) == 0 else {
+                if name.contains("\u{FFFD}") { out.append(prefix + name) }   // a name that is not UTF-8
+                continue
+            }
             var mode = info.st_mode & S_IFMT
             if mode == S_IFLNK {
-                guard stat(path, &info) == 0 else { continue }
+                guard stat(path, &info) == 0 else { out.append(prefix + name); continue }
                 mode = info.st_mode & S_IFMT
                 if mode == S_IFDIR { continue }
             }
@@ -267,6 +272,21 @@ func walk(_ root: String, depth: Int?) -> [String] {
     }
     visit(root, "", 1)
     return out.sorted()
+}
+
+/// The entries of `folder` (readdir, so no name is dropped: bytes that are not UTF-8 become U+FFFD).
+func directoryNames(_ folder: String) -> [String] {
+    guard let dir = opendir(folder) else { return [] }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String in
+            let bytes = raw.prefix { $0 != 0 }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
 }
 
 /// Matches path components against glob components (`**` spans zero or more folders).

@@ -74,6 +74,20 @@ public struct MediaType: Hashable, Sendable, CustomStringConvertible {
 
     /// Why an unknown file is not media, for its error record.
     public static func unrecognisedReason(path: String) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let code = errno
+            var link = stat()
+            let isLink = lstat(path, &link) == 0 && link.st_mode & S_IFMT == S_IFLNK
+            if code == ENOENT && isLink { return "cannot open the file: it is a symbolic link to a file that does not exist" }
+            if code == ELOOP { return "cannot open the file: its symbolic links form a loop" }
+            if code == ENOENT && path.contains("\u{FFFD}") {
+                return "cannot open the file: its name is not valid UTF-8 (shown here with �); rename it to process it"
+            }
+            if code == ENOENT { return "cannot open the file: it no longer exists (removed during the run?)" }
+            return "cannot open the file: \(String(cString: strerror(code)))"
+        }
+        close(fd)
         guard let handle = FileHandle(forReadingAtPath: path) else { return "cannot open the file" }
         defer { try? handle.close() }
         let header = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())

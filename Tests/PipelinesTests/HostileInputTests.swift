@@ -1,0 +1,114 @@
+import Foundation
+import Pipelines
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `hearth run` over the folder `scripts/make_hostile_corpus.py` builds (broken, lying,
+/// hostile and awkward files among good ones, see the script): the run finishes, every bad item has
+/// exactly one error record whose message a person can act on, every good item has its result,
+/// 10 minutes of digital silence transcribe to no text, and memory stays bounded. Two files are
+/// changed and removed while the run goes.
+final class HostileInputTests: XCTestCase {
+    struct Expectation: Decodable { let expect: String; let text: String?; let prefix: String? }
+
+    func testHostileFolderFinishesWithOneClearRecordPerItem() throws {
+        try Fixtures.requireModel()
+        let hearth = try Fixtures.hearthBinary()
+        for tool in ["python3", "sox", "espeak-ng"] where !commandExists(tool) {
+            throw XCTSkip("\(tool) is not installed (make setup)")
+        }
+        let folder = try Fixtures.temporaryFolder(self)
+        let corpus = folder.appendingPathComponent("hostile")
+        let generated = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
+                                       ["python3", Fixtures.root.appendingPathComponent("scripts/make_hostile_corpus.py").path,
+                                        corpus.path, "--silence-seconds", "600"])
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        addTeardownBlock { _ = try? runProcess(URL(fileURLWithPath: "/bin/chmod"), ["-R", "u+rwX", corpus.path]) }
+        let expected = try JSONDecoder().decode([String: Expectation].self,
+                                                from: Data(contentsOf: folder.appendingPathComponent("hostile.expected.json")))
+        let pipeline = try Fixtures.write("""
+            inputs: [hostile/]
+            stages:
+              - task: transcribe
+                options: {beam_size: 1}
+            outputs: {directory: out, sidecars: [txt]}
+            """, to: folder.appendingPathComponent("p.yaml"))
+
+        // Run; once the run has listed its items (its results lock exists), one file is removed and
+        // one is replaced by text: both sort last, so the run reaches them after the change.
+        let process = Process()
+        process.executableURL = hearth
+        process.arguments = ["run", pipeline.path, "--quiet"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let lock = folder.appendingPathComponent("out/.results.jsonl.lock")
+        while process.isRunning && !FileManager.default.fileExists(atPath: lock.path) { usleep(2_000) }
+        try? FileManager.default.removeItem(at: corpus.appendingPathComponent("zz-vanishes.wav"))
+        try Data("now a text file\n".utf8).write(to: corpus.appendingPathComponent("zz-changes.wav"))
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, "no crash: \(stderr)")
+        XCTAssertEqual(process.terminationStatus, 1, "finished, with error records: \(stderr)")
+
+        let all = try ResultsLog.read(folder.appendingPathComponent("out/results.jsonl")).records
+        XCTAssertEqual(Set(all.map(\.id)).count, all.count, "one record per item")
+        var byInput: [String: ResultRecord] = [:]
+        for record in all {
+            let relative = record.input.hasPrefix("hostile/") ? String(record.input.dropFirst("hostile/".count)) : record.input
+            byInput[relative] = record
+        }
+        var matched = Set<String>()
+        for (name, expectation) in expected.sorted(by: { $0.key < $1.key }) {
+            let key = expectation.prefix.flatMap { prefix in byInput.keys.first { $0.hasPrefix(prefix) } } ?? name
+            let record = byInput[key]
+            switch expectation.expect {
+            case "none":
+                XCTAssertNil(record, "\(name) is not an item")
+            case "ok":
+                guard let record else { XCTFail("\(name): no record"); continue }
+                XCTAssertEqual(record.status, .ok, "\(name): \(record.message ?? "")")
+                if let text = expectation.text {
+                    XCTAssertEqual(record.results["transcribe"]?["text"]?.text, text, "\(name): no hallucinated text")
+                }
+            case "error", "error-or-ok":
+                guard let record else { XCTFail("\(name): no record"); continue }
+                if expectation.expect == "error-or-ok" && record.status == .ok { break }
+                XCTAssertEqual(record.status, .error, name)
+                checkHumanMessage(record, name: name)
+            default:
+                XCTFail("unknown expectation \(expectation.expect)")
+            }
+            if record != nil { matched.insert(key) }
+        }
+        XCTAssertEqual(Set(byInput.keys).subtracting(matched), [], "records for files the corpus does not list")
+
+        // Memory: the largest resident set of any child this test process waited for (every hearth
+        // run of this suite so far, this one included) stays bounded.
+        var usage = rusage()
+        getrusage(RUSAGE_CHILDREN, &usage)
+        let peakMB = Double(usage.ru_maxrss) / 1024
+        XCTAssertLessThan(peakMB, 1500, "peak RSS of the runs")
+        print("hostile corpus: \(all.count) records, \(all.filter { $0.status == .ok }.count) ok, peak child RSS \(Int(peakMB)) MB")
+    }
+
+    /// An error message a person understands: says what is wrong in words, names no Swift or
+    /// Foundation internals, and the record (or message) names the file.
+    func checkHumanMessage(_ record: ResultRecord, name: String) {
+        let message = record.message ?? ""
+        XCTAssertGreaterThan(message.count, 12, "\(name): \(message)")
+        for internal in ["Error Domain", "Optional(", "NSCocoaErrorDomain", "Swift.", "error 1.", "(null)", "nil"] {
+            XCTAssertFalse(message.contains(internal), "\(name): \(message)")
+        }
+        XCTAssertNotNil(record.stage, name)
+        let file = URL(fileURLWithPath: name).lastPathComponent
+        XCTAssertTrue(record.path.hasSuffix(file) || record.path.contains("\u{FFFD}"), "\(name): \(record.path)")
+    }
+
+    func commandExists(_ name: String) -> Bool {
+        (try? runProcess(URL(fileURLWithPath: "/bin/sh"), ["-c", "command -v \(name)"]).status) == 0
+    }
+}
