@@ -5,10 +5,10 @@ SWIFT      ?= swift
 CONFIG     ?= release
 HEARTH      = .build/$(CONFIG)/hearth
 APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-dev libjpeg-dev \
-              espeak-ng sox python3-venv
+              espeak-ng sox python3-venv strace util-linux
 TEST_MODELS = whisper-tiny.en whisper-base smollm2-135m-instruct qwen2.5-coder-0.5b-instruct
 
-.PHONY: setup build models test-models test-audio demo test bench clean fuzz
+.PHONY: setup build models test-models test-audio demo test bench clean fuzz crash-check
 
 setup:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -43,6 +43,13 @@ bench: models
 # libFuzzer targets for every parser (fuzz/), FUZZ_SECONDS each (default 30); prints executions and findings.
 fuzz: setup
 	bash scripts/fuzz.sh
+
+# kill -9 at CRASH_KILLS random moments, during sidecar writes, and a full disk; each resume must
+# equal an uninterrupted run (scripts/crash_check.py; needs root for the tmpfs, strace).
+CRASH_KILLS ?= 30
+crash-check: build test-audio
+	$(HEARTH) models install whisper-tiny.en
+	python3 scripts/crash_check.py --kills $(CRASH_KILLS)
 
 clean:
 	rm -rf .build .build-fuzz out

@@ -171,7 +171,9 @@ public final class WhisperTranscriber {
         let memory = model.crossMemory(encoded)
         detectLanguages(files, memory: memory)
         let prompts = files.map { prompt(for: $0, options: options) }
-        let seeds = files.map { UInt64($0.index) &* 1_000_003 &+ UInt64($0.seek) }
+        // Sampling seeds depend on the window's position in its file only, not on the file's place in
+        // this call: a resumed run (fewer files) or another batch gives the same sampled fallbacks.
+        let seeds = files.map { UInt64($0.seek) &* 1_000_003 }
         let decoded = generateWithFallback(prompts: prompts, seeds: seeds, memory: memory, options: options)
         for (i, f) in files.enumerated() {
             f.transcript.windows.append(decoded[i].tokens)
