@@ -74,6 +74,7 @@ struct InstallManifest: Codable {
 
 extension FileManager {
     func fileSize(at url: URL) throws -> Int64 {
-        (try attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value ?? 0
+        guard let size = FileSystem.size(atPath: url.path) else { throw CocoaError(.fileNoSuchFile) }
+        return size
     }
 }

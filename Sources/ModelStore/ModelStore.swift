@@ -13,7 +13,7 @@ public struct ModelStore: Sendable {
     public init(directory: URL? = nil, wheelDirectory: URL? = nil) {
         let environment = ProcessInfo.processInfo.environment
         self.directory = directory ?? Self.nonEmpty(environment["HEARTH_MODELS"]).map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/hearth/models")
+            ?? URL(fileURLWithPath: FileSystem.homeDirectory).appendingPathComponent(".cache/hearth/models")
         self.wheelDirectory = wheelDirectory ?? Self.nonEmpty(environment["HEARTH_WHEEL_DIR"]).map { URL(fileURLWithPath: $0) }
     }
 
@@ -192,7 +192,7 @@ public struct ModelStore: Sendable {
                 throw ModelStoreError.notInstalled(nameOrPath, directory: directory.path)
             }
         }
-        let path = NSString(string: nameOrPath).expandingTildeInPath
+        let path = FileSystem.expandingTilde(nameOrPath)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ModelStoreError.unknownModel(nameOrPath, known: ModelCatalog.entries.map(\.name))

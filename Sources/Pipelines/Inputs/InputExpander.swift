@@ -3,6 +3,7 @@
 // one item per CSV/TSV row or JSONL line. Folders and globs collect media files only.
 
 import Foundation
+import ModelStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,7 +102,7 @@ struct InputExpander {
 
     func listed(absolute: String, input: String, relative: String, fields: [String: String], source: String,
                 id: String? = nil, fromManifest: Bool = false) -> Listed {
-        let bytes = ((try? FileManager.default.attributesOfItem(atPath: absolute))?[.size] as? NSNumber)?.int64Value ?? 0
+        let bytes = FileSystem.size(atPath: absolute) ?? 0
         let item = PipelineItem(id: id ?? input, input: input, path: absolute, media: MediaType.sniff(path: absolute),
                                 bytes: bytes, fields: fields, index: 0, sidecarName: relative, source: source)
         return Listed(item: item, relative: relative, fromManifest: fromManifest)
@@ -220,7 +221,7 @@ func sidecarNames(_ relatives: [String]) -> [String] {
 
 /// `~` expanded; relative paths resolved against `base`; `.` and `..` collapsed.
 func absolutePath(_ path: String, relativeTo base: URL) -> String {
-    let expanded = NSString(string: path).expandingTildeInPath
+    let expanded = FileSystem.expandingTilde(path)
     let url = expanded.hasPrefix("/") ? URL(fileURLWithPath: expanded) : base.appendingPathComponent(expanded)
     return url.standardizedFileURL.path
 }
