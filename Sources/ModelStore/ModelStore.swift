@@ -157,7 +157,7 @@ public struct ModelStore: Sendable {
     /// Re-hashes every file of an installed model against the catalog (or, for a model outside
     /// the catalog, against its manifest).
     public func verify(_ name: String, progress: (String) -> Void = { _ in }) throws -> InstalledModel {
-        let installed = try resolveInstalled(name)
+        let installed = try resolveInstalled(name, verifying: false)   // re-hashed below, every file
         let expected: [(file: String, sha256: String)] = installed.entry.map { $0.files.map { ($0.name, $0.sha256) } }
             ?? installed.files.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         try verifyFiles(expected, in: installed.directory, model: name, progress: progress)
@@ -216,7 +216,7 @@ public struct ModelStore: Sendable {
     }
 
     /// An installed model by name, with its files checked for presence and size (not re-hashed).
-    private func resolveInstalled(_ name: String) throws -> InstalledModel {
+    private func resolveInstalled(_ name: String, verifying: Bool = true) throws -> InstalledModel {
         let folder = modelDirectory(for: name)
         guard let manifest = try? InstallManifest.read(from: folder) else {
             if ModelCatalog.entry(named: name) == nil, !FileManager.default.fileExists(atPath: folder.path) {
@@ -229,7 +229,7 @@ public struct ModelStore: Sendable {
                 throw ModelStoreError.missingFile(model: name, file: file.name)
             }
         }
-        try verifyBeforeUse(manifest, in: folder)
+        if verifying { try verifyBeforeUse(manifest, in: folder) }
         return manifest.installedModel(in: folder)
     }
 

@@ -16,6 +16,10 @@ public enum SafetensorsReader {
         }
         let dataStart = r.offset
         let file = WeightFile(path: path, format: "safetensors", mapping: mapping)
+        if let duplicate = duplicatedKey(in: Array(headerBytes), keys: header.keys) {
+            throw WeightError(path, "tensor \(duplicate) appears twice in the header")
+        }
+        var ranges: [(start: Int, end: Int, name: String)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
@@ -29,8 +33,44 @@ public enum SafetensorsReader {
             let start = dataStart + offsets[0], end = dataStart + offsets[1]
             try file.register(RawTensor(name: name, shape: shape, dtype: dtype,
                                         bytes: UnsafeRawBufferPointer(rebasing: mapping.bytes[start..<end])))
+            ranges.append((offsets[0], offsets[1], name))
+        }
+        // Tensors tile the data from offset 0 without gaps or shared bytes (what the reference
+        // implementation's validation demands; bytes after the last tensor are tolerated).
+        var expected = 0
+        for range in ranges.sorted(by: { ($0.start, $0.end) < ($1.start, $1.end) }) where range.end > range.start {
+            guard range.start == expected else {
+                throw WeightError(path, range.start < expected
+                    ? "tensor \(range.name) data [\(range.start), \(range.end)) overlaps another tensor's"
+                    : "tensor \(range.name) data starts at \(range.start), leaving bytes \(expected)..<\(range.start) unaccounted for")
+            }
+            expected = range.end
         }
         return file
+    }
+
+    /// A top-level key written twice (JSONSerialization keeps one silently): any key whose quoted
+    /// JSON form followed by ':' occurs more than once in the header text.
+    static func duplicatedKey(in header: [UInt8], keys: Dictionary<String, Any>.Keys) -> String? {
+        for key in keys {
+            guard let encoded = try? JSONSerialization.data(withJSONObject: [key], options: [.fragmentsAllowed, .withoutEscapingSlashes]) else { continue }
+            let quoted = Array(encoded.dropFirst().dropLast())   // ["name"] → "name"
+            guard !quoted.isEmpty, quoted.count <= header.count else { continue }
+            var count = 0
+            var i = 0
+            while i + quoted.count <= header.count {
+                if header[i] == quoted[0], Array(header[i..<(i + quoted.count)]) == quoted {
+                    var j = i + quoted.count
+                    while j < header.count, header[j] == 0x20 || header[j] == 0x0A || header[j] == 0x0D || header[j] == 0x09 { j += 1 }
+                    if j < header.count, header[j] == UInt8(ascii: ":") { count += 1 }
+                    i += quoted.count
+                } else {
+                    i += 1
+                }
+            }
+            if count > 1 { return key }
+        }
+        return nil
     }
 
     static func dtype(_ s: String) -> DType? {

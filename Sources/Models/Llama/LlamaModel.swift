@@ -64,6 +64,14 @@ public final class LlamaModel {
             headDim: headDim, ffnDim: try int("feed_forward_length"),
             normEps: float("attention.layer_norm_rms_epsilon", 1e-5), ropeBase: float("rope.freq_base", 10_000),
             ropeDimensions: try int("rope.dimension_count", headDim), ropeInterleaved: arch == "llama")
+        // Each size from the file within 1…2^24 before any product or allocation uses it.
+        let sizes: [(String, Int)] = [("embedding_length", dim), ("attention.head_count", heads),
+                                      ("attention.head_count_kv", config.kvHeads), ("attention.key_length", headDim),
+                                      ("feed_forward_length", config.ffnDim), ("context_length", config.contextLength),
+                                      ("block_count", config.layers), ("rope.dimension_count", config.ropeDimensions)]
+        for (key, value) in sizes where value <= 0 || value > 1 << 24 {
+            throw WeightError(path, "metadata \(arch).\(key) = \(value) is out of range (1…\(1 << 24))")
+        }
         guard config.layers > 0, config.heads > 0, config.kvHeads > 0, config.heads % config.kvHeads == 0,
               config.ropeDimensions <= headDim, config.ropeDimensions % 2 == 0 else {
             throw WeightError(path, "inconsistent dimensions \(config)")

@@ -66,9 +66,9 @@ extension WhisperModel {
         }
         let dims = WhisperDimensions(
             melBins: conv1.shape[1], audioContext: audioPos.shape[0], audioWidth: conv1.shape[0],
-            audioHeads: Int(try file.scalar("encoder/num_heads")), audioLayers: count("encoder"),
+            audioHeads: try integer(file, "encoder/num_heads", path: path), audioLayers: count("encoder"),
             vocabularySize: embed.shape[0], textContext: textPos.shape[0], textWidth: embed.shape[1],
-            textHeads: Int(try file.scalar("decoder/num_heads")), textLayers: count("decoder"))
+            textHeads: try integer(file, "decoder/num_heads", path: path), textLayers: count("decoder"))
         try validate(dims, path: path)
         // Flags that CTranslate2 stores as scalars; Whisper's values are fixed, so check them.
         let expectedFlags: [(String, Float)] = [("decoder/pre_norm", 1), ("decoder/activation", 3),
@@ -132,7 +132,25 @@ extension WhisperModel {
         return (model, config, .ctranslate2)
     }
 
+    /// A scalar variable that must hold a small whole number (a NaN or 1e30 must not trap `Int(_:)`).
+    static func integer(_ file: WeightFile, _ name: String, path: String) throws -> Int {
+        let value = try file.scalar(name)
+        guard value.isFinite, value == value.rounded(), value.magnitude < 16_777_216 else {
+            throw WeightError(path, "\(name) = \(value) is not a whole number of a plausible size")
+        }
+        return Int(value)
+    }
+
     static func validate(_ d: WhisperDimensions, path: String) throws {
+        // Each size within 1…2^24 before any product or allocation uses it.
+        let sizes: [(String, Int)] = [("num_mel_bins", d.melBins), ("max_source_positions", d.audioContext),
+                                      ("d_model (audio)", d.audioWidth), ("encoder_attention_heads", d.audioHeads),
+                                      ("encoder_layers", d.audioLayers), ("vocab_size", d.vocabularySize),
+                                      ("max_target_positions", d.textContext), ("d_model (text)", d.textWidth),
+                                      ("decoder_attention_heads", d.textHeads), ("decoder_layers", d.textLayers)]
+        for (key, value) in sizes where value <= 0 || value > 1 << 24 {
+            throw WeightError(path, "\(key) = \(value) is out of range (1…\(1 << 24))")
+        }
         guard d.melBins > 0, d.audioLayers > 0, d.textLayers > 0, d.audioHeads > 0, d.textHeads > 0,
               d.audioWidth % d.audioHeads == 0, d.textWidth % d.textHeads == 0, d.audioWidth == d.textWidth else {
             throw WeightError(path, "inconsistent Whisper dimensions \(d)")
@@ -148,12 +166,13 @@ extension WhisperModel {
             guard let v = json[key] as? Int else { throw WeightError(directory.appendingPathComponent("config.json").path, "missing integer \(key)") }
             return v
         }
+        let configPath = directory.appendingPathComponent("config.json").path
         let dims = WhisperDimensions(
             melBins: try int("num_mel_bins"), audioContext: try int("max_source_positions"), audioWidth: try int("d_model"),
             audioHeads: try int("encoder_attention_heads"), audioLayers: try int("encoder_layers"),
             vocabularySize: try int("vocab_size"), textContext: try int("max_target_positions"), textWidth: try int("d_model"),
             textHeads: try int("decoder_attention_heads"), textLayers: try int("decoder_layers"))
-        try validate(dims, path: path)
+        try validate(dims, path: configPath)
         var config = checkpointConfig(json)
         if let generation = try? readJSON(directory.appendingPathComponent("generation_config.json")) {
             let g = checkpointConfig(generation)
@@ -172,10 +191,13 @@ extension WhisperModel {
         func norm(_ s: String) throws -> Norm { Norm(gamma: try t("\(s).weight", [d]), beta: try t("\(s).bias", [d])) }
         // q, k, v (k without bias) fused into one (3d, d) projection, as CTranslate2 does.
         func fused(_ s: String, _ parts: [String]) throws -> Linear {
+            // every part shape-checked (so its size is the file's, not the config's) before allocating
+            let weights = try parts.map { try t("\(s).\($0).weight", [d, d]) }
+            let biases = try parts.map { $0 == "k_proj" ? nil : try t("\(s).\($0).bias", [d]) }
             let weight = Tensor(zeros: [parts.count * d, d]), bias = Tensor(zeros: [parts.count * d])
-            for (i, p) in parts.enumerated() {
-                try t("\(s).\(p).weight", [d, d]).withData { (weight.data + i * d * d).update(from: $0, count: d * d) }
-                if p != "k_proj" { try t("\(s).\(p).bias", [d]).withData { (bias.data + i * d).update(from: $0, count: d) } }
+            for i in parts.indices {
+                weights[i].withData { (weight.data + i * d * d).update(from: $0, count: d * d) }
+                biases[i]?.withData { (bias.data + i * d).update(from: $0, count: d) }
             }
             return Linear(weight: weight, bias: bias)
         }
