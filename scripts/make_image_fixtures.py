@@ -230,6 +230,21 @@ def main():
                             "head": [int(v) for v in out.reshape(-1)[:12]],
                             "sum": int(out.astype(np.int64).sum())})
 
+    # The real photos of samples/: Pillow's decode (hash + per-channel sums) and resizes of them at
+    # the sizes vision models use (YOLO 416 letterbox scale, SmolVLM's 4 x 364 = 1456 longest edge).
+    photos = {}
+    for name in ["chelsea.png", "dog.jpg", "horses.jpg", "person.jpg"]:
+        decoded = reference(ROOT / "samples" / name, "composite")
+        photos[name] = {"width": int(decoded.shape[1]), "height": int(decoded.shape[0]), "sha256": sha(decoded),
+                        "channel_sums": [int(decoded[..., c].astype(np.int64).sum()) for c in range(3)]}
+    for name, size, fname in [("dog.jpg", (416, 312), "bilinear"), ("chelsea.png", (1456, 968), "lanczos"),
+                              ("person.jpg", (364, 241), "bicubic")]:
+        decoded = Image.fromarray(reference(ROOT / "samples" / name, "composite"))
+        out = np.asarray(decoded.resize(size, filters[fname]))
+        resizes.append({"source": "samples/" + name, "filter": fname, "width": size[0], "height": size[1],
+                        "sha256": sha(out), "head": [int(v) for v in out.reshape(-1)[:12]],
+                        "sum": int(out.astype(np.int64).sum())})
+
     # resizeBilinear reference: OpenCV INTER_LINEAR on float32 (h, w, c).
     bilinear = {}
     try:
@@ -250,7 +265,7 @@ def main():
         "made_by": "scripts/make_image_fixtures.py",
         "pillow": PIL.__version__, "numpy": np.__version__, "python": sys.version.split()[0],
         "pillow_libjpeg_turbo": features.version("libjpeg_turbo"), "opencv": bilinear_version,
-        "png": pngs, "jpeg": jpegs, "resize_source": "resize_source.png", "resize": resizes,
+        "png": pngs, "jpeg": jpegs, "photos": photos, "resize_source": "resize_source.png", "resize": resizes,
         "bilinear_source": "bilinear_source_9x13x3.f32", "bilinear": bilinear,
     }
     (OUT / "images.json").write_text(json.dumps(note, indent=1) + "\n")

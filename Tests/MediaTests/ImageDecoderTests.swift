@@ -105,15 +105,24 @@ final class ImageDecoderTests: XCTestCase {
         XCTAssertEqual(fromPath, try ImageDecoder.decode(path: try ImageFixtures.path("rgb8.png")))
     }
 
-    /// The real photos in samples/ decode to their known sizes with plausible content.
-    func testSamplePhotos() throws {
-        let expected: [(String, Int, Int)] = [("dog.jpg", 768, 576), ("horses.jpg", 773, 512),
-                                              ("person.jpg", 640, 424), ("chelsea.png", 451, 300)]
-        for (name, width, height) in expected {
+    /// The real photos in samples/ decode like Pillow decodes them (JPEG: see jpegTolerance).
+    func testSamplePhotosMatchPillow() throws {
+        let note = try ImageFixtures.note()
+        XCTAssertEqual(note.photos.count, 4)
+        for (name, expected) in note.photos.sorted(by: { $0.key < $1.key }) {
             let image = try ImageDecoder.decode(path: ImageFixtures.sample(name))
-            XCTAssertEqual([image.width, image.height], [width, height], name)
-            let mean = image.pixels.reduce(0) { $0 + Int($1) } / image.pixels.count
-            XCTAssertTrue((40...220).contains(mean), "\(name): mean \(mean)")
+            XCTAssertEqual([image.width, image.height], [expected.width, expected.height], name)
+            var sums = [0, 0, 0]
+            for (index, value) in image.pixels.enumerated() { sums[index % 3] += Int(value) }
+            let count = image.width * image.height
+            for channel in 0..<3 {
+                // A mean shift of at most jpegTolerance per sample (exactly 0 for PNG).
+                let allowed = name.hasSuffix(".png") ? 0 : count * Self.jpegTolerance
+                XCTAssertLessThanOrEqual(abs(sums[channel] - expected.channel_sums[channel]), allowed, "\(name) channel \(channel)")
+            }
+            let exact = SHA256.hex(image.pixels) == expected.sha256
+            if name.hasSuffix(".png") { XCTAssertTrue(exact, "\(name) differs from Pillow") }
+            print("\(name): \(image.width)x\(image.height), \(exact ? "bit-identical to Pillow" : "differs from Pillow")")
         }
     }
 

@@ -6,12 +6,14 @@ import XCTest
 enum ImageFixtures {
     struct Expected: Decodable { let width: Int; let height: Int; let sha256: String }
     struct JPEGNote: Decodable { let width: Int; let height: Int; let expected: String }
-    struct ResizeNote: Decodable { let filter: String; let width: Int; let height: Int; let sha256: String; let head: [Int]; let sum: Int }
+    struct ResizeNote: Decodable { let source: String?; let filter: String; let width: Int; let height: Int; let sha256: String; let head: [Int]; let sum: Int }
+    struct PhotoNote: Decodable { let width: Int; let height: Int; let sha256: String; let channel_sums: [Int] }
     struct SizeNote: Decodable { let width: Int; let height: Int }
     struct Note: Decodable {
         let pillow: String
         let png: [String: [String: Expected]]
         let jpeg: [String: JPEGNote]
+        let photos: [String: PhotoNote]
         let resize_source: String
         let resize: [ResizeNote]
         let bilinear_source: String

@@ -12,8 +12,14 @@ final class ResizeTests: XCTestCase {
                                                  "hamming": .hamming, "bicubic": .bicubic, "lanczos": .lanczos]
         XCTAssertGreaterThanOrEqual(note.resize.count, 40)
         var exact = 0
+        var photos: [String: RGBImage] = [:]
         for reference in note.resize {
             let filter = try XCTUnwrap(filters[reference.filter])
+            var source = source
+            if let photo = reference.source {
+                if photos[photo] == nil { photos[photo] = try ImageDecoder.decode(path: TestSupport.repositoryRoot.appendingPathComponent(photo).path) }
+                source = try XCTUnwrap(photos[photo])
+            }
             let resized = source.resizedLikePillow(width: reference.width, height: reference.height, filter: filter)
             let label = "\(reference.filter) \(source.width)x\(source.height) → \(reference.width)x\(reference.height)"
             XCTAssertEqual([resized.width, resized.height], [reference.width, reference.height], label)

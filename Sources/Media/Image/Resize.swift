@@ -110,12 +110,18 @@ extension RGBImage {
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 kernel.weights.withUnsafeBufferPointer { weights in
-                    for yy in 0..<outHeight {
-                        let start = kernel.start[yy] - rowOffset, count = kernel.count[yy], k = yy * kernel.size
-                        for i in 0..<rowBytes {
-                            var sum = PillowKernel.half
-                            for y in 0..<count { sum &+= Int32(src[(start + y) * rowBytes + i]) &* weights[k + y] }
-                            dst[yy * rowBytes + i] = PillowKernel.clip8(sum)
+                    // One output row at a time: sums over the input rows it reads, walked row by row.
+                    var sums = [Int32](repeating: 0, count: rowBytes)  // (width * 3)
+                    sums.withUnsafeMutableBufferPointer { sums in
+                        for yy in 0..<outHeight {
+                            let start = kernel.start[yy] - rowOffset, count = kernel.count[yy], k = yy * kernel.size
+                            for i in 0..<rowBytes { sums[i] = PillowKernel.half }
+                            for y in 0..<count {
+                                let w = weights[k + y], line = (start + y) * rowBytes
+                                for i in 0..<rowBytes { sums[i] &+= Int32(src[line + i]) &* w }
+                            }
+                            let to = yy * rowBytes
+                            for i in 0..<rowBytes { dst[to + i] = PillowKernel.clip8(sums[i]) }
                         }
                     }
                 }
