@@ -10,7 +10,8 @@ Resize references are Pillow's Image.resize on resize_source.png for several siz
 stored as SHA-256 plus the first bytes; resizeBilinear references come from OpenCV cv2.resize
 INTER_LINEAR (raw float32).
 
-Usage: python3 -m venv .venv-img && .venv-img/bin/pip install pillow==13.0.0 numpy opencv-python-headless
+Usage: python3 -m venv .venv-img && .venv-img/bin/pip install pillow==13.0.0 numpy==2.4.6 opencv-python-headless
+       (last run: Pillow 13.0.0 with its bundled libjpeg-turbo 3.2.0, numpy 2.4.6, OpenCV 5.0.0, Python 3.11)
        .venv-img/bin/python scripts/make_image_fixtures.py
 Inputs: samples/chelsea.png (scikit-image data, CC0). Content is cropped from it so that JPEG
 coding sees real texture.
