@@ -80,6 +80,16 @@ final class MalformedImageTests: XCTestCase {
         }
     }
 
+    /// Without its EOI marker the entropy decoder reads past the data for its last bits: refused as
+    /// truncated (Pillow: "image file is truncated").
+    func testJPEGWithoutEOIIsTruncated() throws {
+        for name in ["baseline420.jpg", "progressive.jpg"] {
+            let jpeg = try ImageFixtures.bytes(name)
+            XCTAssertEqual(Array(jpeg.suffix(2)), [0xFF, 0xD9])
+            assertRefused(try file("no-eoi-\(name)", Array(jpeg.dropLast(2))), .truncated, mentions: "premature end")
+        }
+    }
+
     func testCorruptJPEG() throws {
         var jpeg = try ImageFixtures.bytes("baseline420.jpg")
         // Replace the first DQT marker (FF DB) by an undefined marker.

@@ -175,7 +175,10 @@ public enum ImageDecoder {
     static func runCodec(_ data: [UInt8], name: String, format: String,
                          _ call: (UnsafePointer<UInt8>, Int, UnsafeMutablePointer<hic_image>) -> hic_status) throws -> Decoded {
         var image = hic_image()
-        let status = data.withUnsafeBufferPointer { buffer in call(buffer.baseAddress!, buffer.count, &image) }
+        let status = data.withUnsafeBufferPointer { buffer -> hic_status in
+            guard let base = buffer.baseAddress else { return HIC_TRUNCATED }
+            return call(base, buffer.count, &image)
+        }
         defer { hic_image_free(&image) }
         let message = withUnsafeBytes(of: image.message) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
