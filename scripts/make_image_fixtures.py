@@ -85,7 +85,8 @@ def pack_rows(samples, bit_depth):
     return rows
 
 
-def write_png(path, samples, color_type, bit_depth, interlace=False, palette=None, trns=None, filter_type=0):
+def write_png(path, samples, color_type, bit_depth, interlace=False, palette=None, trns=None, filter_type=0,
+              after_idat=()):
     h, w = samples.shape[:2]
     if samples.ndim == 2:
         samples = samples[:, :, None]
@@ -108,11 +109,17 @@ def write_png(path, samples, color_type, bit_depth, interlace=False, palette=Non
     if trns is not None:
         png += chunk(b"tRNS", trns)
     png += chunk(b"IDAT", zlib.compress(bytes(raw), 9))
+    for kind, data in after_idat:
+        png += chunk(kind, data)
     png += chunk(b"IEND", b"")
     Path(path).write_bytes(png)
 
 
 # ---------------------------------------------------------------- fixtures
+
+XMP = ('<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+       '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+       'xmlns:tiff="http://ns.adobe.com/tiff/1.0/">{orientation}</rdf:RDF></x:xmpmeta><?xpacket end="w"?>')
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
@@ -167,6 +174,15 @@ def main():
     palette = np.asarray(pal.getpalette()[:40 * 3]).reshape(40, 3)
     own_png("palette8_adam7_trns.png", np.asarray(pal), 3, 8, interlace=True, palette=palette, trns=pal_alpha)
 
+    # Orientation from places other than a leading eXIf: an eXIf chunk after IDAT, an iTXt XMP packet.
+    exif8 = Image.Exif()
+    exif8[0x0112] = 8
+    own_png("rgb8_exif8_after_idat.png", rgb, 2, 8, after_idat=[(b"eXIf", exif8.tobytes())])
+    from PIL import PngImagePlugin
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", XMP.format(orientation='<tiff:Orientation>3</tiff:Orientation>'))
+    pillow_png("rgb8_xmp3.png", Image.fromarray(rgb), pnginfo=info)
+
     for name in pngs:
         for mode in ("drop", "composite"):
             expected = reference(OUT / name, mode)
@@ -205,6 +221,12 @@ def main():
         exif = Image.Exif()
         exif[0x0112] = orientation
         jpeg(f"orientation{orientation}.jpg", small, quality=95, exif=exif.tobytes())
+    jpeg("xmp_orientation6.jpg", small, quality=95,
+         xmp=XMP.format(orientation='<rdf:Description tiff:Orientation="6"/>').encode())
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    jpeg("exif1_xmp8.jpg", small, quality=95, exif=exif.tobytes(),    # Exif's tag wins over XMP
+         xmp=XMP.format(orientation='<rdf:Description tiff:Orientation="8"/>').encode())
     # An Exif block whose IFD0 offset points past its end: Pillow ignores it (orientation 1).
     bad = b"MM\x00\x2a\x00\x00\xff\x00" + b"\x00" * 8
     jpeg("exif_bad_offset.jpg", small, quality=95, exif=b"Exif\x00\x00" + bad)

@@ -64,8 +64,6 @@ hic_status hic_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
         }
         free(pixels);
         free(rows);
-        free(out->exif);
-        out->exif = NULL;
         png_destroy_read_struct(&png, &info, NULL);
         if (status == HIC_CORRUPT && reader.ran_out) return HIC_TRUNCATED;
         return status;
@@ -91,15 +89,6 @@ hic_status hic_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
         status = HIC_TOO_LARGE;
         png_longjmp(png, 1);
     }
-
-#ifdef PNG_eXIf_SUPPORTED
-    png_uint_32 exif_count = 0;
-    png_bytep exif = NULL;
-    if (png_get_eXIf_1(png, info, &exif_count, &exif) && exif && exif_count > 0) {
-        out->exif = malloc(exif_count);
-        if (out->exif) { memcpy(out->exif, exif, exif_count); out->exif_size = exif_count; }
-    }
-#endif
 
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
@@ -140,7 +129,5 @@ hic_status hic_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
 
 void hic_image_free(hic_image *image) {
     free(image->pixels);
-    free(image->exif);
     image->pixels = NULL;
-    image->exif = NULL;
 }

@@ -24,8 +24,6 @@ typedef struct {
     uint32_t height;
     uint32_t channels;
     uint8_t *pixels;      // malloc'ed, width * height * channels; free with hic_image_free
-    uint8_t *exif;        // PNG eXIf chunk (malloc'ed copy) or NULL
-    size_t exif_size;
     char message[256];    // on failure: what went wrong
 } hic_image;
 

@@ -5,51 +5,99 @@
 enum EXIF {
     struct Malformed: Error { let reason: String }
 
-    /// The TIFF data ("II*\0" / "MM\0*" onwards) of the first APP1 "Exif\0\0" segment, as Pillow's
-    /// JpegImagePlugin keeps the first one. Walks marker segments up to SOS; nil when there is none.
-    static func jpegTIFFBlock(_ bytes: [UInt8]) throws -> ArraySlice<UInt8>? {
+    /// Where a file keeps its orientation: the TIFF data of its Exif block, and its XMP packet.
+    struct Sources {
+        var tiff: ArraySlice<UInt8>?
+        var xmp: ArraySlice<UInt8>?
+    }
+
+    /// JPEG: the TIFF data ("II*\0" / "MM\0*" onwards) of the first APP1 "Exif\0\0" segment (Pillow's
+    /// JpegImagePlugin keeps the first) and the last APP1 XMP packet (Pillow keeps the last). Walks
+    /// marker segments up to SOS; a segment running past the end stops the walk (the codec reports it).
+    static func jpegSources(_ bytes: [UInt8]) throws -> Sources {
+        var found = Sources()
         var position = 2  // after SOI
         while position + 4 <= bytes.count {
             guard bytes[position] == 0xFF else { throw Malformed(reason: "no JPEG marker at byte \(position)") }
             let marker = bytes[position + 1]
             if marker == 0xFF { position += 1; continue }  // fill byte
             if marker == 0xD8 || marker == 0x01 || (0xD0...0xD7).contains(marker) { position += 2; continue }
-            if marker == 0xDA || marker == 0xD9 { return nil }  // start of scan / end of image: no Exif before pixels
+            if marker == 0xDA || marker == 0xD9 { break }  // start of scan / end of image
             let length = Int(bytes[position + 2]) << 8 | Int(bytes[position + 3])
-            guard length >= 2, position + 2 + length <= bytes.count else { return nil }  // the codec reports truncation
+            guard length >= 2, position + 2 + length <= bytes.count else { break }
             let body = bytes[(position + 4)..<(position + 2 + length)]
-            if marker == 0xE1, body.starts(with: exifPrefix) {
-                return body.dropFirst(exifPrefix.count)
+            if marker == 0xE1 {
+                if body.starts(with: exifPrefix) {
+                    if found.tiff == nil { found.tiff = body.dropFirst(exifPrefix.count) }
+                } else if body.starts(with: xmpPrefix) {
+                    found.xmp = body.dropFirst(xmpPrefix.count)
+                }
             }
             position += 2 + length
         }
-        return nil
+        return found
     }
 
     static let exifPrefix: [UInt8] = Array("Exif\0\0".utf8)
+    static let xmpPrefix: [UInt8] = Array("http://ns.adobe.com/xap/1.0/\0".utf8)
+    static let xmpKeyword: [UInt8] = Array("XML:com.adobe.xmp".utf8)
 
-    /// A PNG eXIf chunk may start with the JPEG-style "Exif\0\0" prefix (Pillow accepts both).
-    static func pngTIFFBlock(_ chunk: [UInt8]) -> ArraySlice<UInt8> {
-        chunk.starts(with: exifPrefix) ? chunk[exifPrefix.count...] : chunk[...]
+    /// PNG: the first eXIf chunk (with or without a JPEG-style "Exif\0\0" prefix, Pillow accepts
+    /// both) and an uncompressed iTXt / tEXt "XML:com.adobe.xmp" packet, anywhere in the file
+    /// (Pillow reads the chunks after IDAT too). Chunk CRCs are libpng's business.
+    static func pngSources(_ bytes: [UInt8]) -> Sources {
+        var found = Sources()
+        var position = 8
+        while position + 12 <= bytes.count {
+            let length = Int(readUInt32(bytes, position, bigEndian: true))
+            guard length <= bytes.count - position - 12 else { break }
+            let type = String(decoding: bytes[(position + 4)..<(position + 8)], as: UTF8.self)
+            let body = bytes[(position + 8)..<(position + 8 + length)]
+            switch type {
+            case "eXIf" where found.tiff == nil:
+                found.tiff = body.starts(with: exifPrefix) ? body.dropFirst(exifPrefix.count) : body
+            case "tEXt" where body.starts(with: xmpKeyword + [0]):
+                found.xmp = body.dropFirst(xmpKeyword.count + 1)
+            case "iTXt" where body.starts(with: xmpKeyword + [0, 0]):
+                // keyword \0, compression flag 0, method, language tag \0, translated keyword \0, text
+                var rest = body.dropFirst(xmpKeyword.count + 3)
+                for _ in 0..<2 { if let zero = rest.firstIndex(of: 0) { rest = rest[(zero + 1)...] } else { rest = [] } }
+                found.xmp = rest
+            case "IEND":
+                return found
+            default:
+                break
+            }
+            position += 12 + length
+        }
+        return found
     }
 
-    /// The eXIf chunk of a PNG, walking chunks up to IDAT (header-only; for `probe`).
-    static func pngEXIFChunk(_ bytes: [UInt8]) -> [UInt8]? {
-        var position = 8
-        while position + 8 <= bytes.count {
-            let length = Int(readUInt32(bytes, position, bigEndian: true))
-            let type = String(decoding: bytes[(position + 4)..<(position + 8)], as: UTF8.self)
-            guard length <= bytes.count - position - 12 else { return nil }
-            if type == "eXIf" { return Array(bytes[(position + 8)..<(position + 8 + length)]) }
-            if type == "IDAT" || type == "IEND" { return nil }
-            position += 12 + length
+    /// Pillow's XMP fallback (Image.getexif, used when Exif has no orientation tag): the first match of
+    /// the regex `tiff:Orientation(="|>)([0-9])`.
+    static func xmpOrientation(_ xmp: ArraySlice<UInt8>) -> Int? {
+        let key = Array("tiff:Orientation".utf8), packet = Array(xmp)
+        guard packet.count > key.count + 2 else { return nil }
+        var index = 0
+        while index + key.count + 2 < packet.count {
+            if packet[index] == key[0], Array(packet[index..<(index + key.count)]) == key {
+                let after = index + key.count
+                if packet[after] == UInt8(ascii: "="), packet[after + 1] == UInt8(ascii: "\""),
+                   after + 2 < packet.count, (48...57).contains(packet[after + 2]) {
+                    return Int(packet[after + 2] - 48)
+                }
+                if packet[after] == UInt8(ascii: ">"), (48...57).contains(packet[after + 1]) {
+                    return Int(packet[after + 1] - 48)
+                }
+            }
+            index += 1
         }
         return nil
     }
 
-    /// Orientation 1...8 from IFD0 of a TIFF block; 1 when the tag is absent. Values outside 1...8,
-    /// or a tag with a count other than 1, are ignored like Pillow does (→ 1).
-    static func orientation(tiff: ArraySlice<UInt8>) throws -> Int {
+    /// The orientation tag (0x0112) of IFD0 of a TIFF block, nil when absent. A value outside 2...8
+    /// or a count other than 1 means "no transpose" in Pillow; it is returned as 1 (present).
+    static func orientationTag(tiff: ArraySlice<UInt8>) throws -> Int? {
         let data = Array(tiff)
         guard data.count >= 8 else { throw Malformed(reason: "Exif block of \(data.count) bytes is too short") }
         let bigEndian: Bool
@@ -80,7 +128,7 @@ enum EXIF {
             }
             return (1...8).contains(value) ? value : 1
         }
-        return 1
+        return nil
     }
 
     static func readUInt16(_ data: [UInt8], _ at: Int, bigEndian: Bool) -> UInt16 {
@@ -94,7 +142,7 @@ enum EXIF {
 
     /// Width and height after applying `orientation` (5...8 swap them).
     static func orientedSize(width: Int, height: Int, orientation: Int) -> (width: Int, height: Int) {
-        orientation >= 5 ? (height, width) : (width, height)
+        (5...8).contains(orientation) ? (height, width) : (width, height)
     }
 
     /// Pillow's exif_transpose: 2 FLIP_LEFT_RIGHT, 3 ROTATE_180, 4 FLIP_TOP_BOTTOM, 5 TRANSPOSE,

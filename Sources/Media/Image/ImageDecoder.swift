@@ -18,7 +18,8 @@ public struct ImageDecodeOptions: Sendable {
     /// width * height above this is refused from the header, before any pixel buffer is allocated
     /// (decompression bombs). Pillow warns above 89 M pixels and refuses above 179 M.
     public var maxPixels: Int
-    /// Rotate / flip by the EXIF orientation tag (JPEG APP1, PNG eXIf), like `ImageOps.exif_transpose`.
+    /// Rotate / flip by the EXIF orientation tag (JPEG APP1, PNG eXIf), or else XMP's tiff:Orientation,
+    /// like `ImageOps.exif_transpose`.
     public var applyEXIFOrientation: Bool
     public var alpha: AlphaHandling
     /// A malformed Exif block is ignored by default (orientation 1, as Pillow does); `true` refuses the file.
@@ -66,14 +67,14 @@ public enum ImageDecoder {
             // tRNS → alpha only when alpha is composited (see AlphaHandling); never for truecolor RGB.
             let transparency: Int32 = options.alpha == .compositeOnWhite ? 2 : 0
             let decoded = try runCodec(data, name: name, format: "PNG") { hic_png_decode($0, $1, UInt64(options.maxPixels), transparency, $2) }
-            if options.applyEXIFOrientation, let exif = decoded.exif {
-                orientation = try readOrientation(name: name, options: options) { EXIF.pngTIFFBlock(exif) }
+            if options.applyEXIFOrientation {
+                orientation = try readOrientation(name: name, options: options) { EXIF.pngSources(data) }
             }
             image = toRGB(decoded, alpha: options.alpha, cmyk: false)
         case .jpeg:
             let decoded = try runCodec(data, name: name, format: "JPEG") { hic_jpeg_decode($0, $1, UInt64(options.maxPixels), 0, $2) }
             if options.applyEXIFOrientation {
-                orientation = try readOrientation(name: name, options: options) { try EXIF.jpegTIFFBlock(data) }
+                orientation = try readOrientation(name: name, options: options) { try EXIF.jpegSources(data) }
             }
             image = toRGB(decoded, alpha: options.alpha, cmyk: decoded.channels == 4)
         }
@@ -98,13 +99,11 @@ public enum ImageDecoder {
             guard width > 0, height > 0 else {
                 throw ImageError(path: path, kind: .emptyImage, message: "PNG image is \(width)x\(height)")
             }
-            if let exif = EXIF.pngEXIFChunk(data) {
-                orientation = try readOrientation(name: path, options: options) { EXIF.pngTIFFBlock(exif) }
-            }
+            orientation = try readOrientation(name: path, options: options) { EXIF.pngSources(data) }
         case .jpeg:
             let header = try runCodec(data, name: path, format: "JPEG") { hic_jpeg_decode($0, $1, UInt64.max, 1, $2) }
             (width, height) = (header.width, header.height)
-            orientation = try readOrientation(name: path, options: options) { try EXIF.jpegTIFFBlock(data) }
+            orientation = try readOrientation(name: path, options: options) { try EXIF.jpegSources(data) }
         }
         let size = EXIF.orientedSize(width: width, height: height, orientation: orientation)
         return (size.width, size.height, format.rawValue)
@@ -168,7 +167,6 @@ public enum ImageDecoder {
     struct Decoded {
         let width: Int, height: Int, channels: Int
         let pixels: [UInt8]  // (height, width, channels)
-        let exif: [UInt8]?
     }
 
     /// Runs one C decoder on `data`; turns its status and message into an ImageError, or copies its pixels.
@@ -201,21 +199,26 @@ public enum ImageDecoder {
         if let source = image.pixels {
             pixels = Array(UnsafeBufferPointer(start: source, count: width * height * channels))
         }
-        var exif: [UInt8]?
-        if let block = image.exif, image.exif_size > 0 { exif = Array(UnsafeBufferPointer(start: block, count: image.exif_size)) }
-        return Decoded(width: width, height: height, channels: channels, pixels: pixels, exif: exif)
+        return Decoded(width: width, height: height, channels: channels, pixels: pixels)
     }
 
-    static func readOrientation(name: String, options: ImageDecodeOptions, _ block: () throws -> ArraySlice<UInt8>?) throws -> Int {
-        do {
-            guard let tiff = try block() else { return 1 }
-            return try EXIF.orientation(tiff: tiff)
-        } catch let malformed as EXIF.Malformed {
+    /// The EXIF orientation tag, else XMP's tiff:Orientation (as Pillow's getexif), else 1. A malformed
+    /// Exif block counts as absent (Pillow warns and goes on), unless rejectMalformedEXIF.
+    static func readOrientation(name: String, options: ImageDecodeOptions, _ sources: () throws -> EXIF.Sources) throws -> Int {
+        func malformed(_ problem: EXIF.Malformed) throws {
             if options.rejectMalformedEXIF {
-                throw ImageError(path: name, kind: .malformedEXIF, message: "malformed EXIF: \(malformed.reason)")
+                throw ImageError(path: name, kind: .malformedEXIF, message: "malformed EXIF: \(problem.reason)")
             }
-            return 1
         }
+        var found = EXIF.Sources()
+        do { found = try sources() } catch let problem as EXIF.Malformed { try malformed(problem) }
+        if let tiff = found.tiff {
+            do {
+                if let tag = try EXIF.orientationTag(tiff: tiff) { return tag }
+            } catch let problem as EXIF.Malformed { try malformed(problem) }
+        }
+        if let xmp = found.xmp, let value = EXIF.xmpOrientation(xmp) { return value }
+        return 1
     }
 
     // MARK: - Native layout → RGB
