@@ -138,6 +138,42 @@ final class MalformedImageTests: XCTestCase {
     }
 }
 
+extension MalformedImageTests {
+    /// Seeded mutations of real fixtures (flipped bytes, cuts, spliced garbage): every result is an
+    /// image of the declared size or an ImageError; the C codecs never crash or hang.
+    func testSeededMutationFuzz() throws {
+        var generator = SystemRandomNumberGeneratorSeeded(seed: 2026)
+        var decoded = 0, refused = 0
+        for name in ["rgb8.png", "palette8_adam7_trns.png", "rgba16.png", "baseline420.jpg", "progressive.jpg", "cmyk.jpg", "orientation6.jpg"] {
+            let original = try ImageFixtures.bytes(name)
+            for round in 0..<60 {
+                var bytes = original
+                switch round % 3 {
+                case 0:  // flip a few bytes anywhere after the signature
+                    for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                        bytes[Int.random(in: 4..<bytes.count, using: &generator)] ^= UInt8.random(in: 1...255, using: &generator)
+                    }
+                case 1:  // cut
+                    bytes = Array(bytes.prefix(Int.random(in: 3..<bytes.count, using: &generator)))
+                default:  // overwrite a run with garbage
+                    let start = Int.random(in: 4..<bytes.count, using: &generator)
+                    for index in start..<min(bytes.count, start + 16) { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
+                }
+                do {
+                    let image = try ImageDecoder.decode(data: bytes, name: "\(name)#\(round)")
+                    XCTAssertEqual(image.pixels.count, image.width * image.height * 3)
+                    decoded += 1
+                } catch let error as ImageError {
+                    XCTAssertEqual(error.path, "\(name)#\(round)")
+                    refused += 1
+                }
+            }
+        }
+        print("mutation fuzz: \(decoded) decoded, \(refused) refused with an ImageError")
+        XCTAssertGreaterThan(refused, 0)
+    }
+}
+
 /// A small deterministic generator (SplitMix64) so the noise test is reproducible.
 struct SystemRandomNumberGeneratorSeeded: RandomNumberGenerator {
     private var state: UInt64
