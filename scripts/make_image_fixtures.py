@@ -10,6 +10,8 @@ Resize references are Pillow's Image.resize on resize_source.png for several siz
 stored as SHA-256 plus the first bytes; resizeBilinear references come from OpenCV cv2.resize
 INTER_LINEAR (raw float32).
 
+Needs cjpeg (Debian libjpeg-turbo-progs 2.1.5) for one fixture, and Debian's libdarknet for the
+letterbox references (see darknet_letterboxes).
 Usage: python3 -m venv .venv-img && .venv-img/bin/pip install pillow==13.0.0 numpy==2.4.6 opencv-python-headless
        (last run: Pillow 13.0.0 with its bundled libjpeg-turbo 3.2.0, numpy 2.4.6, OpenCV 5.0.0, Python 3.11)
        .venv-img/bin/python scripts/make_image_fixtures.py
@@ -19,6 +21,7 @@ coding sees real texture.
 import hashlib
 import io
 import json
+import os
 import struct
 import sys
 import zlib
@@ -274,6 +277,22 @@ def main():
     exif[0x0112] = 1
     jpeg("exif1_xmp8.jpg", small, quality=95, exif=exif.tobytes(),    # Exif's tag wins over XMP
          xmp=XMP.format(orientation='<rdf:Description tiff:Orientation="8"/>').encode())
+    # 100 scans (cjpeg's own maximum), made with cjpeg -scans: Pillow cannot write a scan script.
+    import shutil, subprocess, tempfile
+    cjpeg = os.environ.get("CJPEG") or shutil.which("cjpeg")
+    if cjpeg is None:
+        sys.exit("cjpeg not found: apt-get install libjpeg-turbo-progs (or set CJPEG=path)")
+    with tempfile.TemporaryDirectory() as scratch:
+        scans = ["0: 0-0, 0, 1;"] + [f"0: {k}-{k}, 0, 1;" for k in range(1, 64)]
+        scans += ["0: 0-0, 1, 0;"] + [f"0: {k}-{k}, 1, 0;" for k in range(1, 36)]
+        Path(scratch, "scans.txt").write_text("\n".join(scans) + "\n")
+        Image.fromarray(jpeg_rgb).convert("L").save(Path(scratch, "gray.pgm"))
+        subprocess.run([cjpeg, "-grayscale", "-scans", str(Path(scratch, "scans.txt")), "-outfile",
+                        str(OUT / "scans100.jpg"), str(Path(scratch, "gray.pgm"))], check=True)
+    expected = reference(OUT / "scans100.jpg", "drop")
+    (OUT / "scans100.jpg.rgb").write_bytes(expected.tobytes())
+    jpegs["scans100.jpg"] = {"width": int(expected.shape[1]), "height": int(expected.shape[0]), "expected": "scans100.jpg.rgb"}
+
     # An Exif block whose IFD0 offset points past its end: Pillow ignores it (orientation 1).
     bad = b"MM\x00\x2a\x00\x00\xff\x00" + b"\x00" * 8
     jpeg("exif_bad_offset.jpg", small, quality=95, exif=b"Exif\x00\x00" + bad)

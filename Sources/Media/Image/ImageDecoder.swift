@@ -24,13 +24,18 @@ public struct ImageDecodeOptions: Sendable {
     public var alpha: AlphaHandling
     /// A malformed Exif block is ignored by default (orientation 1, as Pillow does); `true` refuses the file.
     public var rejectMalformedEXIF: Bool
+    /// A progressive JPEG with more scans than this is refused: each scan is a pass over the whole
+    /// image, so thousands of tiny scans are a denial of service. Encoders write about 10 (cjpeg ≤ 100).
+    public var maxJPEGScans: Int
 
     public init(maxPixels: Int = 100_000_000, applyEXIFOrientation: Bool = true,
-                alpha: AlphaHandling = .compositeOnWhite, rejectMalformedEXIF: Bool = false) {
+                alpha: AlphaHandling = .compositeOnWhite, rejectMalformedEXIF: Bool = false,
+                maxJPEGScans: Int = 500) {
         self.maxPixels = maxPixels
         self.applyEXIFOrientation = applyEXIFOrientation
         self.alpha = alpha
         self.rejectMalformedEXIF = rejectMalformedEXIF
+        self.maxJPEGScans = maxJPEGScans
     }
 }
 
@@ -74,7 +79,7 @@ public enum ImageDecoder {
             }
         case .jpeg:
             image = try runCodec(data, name: name, format: "JPEG",
-                                 { hic_jpeg_decode($0, $1, UInt64(options.maxPixels), 0, $2) },
+                                 { hic_jpeg_decode($0, $1, UInt64(options.maxPixels), Int32(clamping: options.maxJPEGScans), 0, $2) },
                                  then: { try toRGB($0, name: name, alpha: options.alpha, cmyk: $0.channels == 4) })
             if options.applyEXIFOrientation {
                 orientation = try readOrientation(name: name, options: options) { try EXIF.jpegSources(data) }
@@ -104,7 +109,7 @@ public enum ImageDecoder {
             orientation = try readOrientation(name: path, options: options) { EXIF.pngSources(data) }
         case .jpeg:
             (width, height) = try runCodec(data, name: path, format: "JPEG",
-                                           { hic_jpeg_decode($0, $1, UInt64.max, 1, $2) },
+                                           { hic_jpeg_decode($0, $1, UInt64.max, Int32.max, 1, $2) },
                                            then: { ($0.width, $0.height) })
             orientation = try readOrientation(name: path, options: options) { try EXIF.jpegSources(data) }
         }
