@@ -13,6 +13,7 @@ let fuzzTargets: [(name: String, modules: [String])] = [
     ("fuzz-pipeline", ["Pipelines"]),
     ("fuzz-manifest", ["Pipelines"]),
     ("fuzz-results", ["Pipelines"]),
+    ("fuzz-image", ["Media"]),
 ]
 
 let package = Package(

@@ -34,7 +34,7 @@ def wav_bytes(rate, channels, width, frames):
 def sox_bytes(ext, *args):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "x." + ext)
-        subprocess.run(["sox", "-n", *args, out, "synth", "0.05", "sine", "440"], check=True)
+        subprocess.run(["sox", "-R", "-n", *args, out, "synth", "0.05", "sine", "440"], check=True)
         return open(out, "rb").read()
 
 
@@ -168,8 +168,20 @@ RECORD = {"id": "a.wav", "index": 0, "input": "a.wav", "path": "/data/a.wav", "m
           "timings": {"total": 0.1}, "provenance": {"hearth_version": "0.1.0", "stages": []}}
 
 
+def images():
+    """The image decoders' own small fixtures (PNG and JPEG variants, EXIF cases, a bomb header)."""
+    folder = os.path.join(os.path.dirname(HERE), "Tests", "MediaTests", "Fixtures", "images")
+    if not os.path.isdir(folder):
+        return
+    for name in sorted(os.listdir(folder)):
+        p = os.path.join(folder, name)
+        if name.endswith((".png", ".jpg")) and os.path.getsize(p) <= 4096:
+            put("fuzz-image", name, open(p, "rb").read())
+
+
 def main():
     audio()
+    images()
     for v in (1, 3, 6):
         put("fuzz-ctranslate2", "v%d.bin" % v, ct2(v))
     put("fuzz-safetensors", "small.safetensors", safetensors())

@@ -23,7 +23,6 @@ swift build --package-path fuzz --scratch-path "$SCRATCH" -j 2 \
 echo "built in $(( $(date +%s) - start )) s"
 BIN=$(swift build --package-path fuzz --scratch-path "$SCRATCH" --show-bin-path)
 
-python3 fuzz/make_corpus.py
 total_findings=0
 printf '\n%-18s %8s %12s %10s %8s %9s\n' target seconds executions exec/s corpus findings > "$SCRATCH/summary.txt"
 for t in $TARGETS; do

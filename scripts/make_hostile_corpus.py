@@ -16,9 +16,9 @@ Audio that must fail cleanly: 0 bytes, truncated header, truncated data, headers
 data size, 0 Hz, 1 Hz and 4 GHz sample rates, 4000 channels), text and random bytes named .wav /
 .flac / .mp3 / .ogg, a symlink loop, a dangling symlink, an unreadable file (only without root),
 and two files the test changes or removes while the run is going (zz-vanishes.wav, zz-changes.wav).
-Images (a transcribe pipeline reads none, so each is one error record at stage `input`; decoder
-hardening of these files is tested where the image decoders are): a decompression bomb, 0×0, truncated PNG/JPEG,
-random bytes named .png/.jpg, CMYK JPEG, 16-bit PNG.
+Images ("ok" = decodes; a transcribe pipeline does not collect images, so the hostile-folder test
+decodes them directly): a decompression bomb, 0×0, truncated PNG/JPEG, random bytes named
+.png/.jpg must fail; a CMYK JPEG, a 16-bit PNG, a plain PNG and JPEG must decode.
 """
 import argparse, json, os, random, shutil, struct, subprocess, sys, tempfile, zlib
 
@@ -150,7 +150,12 @@ def main():
         write("images/truncated.png", full[:len(full) // 2], "error")
         write("images/random.png", bytes(rng.randrange(256) for _ in range(4000)), "error")
         write("images/random.jpg", bytes(rng.randrange(256) for _ in range(4000)), "error")
-        write("images/sixteen-bit.png", png(16, 16, bit_depth=16, color=2), "error")
+        write("images/sixteen-bit.png", png(16, 16, bit_depth=16, color=2), "ok")
+        write("images/good.png", png(32, 24), "ok")
+        fixtures = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "MediaTests", "Fixtures", "images")
+        for name, rel in (("cmyk.jpg", "images/cmyk.jpg"), ("baseline420.jpg", "images/good.jpg")):
+            if os.path.exists(os.path.join(fixtures, name)):
+                shutil.copy(os.path.join(fixtures, name), path(rel)); note(rel, "ok")
         try:
             jpg = os.path.join(tmp, "x.jpg")
             sh("sox", "-n", "-r", "8000", os.path.join(tmp, "spec.wav"), "synth", "1", "sine", "300")
@@ -161,8 +166,6 @@ def main():
                     from PIL import Image  # noqa
                     img = Image.open(os.path.join(tmp, "s.png")).convert("RGB")
                     img.save(jpg, quality=85)
-                    img.convert("CMYK").save(path("images/cmyk.jpg"), quality=85)
-                    note("images/cmyk.jpg", "error")
                     made_jpeg = True
             if made_jpeg:
                 data = open(jpg, "rb").read()

@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import Pipelines
 import XCTest
 #if canImport(Glibc)
@@ -95,6 +96,37 @@ final class HostileInputTests: XCTestCase {
         let peakMB = Double(usage.ru_maxrss) / 1024
         XCTAssertLessThan(peakMB, 1500, "peak RSS of the runs")
         print("hostile corpus: \(all.count) records, \(all.filter { $0.status == .ok }.count) ok, peak child RSS \(Int(peakMB)) MB")
+    }
+
+    /// The corpus' images through the image decoder (a transcribe pipeline does not collect them):
+    /// hostile ones refused with an ImageError naming the file (the bomb before any pixel buffer is
+    /// allocated), good ones decoded.
+    func testHostileImagesAreRefusedAndGoodOnesDecode() throws {
+        guard commandExists("python3"), commandExists("sox"), commandExists("espeak-ng") else { throw XCTSkip("python3, sox, espeak-ng needed") }
+        let folder = try Fixtures.temporaryFolder(self)
+        let corpus = folder.appendingPathComponent("hostile")
+        let generated = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
+                                       ["python3", Fixtures.root.appendingPathComponent("scripts/make_hostile_corpus.py").path,
+                                        corpus.path, "--silence-seconds", "1"])
+        XCTAssertEqual(generated.status, 0, generated.stderr)
+        addTeardownBlock { _ = try? runProcess(URL(fileURLWithPath: "/bin/chmod"), ["-R", "u+rwX", corpus.path]) }
+        let expected = try JSONDecoder().decode([String: Expectation].self,
+                                                from: Data(contentsOf: folder.appendingPathComponent("hostile.expected.json")))
+        let images = expected.filter { $0.key.hasPrefix("images/") }
+        XCTAssertGreaterThanOrEqual(images.count, 8)
+        for (name, expectation) in images.sorted(by: { $0.key < $1.key }) {
+            let path = corpus.appendingPathComponent(name).path
+            do {
+                let image = try ImageDecoder.decode(path: path)
+                XCTAssertEqual(expectation.expect, "ok", "\(name) decoded (\(image.width)×\(image.height))")
+                XCTAssertGreaterThan(image.width * image.height, 0, name)
+            } catch let error as ImageError {
+                XCTAssertEqual(expectation.expect, "error", "\(name): \(error)")
+                XCTAssertTrue("\(error)".contains(URL(fileURLWithPath: name).lastPathComponent), "\(error)")
+            } catch {
+                XCTFail("\(name): not an ImageError: \(error)")
+            }
+        }
     }
 
     /// An error message a person understands: says what is wrong in words, names no Swift or
