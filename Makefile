@@ -8,7 +8,7 @@ APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-de
               espeak-ng sox python3-venv strace util-linux
 TEST_MODELS = whisper-tiny.en whisper-base smollm2-135m-instruct qwen2.5-coder-0.5b-instruct
 
-.PHONY: setup build models test-models test-audio demo test bench clean fuzz crash-check
+.PHONY: setup build models test-models test-audio demo test bench clean fuzz crash-check test-asan
 
 setup:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -44,6 +44,15 @@ bench: models
 fuzz: setup
 	bash scripts/fuzz.sh
 
+# The whole suite with AddressSanitizer (Swift and C) and UndefinedBehaviorSanitizer (C kernels,
+# trapping: no runtime needed), in its own build folder; the hearth binary the process tests run
+# is the sanitized one. Not part of `make test` (it takes several times longer).
+ASAN_FLAGS = -Xswiftc -sanitize=address -Xcc -fsanitize=address,undefined -Xcc -fsanitize-trap=undefined \
+             -Xcc -fno-sanitize=function
+test-asan: test-models test-audio
+	$(SWIFT) build -c $(CONFIG) --build-tests --scratch-path .build-asan $(ASAN_FLAGS)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 $(SWIFT) test -c $(CONFIG) --skip-build --scratch-path .build-asan $(ASAN_FLAGS)
+
 # kill -9 at CRASH_KILLS random moments, during sidecar writes, and a full disk; each resume must
 # equal an uninterrupted run (scripts/crash_check.py; needs root for the tmpfs, strace).
 CRASH_KILLS ?= 30
@@ -52,4 +61,4 @@ crash-check: build test-audio
 	python3 scripts/crash_check.py --kills $(CRASH_KILLS)
 
 clean:
-	rm -rf .build .build-fuzz out
+	rm -rf .build .build-fuzz .build-asan out

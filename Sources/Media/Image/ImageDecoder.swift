@@ -72,14 +72,14 @@ public enum ImageDecoder {
             // tRNS → alpha only when alpha is composited (see AlphaHandling); never for truecolor RGB.
             let transparency: Int32 = options.alpha == .compositeOnWhite ? 2 : 0
             image = try runCodec(data, name: name, format: "PNG",
-                                 { hic_png_decode($0, $1, UInt64(options.maxPixels), transparency, $2) },
+                                 { hic_png_decode($0, $1, UInt64(clamping: options.maxPixels), transparency, $2) },
                                  then: { try toRGB($0, name: name, alpha: options.alpha, cmyk: false) })
             if options.applyEXIFOrientation {
                 orientation = try readOrientation(name: name, options: options) { EXIF.pngSources(data) }
             }
         case .jpeg:
             image = try runCodec(data, name: name, format: "JPEG",
-                                 { hic_jpeg_decode($0, $1, UInt64(options.maxPixels), Int32(clamping: options.maxJPEGScans), 0, $2) },
+                                 { hic_jpeg_decode($0, $1, UInt64(clamping: options.maxPixels), Int32(clamping: options.maxJPEGScans), 0, $2) },
                                  then: { try toRGB($0, name: name, alpha: options.alpha, cmyk: $0.channels == 4) })
             if options.applyEXIFOrientation {
                 orientation = try readOrientation(name: name, options: options) { try EXIF.jpegSources(data) }
@@ -164,9 +164,11 @@ public enum ImageDecoder {
         if width == 0 || height == 0 {
             throw ImageError(path: name, kind: .emptyImage, message: "PNG image has no pixels: header declares \(width)x\(height)")
         }
-        if width.multipliedReportingOverflow(by: height).partialValue > maxPixels || width > Int(Int32.max) || height > Int(Int32.max) {
+        // both are < 2^32, so their product fits in UInt64 (in Int it may not: found by fuzz-image)
+        let pixels = UInt64(width) * UInt64(height)
+        if pixels > UInt64(clamping: maxPixels) || width > Int(Int32.max) || height > Int(Int32.max) {
             throw ImageError(path: name, kind: .tooLarge,
-                             message: "PNG header declares \(width)x\(height) = \(width * height) pixels, above the limit of \(maxPixels) (refused before decoding)")
+                             message: "PNG header declares \(width)x\(height) = \(pixels) pixels, above the limit of \(maxPixels) (refused before decoding)")
         }
     }
 
