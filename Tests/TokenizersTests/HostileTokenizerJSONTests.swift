@@ -24,7 +24,15 @@ final class HostileTokenizerJSONTests: XCTestCase {
         assertRefused(try json(vocab: ["a": 0, "b": 1_000_000_000_000_000]), ["model.vocab", "1000000000000000", "beyond the 2 tokens"])
         assertRefused(try json(vocab: ["a": 0], added: [["id": Int(Int32.max), "content": "<x>", "special": true]]),
                       ["added_tokens[0]", "\(Int32.max)"])
-        // dense ids with added tokens after the vocabulary still load
-        XCTAssertNoThrow(try BPETokenizer(tokenizerJSON: try json(vocab: ["a": 0, "b": 1], added: [["id": 2, "content": "<x>", "special": true]])))
+        // dense ids (GPT-2's 256 byte symbols) with an added token after the vocabulary still load
+        var bytes: [String: Int] = [:]
+        var next = 0
+        for b in 0...255 {
+            let printable = (33...126).contains(b) || (161...172).contains(b) || (174...255).contains(b)
+            let scalar = printable ? UInt32(b) : 256 + UInt32(next)
+            if !printable { next += 1 }
+            bytes[String(Character(UnicodeScalar(scalar)!))] = b
+        }
+        XCTAssertNoThrow(try BPETokenizer(tokenizerJSON: try json(vocab: bytes, added: [["id": 256, "content": "<x>", "special": true]])))
     }
 }
