@@ -119,7 +119,14 @@ CLONES void hk_axpy(float *y, const float *x, float alpha, long n) {
 }
 
 CLONES void hk_f16_to_f32(const uint16_t *src, float *dst, long n) {
-    for (long i = 0; i < n; i++) dst[i] = (float)(*(const _Float16 *)&src[i]);
+    // `src` may be unaligned (CTranslate2 packs tensors at any byte offset): load through memcpy,
+    // which compiles to plain unaligned loads, instead of dereferencing (UB, trapped by UBSan).
+    const unsigned char *bytes = (const unsigned char *)src;
+    for (long i = 0; i < n; i++) {
+        _Float16 h;
+        memcpy(&h, bytes + 2 * i, sizeof h);
+        dst[i] = (float)h;
+    }
 }
 
 CLONES void hk_matmul_f16(const float *x, long m, long k, const uint16_t *w, long n0, long n1, float *y, long ldy) {
