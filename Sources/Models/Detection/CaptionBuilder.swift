@@ -1,0 +1,100 @@
+// A caption sentence from detected objects, without a language model: counts per label ("two
+// people"), the labels in order of the area they cover, and a short spatial hint — "on a horse"
+// when an object stands on a surface-like object (bench, bed, horse, …), else where the main
+// object sits in the picture ("on the left"). One hint, from the largest object only.
+
+import Foundation
+
+public enum CaptionBuilder {
+    /// Objects a caption keeps: at least this score (lower ones stay in the record's objects).
+    public static let minimumScore: Float = 0.25
+    /// At most this many kinds of object are named.
+    public static let maxLabels = 4
+
+    /// "A cat on a couch." / "Two people and a horse on the left." / "No objects recognised."
+    public static func caption(_ objects: [DetectedObject], imageWidth: Int, imageHeight: Int) -> String {
+        let kept = objects.filter { $0.score >= minimumScore }
+        guard !kept.isEmpty else { return "No objects recognised." }
+        let groups = grouped(kept)
+        let named = groups.prefix(maxLabels).map { phrase(count: $0.objects.count, label: $0.label) }
+        var sentence = list(named)
+        if let hint = spatialHint(groups, imageWidth: imageWidth, imageHeight: imageHeight) { sentence += " " + hint }
+        return sentence.prefix(1).uppercased() + sentence.dropFirst() + "."
+    }
+
+    /// Distinct labels, the label covering the most area first.
+    public static func tags(_ objects: [DetectedObject]) -> [String] { grouped(objects).map(\.label) }
+
+    struct Group { let label: String; var objects: [DetectedObject]; var area: Float }
+
+    static func grouped(_ objects: [DetectedObject]) -> [Group] {
+        var groups: [Group] = []
+        for o in objects {
+            if let i = groups.firstIndex(where: { $0.label == o.label }) {
+                groups[i].objects.append(o); groups[i].area += o.area
+            } else {
+                groups.append(Group(label: o.label, objects: [o], area: o.area))
+            }
+        }
+        return groups.sorted { $0.area != $1.area ? $0.area > $1.area : $0.label < $1.label }
+    }
+
+    /// "a dog", "an umbrella", "two people", "12 cars".
+    public static func phrase(count: Int, label: String) -> String {
+        if count == 1 { return article(label) + " " + label }
+        let words = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+        return (count <= 10 ? words[count - 2] : "\(count)") + " " + plural(label)
+    }
+
+    static func article(_ word: String) -> String {
+        guard let first = word.lowercased().first else { return "a" }
+        return "aeio".contains(first) || word.hasPrefix("hour") ? "an" : "a"
+    }
+
+    /// Plurals of the COCO class names (and a regular rule for others).
+    public static func plural(_ label: String) -> String {
+        let irregular = ["person": "people", "mouse": "mice", "sheep": "sheep", "skis": "pairs of skis", "scissors": "pairs of scissors",
+                         "knife": "knives", "wine glass": "wine glasses", "bus": "buses", "bench": "benches", "couch": "couches",
+                         "sandwich": "sandwiches", "toothbrush": "toothbrushes", "skateboard": "skateboards", "hair drier": "hair driers"]
+        if let p = irregular[label] { return p }
+        if label.hasSuffix("s") || label.hasSuffix("sh") || label.hasSuffix("ch") || label.hasSuffix("x") { return label + "es" }
+        if label.hasSuffix("y"), let before = label.dropLast().last, !"aeiou".contains(before) { return label.dropLast() + "ies" }
+        return label + "s"
+    }
+
+    static func list(_ items: [String]) -> String {
+        switch items.count {
+        case 0: return ""
+        case 1: return items[0]
+        case 2: return items[0] + " and " + items[1]
+        default: return items.dropLast().joined(separator: ", ") + " and " + items[items.count - 1]
+        }
+    }
+
+    /// Objects something else stands or sits on.
+    static let surfaces: Set<String> = ["bench", "bed", "couch", "chair", "dining table", "horse", "motorcycle", "bicycle",
+                                        "surfboard", "skateboard", "boat", "elephant", "toilet"]
+
+    /// "on a couch" when the main object's lower half overlaps a surface object below it, else
+    /// "on the left" / "on the right" / "at the top" / "at the bottom" for an off-centre main object.
+    static func spatialHint(_ groups: [Group], imageWidth: Int, imageHeight: Int) -> String? {
+        guard let main = groups.first?.objects.max(by: { $0.area < $1.area }) else { return nil }
+        let surface = groups.dropFirst().flatMap(\.objects).filter { surfaces.contains($0.label) && $0.label != main.label }
+            .filter { s in
+                // The main object's bottom lies inside the surface box and its centre is above the surface's bottom.
+                let cx = (main.box[0] + main.box[2]) / 2
+                return cx > s.box[0] && cx < s.box[2] && main.box[3] > s.box[1] && main.box[3] <= s.box[3] + 0.1 * (s.box[3] - s.box[1])
+                    && (main.box[1] + main.box[3]) / 2 < s.box[3]
+            }
+            .max { $0.area < $1.area }
+        if let surface { return "on " + article(surface.label) + " " + surface.label }
+        let cx = (main.box[0] + main.box[2]) / 2 / Float(max(imageWidth, 1))
+        let cy = (main.box[1] + main.box[3]) / 2 / Float(max(imageHeight, 1))
+        if main.area > 0.5 * Float(imageWidth * imageHeight) { return nil }   // fills the picture: no hint
+        if cx < 0.33 { return "on the left" }
+        if cx > 0.67 { return "on the right" }
+        if cy < 0.3 { return "at the top" }
+        if cy > 0.7 { return "at the bottom" }
+        return nil
+    }
+}
