@@ -50,7 +50,10 @@ public struct DarknetYOLO: Sendable {
     public let classes: Int
     /// The anchors this head uses (`mask` picks them from `anchors`), in network-input pixels.
     public let anchors: [Anchor]
-    public struct Anchor: Sendable, Equatable { public let width: Float, height: Float }
+    public struct Anchor: Sendable, Equatable {
+        public let width: Float, height: Float
+        public init(width: Float, height: Float) { self.width = width; self.height = height }
+    }
     /// `scale_x_y` (AlexeyAB's darknet; 1 in the original YOLOv3).
     public let scaleXY: Float
 }

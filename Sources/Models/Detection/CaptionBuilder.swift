@@ -16,9 +16,13 @@ public enum CaptionBuilder {
         let kept = objects.filter { $0.score >= minimumScore }
         guard !kept.isEmpty else { return "No objects recognised." }
         let groups = grouped(kept)
-        let named = groups.prefix(maxLabels).map { phrase(count: $0.objects.count, label: $0.label) }
+        let hint = spatialHint(groups, imageWidth: imageWidth, imageHeight: imageHeight)
+        // "A cat on a couch", not "A cat and a couch on a couch": a lone surface named by the hint is not listed.
+        let named = groups.prefix(maxLabels)
+            .filter { !(hint?.surface == $0.label && $0.objects.count == 1) }
+            .map { phrase(count: $0.objects.count, label: $0.label) }
         var sentence = list(named)
-        if let hint = spatialHint(groups, imageWidth: imageWidth, imageHeight: imageHeight) { sentence += " " + hint }
+        if let hint { sentence += " " + hint.text }
         return sentence.prefix(1).uppercased() + sentence.dropFirst() + "."
     }
 
@@ -48,7 +52,7 @@ public enum CaptionBuilder {
 
     static func article(_ word: String) -> String {
         guard let first = word.lowercased().first else { return "a" }
-        return "aeio".contains(first) || word.hasPrefix("hour") ? "an" : "a"
+        return "aeiou".contains(first) ? "an" : "a"
     }
 
     /// Plurals of the COCO class names (and a regular rule for others).
@@ -75,26 +79,29 @@ public enum CaptionBuilder {
     static let surfaces: Set<String> = ["bench", "bed", "couch", "chair", "dining table", "horse", "motorcycle", "bicycle",
                                         "surfboard", "skateboard", "boat", "elephant", "toilet"]
 
-    /// "on a couch" when the main object's lower half overlaps a surface object below it, else
-    /// "on the left" / "on the right" / "at the top" / "at the bottom" for an off-centre main object.
-    static func spatialHint(_ groups: [Group], imageWidth: Int, imageHeight: Int) -> String? {
-        guard let main = groups.first?.objects.max(by: { $0.area < $1.area }) else { return nil }
+    /// "on a couch" when the main group's largest object has its bottom on a surface object (its
+    /// lower edge inside the surface's box, its centre above the surface's bottom), else "on the left" /
+    /// "on the right" / "at the top" / "at the bottom" when the main group's boxes together sit off-centre.
+    static func spatialHint(_ groups: [Group], imageWidth: Int, imageHeight: Int) -> (text: String, surface: String?)? {
+        guard let group = groups.first, let main = group.objects.max(by: { $0.area < $1.area }) else { return nil }
         let surface = groups.dropFirst().flatMap(\.objects).filter { surfaces.contains($0.label) && $0.label != main.label }
             .filter { s in
-                // The main object's bottom lies inside the surface box and its centre is above the surface's bottom.
                 let cx = (main.box[0] + main.box[2]) / 2
                 return cx > s.box[0] && cx < s.box[2] && main.box[3] > s.box[1] && main.box[3] <= s.box[3] + 0.1 * (s.box[3] - s.box[1])
                     && (main.box[1] + main.box[3]) / 2 < s.box[3]
             }
             .max { $0.area < $1.area }
-        if let surface { return "on " + article(surface.label) + " " + surface.label }
-        let cx = (main.box[0] + main.box[2]) / 2 / Float(max(imageWidth, 1))
-        let cy = (main.box[1] + main.box[3]) / 2 / Float(max(imageHeight, 1))
-        if main.area > 0.5 * Float(imageWidth * imageHeight) { return nil }   // fills the picture: no hint
-        if cx < 0.33 { return "on the left" }
-        if cx > 0.67 { return "on the right" }
-        if cy < 0.3 { return "at the top" }
-        if cy > 0.7 { return "at the bottom" }
+        if let surface { return ("on " + article(surface.label) + " " + surface.label, surface.label) }
+        let union = group.objects.dropFirst().reduce(group.objects[0].box) { u, o in
+            [min(u[0], o.box[0]), min(u[1], o.box[1]), max(u[2], o.box[2]), max(u[3], o.box[3])]
+        }
+        let width = Float(max(imageWidth, 1)), height = Float(max(imageHeight, 1))
+        if (union[2] - union[0]) * (union[3] - union[1]) > 0.5 * width * height { return nil }   // fills the picture
+        let cx = (union[0] + union[2]) / 2 / width, cy = (union[1] + union[3]) / 2 / height
+        if cx < 0.33 { return ("on the left", nil) }
+        if cx > 0.67 { return ("on the right", nil) }
+        if cy < 0.3 { return ("at the top", nil) }
+        if cy > 0.7 { return ("at the bottom", nil) }
         return nil
     }
 }
