@@ -97,11 +97,17 @@ public struct DarknetNetwork: Sendable {
         }
     }
 
-    /// Reads `cfg` and `weights`; any problem is a WeightError naming the file at fault.
-    public static func load(cfg: String, weights: String) throws -> DarknetNetwork {
+    /// Reads `cfg` and `weights`; any problem is a WeightError naming the file at fault. `inputSize`
+    /// replaces the cfg's [net] width and height (convolutions do not depend on it; darknet's
+    /// `resize_network` does the same).
+    public static func load(cfg: String, weights: String, inputSize: (width: Int, height: Int)? = nil) throws -> DarknetNetwork {
         guard let data = FileManager.default.contents(atPath: cfg) else { throw WeightError(cfg, "cannot read the file") }
         guard let text = String(data: data, encoding: .utf8) else { throw WeightError(cfg, "not UTF-8 text") }
-        let sections = try DarknetConfig.parse(text, path: cfg)
+        var sections = try DarknetConfig.parse(text, path: cfg)
+        if let inputSize {
+            sections[0].options.removeAll { $0.key == "width" || $0.key == "height" }
+            sections[0].options += [("width", String(inputSize.width), sections[0].line), ("height", String(inputSize.height), sections[0].line)]
+        }
         var (input, layers) = try DarknetConfig.layers(sections, path: cfg)
         let file = try MappedFile(path: weights)
         let (version, seen) = try readWeights(file, into: &layers)

@@ -63,7 +63,8 @@ public final class YOLODetector {
     }
 
     /// Loads `<name>.cfg`, `<name>.weights` and the class names (`coco.names`, or any `.names` file) from a directory.
-    public convenience init(directory: String) throws {
+    /// `inputSize` (a multiple of 32) replaces the cfg's network input size.
+    public convenience init(directory: String, inputSize: Int? = nil) throws {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
         func pick(_ ext: String) throws -> String {
             let found = names.filter { $0.hasSuffix(ext) && !$0.hasPrefix(".") }
@@ -73,11 +74,14 @@ public final class YOLODetector {
             }
             return (directory as NSString).appendingPathComponent(first)
         }
-        try self.init(cfg: pick(".cfg"), weights: pick(".weights"), names: pick(".names"))
+        try self.init(cfg: pick(".cfg"), weights: pick(".weights"), names: pick(".names"), inputSize: inputSize)
     }
 
-    public init(cfg: String, weights: String, names: String) throws {
-        network = try DarknetNetwork.load(cfg: cfg, weights: weights)
+    public init(cfg: String, weights: String, names: String, inputSize: Int? = nil) throws {
+        if let inputSize, inputSize < 32 || inputSize % 32 != 0 || inputSize > 4096 {
+            throw WeightError(cfg, "input size \(inputSize) must be a multiple of 32 between 32 and 4096")
+        }
+        network = try DarknetNetwork.load(cfg: cfg, weights: weights, inputSize: inputSize.map { ($0, $0) })
         cfgPath = cfg; weightsPath = weights; namesPath = names
         guard let text = FileManager.default.contents(atPath: names).flatMap({ String(data: $0, encoding: .utf8) }) else {
             throw WeightError(names, "cannot read the class names")
