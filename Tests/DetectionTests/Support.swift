@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import Models
 import ModelStore
 import XCTest
@@ -20,11 +21,9 @@ enum DetectionSupport {
         return d
     }
 
-    /// TEMPORARY: raw RGB made by Python until the image decoders land.
+    /// A photo from samples/, decoded by Media (EXIF orientation applied).
     static func decode(_ file: String) throws -> (pixels: [UInt8], width: Int, height: Int) {
-        let data = try Data(contentsOf: root.appendingPathComponent(".build/photos/\(file).rgb"))
-        let w = Int(data.withUnsafeBytes { $0.load(fromByteOffset: 0, as: Int32.self) })
-        let h = Int(data.withUnsafeBytes { $0.load(fromByteOffset: 4, as: Int32.self) })
-        return ([UInt8](data.dropFirst(8)), w, h)
+        let image = try ImageDecoder.decode(path: root.appendingPathComponent("samples/\(file)").path)
+        return (image.pixels, image.width, image.height)
     }
 }

@@ -10,7 +10,7 @@
 // differs by half an input pixel when netW − newW is odd).
 
 import Foundation
-// TEMPORARY until the image decoders land on main: Media.resizeBilinear's semantics.
+import Media
 
 public struct Letterbox: Sendable, Equatable {
     public let imageWidth: Int, imageHeight: Int
@@ -36,7 +36,7 @@ public struct Letterbox: Sendable, Equatable {
     public func blob(pixels: [UInt8]) -> [Float] {
         precondition(pixels.count == imageWidth * imageHeight * 3, "pixels must be (\(imageHeight), \(imageWidth), 3)")
         let source = pixels.map { Float($0) * (1 / 255 as Float) }
-        let resized = temporaryResizeBilinear(source, width: imageWidth, height: imageHeight, channels: 3,
+        let resized = resizeBilinear(source, width: imageWidth, height: imageHeight, channels: 3,
                                      toWidth: resizedWidth, toHeight: resizedHeight)   // (resizedH, resizedW, 3)
         let plane = inputWidth * inputHeight
         var blob = [Float](repeating: 0.5, count: 3 * plane)
@@ -59,27 +59,3 @@ public struct Letterbox: Sendable, Equatable {
     }
 }
 
-// TEMPORARY (replaced by Media.resizeBilinear after `git merge main`).
-func temporaryResizeBilinear(_ src: [Float], width: Int, height: Int, channels: Int, toWidth: Int, toHeight: Int) -> [Float] {
-    func taps(_ inSize: Int, _ outSize: Int) -> [(Int, Int, Float)] {
-        let scale = Double(inSize) / Double(outSize)
-        return (0..<outSize).map { i in
-            let position = max((Double(i) + 0.5) * scale - 0.5, 0)
-            let lower = min(Int(position), inSize - 1)
-            return (lower, min(lower + 1, inSize - 1), Float(position - Double(lower)))
-        }
-    }
-    let xs = taps(width, toWidth), ys = taps(height, toHeight)
-    var out = [Float](repeating: 0, count: toWidth * toHeight * channels)
-    for (yy, (y0, y1, fy)) in ys.enumerated() {
-        for (xx, (x0, x1, fx)) in xs.enumerated() {
-            for ch in 0..<channels {
-                let a = src[(y0 * width + x0) * channels + ch], b = src[(y0 * width + x1) * channels + ch]
-                let c = src[(y1 * width + x0) * channels + ch], d = src[(y1 * width + x1) * channels + ch]
-                let top = a + (b - a) * fx, bottom = c + (d - c) * fx
-                out[(yy * toWidth + xx) * channels + ch] = top + (bottom - top) * fy
-            }
-        }
-    }
-    return out
-}
