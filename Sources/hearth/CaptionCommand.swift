@@ -26,6 +26,9 @@ struct ImageCommandOptions: ParsableArguments {
     @Option(name: .customLong("input-size"), help: "Network input size, a multiple of 32 (default: the cfg's, 416).")
     var inputSize: Int?
 
+    @Flag(name: .customLong("no-zoom-out"), help: "caption: do not look again, zoomed out, at an image where nothing was found.")
+    var noZoomOut = false
+
     @Flag(help: "Print one JSON object per image (caption, objects, tags, size, provenance).")
     var json = false
 
@@ -37,7 +40,7 @@ struct ImageCommandOptions: ParsableArguments {
 
     var detection: DetectionOptions {
         var d = DetectionOptions()
-        d.threshold = threshold; d.nms = nms; d.maxObjects = maxObjects
+        d.threshold = threshold; d.nms = nms; d.maxObjects = maxObjects; d.zoomOutRetry = !noZoomOut
         return d
     }
 
@@ -51,6 +54,8 @@ struct ImageCommandOptions: ParsableArguments {
     /// Describes every image; prints (or writes) the caption or the objects. Exit status 1 if any image failed.
     func run(detect: Bool) throws {
         BLAS.setThreads(threads)
+        var detection = detection
+        if detect { detection.zoomOutRetry = false }   // detect reports exactly what the network finds
         let installed = try ModelStore().resolve(model)
         guard installed.format == "darknet" else {
             throw ValidationError("model '\(installed.name)' is not an image model (a Darknet YOLO such as \(ModelCatalog.defaultDetector))")
@@ -62,7 +67,7 @@ struct ImageCommandOptions: ParsableArguments {
         let names = AudioFiles.outputNames(files)
         if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
         var options: [String: Any] = ["threshold": threshold, "nms": nms, "max_objects": maxObjects,
-                                      "input_size": detector.inputWidth]
+                                      "input_size": detector.inputWidth, "zoom_out_retry": detection.zoomOutRetry]
         options["threads"] = threads
         let provenance: [String: Any] = ["hearth_version": Models.Hearth.version, "model": installed.name, "model_format": installed.format,
                                          "files": installed.files, "options": options]
@@ -78,9 +83,10 @@ struct ImageCommandOptions: ParsableArguments {
                     ["label": o.label, "score": (Double(o.score) * 10_000).rounded() / 10_000,
                      "box": o.box.map { (Double($0) * 10).rounded() / 10 }]
                 }
-                let record: [String: Any] = ["path": file, "text": d.caption, "objects": objects, "tags": d.tags, "width": d.width,
+                var record: [String: Any] = ["path": file, "text": d.caption, "objects": objects, "tags": d.tags, "width": d.width,
                                              "height": d.height, "timings": ["image": decoded.timeIntervalSince(began), "detect": seconds],
                                              "provenance": provenance]
+                if d.zoomedOut { record["zoomed_out"] = true }
                 let jsonText = String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]),
                                       as: UTF8.self)
                 let plain = detect
@@ -97,7 +103,8 @@ struct ImageCommandOptions: ParsableArguments {
                 }
             } catch {
                 failures += 1
-                FileHandle.standardError.write(Data("error: \(file): \(error)\n".utf8))
+                let message = "\(error)"
+                FileHandle.standardError.write(Data("error: \(message.hasPrefix(file) ? message : "\(file): \(message)")\n".utf8))
             }
         }
         if failures > 0 { throw ExitCode(1) }

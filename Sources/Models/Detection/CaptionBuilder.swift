@@ -1,7 +1,7 @@
 // A caption sentence from detected objects, without a language model: counts per label ("two
-// people"), the labels in order of the area they cover, and a short spatial hint — "on a horse"
-// when an object stands on a surface-like object (bench, bed, horse, …), else where the main
-// object sits in the picture ("on the left"). One hint, from the largest object only.
+// people"), the labels in order of the area they cover, and a short spatial hint after the first
+// one — "on a horse" when it stands on a surface-like object (bench, bed, horse, …), else where it
+// sits in the picture ("A horse on the right, a person and a dog.").
 
 import Foundation
 
@@ -13,21 +13,40 @@ public enum CaptionBuilder {
 
     /// "A cat on a couch." / "Two people and a horse on the left." / "No objects recognised."
     public static func caption(_ objects: [DetectedObject], imageWidth: Int, imageHeight: Int) -> String {
-        let kept = objects.filter { $0.score >= minimumScore }
+        let kept = distinct(objects.filter { $0.score >= minimumScore })
         guard !kept.isEmpty else { return "No objects recognised." }
         let groups = grouped(kept)
         let hint = spatialHint(groups, imageWidth: imageWidth, imageHeight: imageHeight)
         // "A cat on a couch", not "A cat and a couch on a couch": a lone surface named by the hint is not listed.
-        let named = groups.prefix(maxLabels)
+        var named = groups.prefix(maxLabels)
             .filter { !(hint?.surface == $0.label && $0.objects.count == 1) }
             .map { phrase(count: $0.objects.count, label: $0.label) }
-        var sentence = list(named)
-        if let hint { sentence += " " + hint.text }
+        if let hint, !named.isEmpty { named[0] += " " + hint.text }   // the hint is about the first-named object
+        let sentence = list(named)
         return sentence.prefix(1).uppercased() + sentence.dropFirst() + "."
     }
 
     /// Distinct labels, the label covering the most area first.
     public static func tags(_ objects: [DetectedObject]) -> [String] { grouped(objects).map(\.label) }
+
+    /// The objects a sentence counts: darknet may report one object under two labels (a car that is
+    /// also a truck: the same or a nearly identical box, IoU > 0.7), which keeps its best label; and a
+    /// box lying (95 %) inside a higher-scored box of the same label is the same object seen at two
+    /// scales (per-class NMS keeps such pairs: their IoU is low).
+    static func distinct(_ objects: [DetectedObject]) -> [DetectedObject] {
+        var out: [DetectedObject] = []
+        for o in objects.sorted(by: { $0.score > $1.score }) {
+            let duplicate = out.contains { k in
+                let iw = min(k.box[2], o.box[2]) - max(k.box[0], o.box[0]), ih = min(k.box[3], o.box[3]) - max(k.box[1], o.box[1])
+                guard iw > 0 && ih > 0 else { return false }
+                let inter = iw * ih
+                if k.label != o.label { return inter / (k.area + o.area - inter) > 0.7 }
+                return inter >= 0.95 * min(k.area, o.area)
+            }
+            if !duplicate { out.append(o) }
+        }
+        return out
+    }
 
     struct Group { let label: String; var objects: [DetectedObject]; var area: Float }
 

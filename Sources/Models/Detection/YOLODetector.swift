@@ -36,9 +36,13 @@ public struct DetectionOptions: Sendable, Equatable, Codable {
     public var nms: Float = 0.45
     /// At most this many objects, highest scores first.
     public var maxObjects = 100
+    /// When nothing is found, look again with the image shrunk to half the input on a gray canvas:
+    /// YOLOv3-tiny often misses an object that fills the frame (a close-up cat scores objectness
+    /// 0.06 at full size, 0.97 zoomed out). Only the describer does this; `detect` never does.
+    public var zoomOutRetry = true
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case threshold, nms, maxObjects = "max_objects" }
+    enum CodingKeys: String, CodingKey { case threshold, nms, maxObjects = "max_objects", zoomOutRetry = "zoom_out_retry" }
 }
 
 /// A loaded Darknet YOLO network.

@@ -38,15 +38,17 @@ struct ImageStageOptions: StageOptions, Codable {
     /// caption only: a GGUF text model that turns the detections into one fluent sentence.
     var rewriteModel: String?
     var rewriteMaxTokens = 48
+    /// caption only: look again, zoomed out, when nothing was found (DetectionOptions.zoomOutRetry).
+    var zoomOutRetry = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case threshold, nms, maxObjects = "max_objects", inputSize = "input_size", rewriteModel = "rewrite_model"
-        case rewriteMaxTokens = "rewrite_max_tokens"
+        case rewriteMaxTokens = "rewrite_max_tokens", zoomOutRetry = "zoom_out_retry"
     }
     /// The keys a detect stage takes (no rewrite).
     enum DetectKeys: String, CodingKey, CaseIterable { case threshold, nms, maxObjects = "max_objects", inputSize = "input_size" }
 
-    init() {}
+    init(caption: Bool = false) { zoomOutRetry = caption }
 
     init(from decoder: Decoder) throws { try self.init(from: decoder, rewrite: true) }
 
@@ -63,6 +65,7 @@ struct ImageStageOptions: StageOptions, Codable {
         if rewrite {
             rewriteModel = try c.decodeIfPresent(String.self, forKey: .rewriteModel)
             rewriteMaxTokens = try c.decodeIfPresent(Int.self, forKey: .rewriteMaxTokens) ?? rewriteMaxTokens
+            zoomOutRetry = try c.decodeIfPresent(Bool.self, forKey: .zoomOutRetry) ?? true
         }
         try check(threshold >= 0 && threshold < 1, .threshold, "must be in [0, 1)")
         try check(nms > 0 && nms <= 1, .nms, "must be in (0, 1]")
@@ -79,11 +82,12 @@ struct ImageStageOptions: StageOptions, Codable {
         try c.encodeIfPresent(inputSize, forKey: .inputSize)
         try c.encodeIfPresent(rewriteModel, forKey: .rewriteModel)
         if rewriteModel != nil { try c.encode(rewriteMaxTokens, forKey: .rewriteMaxTokens) }
+        if zoomOutRetry { try c.encode(true, forKey: .zoomOutRetry) }
     }
 
     var detection: DetectionOptions {
         var d = DetectionOptions()
-        d.threshold = threshold; d.nms = nms; d.maxObjects = maxObjects
+        d.threshold = threshold; d.nms = nms; d.maxObjects = maxObjects; d.zoomOutRetry = zoomOutRetry
         return d
     }
 }
@@ -208,6 +212,7 @@ final class ImageStage: PipelineStage {
             "width": .int(Int64(d.width)), "height": .int(Int64(d.height)),
         ]
         if rewritten != nil { fields["detector_caption"] = .string(d.caption) }
+        if d.zoomedOut { fields["zoomed_out"] = .bool(true) }
         return .object(fields)
     }
 
