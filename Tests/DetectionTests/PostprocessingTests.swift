@@ -59,7 +59,7 @@ final class PostprocessingTests: XCTestCase {
         let rider = [object("horse", [20, 40, 80, 100]), object("person", [35, 0, 65, 70])]
         XCTAssertEqual(CaptionBuilder.caption(rider, imageWidth: 100, imageHeight: 100), "A horse and a person.")
         let onCouch = [object("couch", [0, 40, 100, 100]), object("cat", [30, 30, 60, 60])]
-        XCTAssertEqual(CaptionBuilder.caption(onCouch.reversed(), imageWidth: 200, imageHeight: 100), "A couch and a cat on the left.")
+        XCTAssertEqual(CaptionBuilder.caption(onCouch.reversed(), imageWidth: 200, imageHeight: 100), "A couch on the left and a cat.")
         let catOnCouch = [object("cat", [20, 20, 90, 70]), object("couch", [0, 50, 100, 80])]
         XCTAssertEqual(CaptionBuilder.caption(catOnCouch, imageWidth: 100, imageHeight: 100), "A cat on a couch.")
         let cars = (0..<12).map { object("car", [Float($0) * 8, 0, Float($0) * 8 + 8, 8]) }
@@ -70,5 +70,12 @@ final class PostprocessingTests: XCTestCase {
         XCTAssertEqual(CaptionBuilder.plural("teddy bear"), "teddy bears")
         XCTAssertEqual(CaptionBuilder.plural("sheep"), "sheep")
         XCTAssertEqual(CaptionBuilder.tags(people), ["person", "dog"])
+        let sideBySide = [object("horse", [55, 20, 95, 70]), object("person", [10, 10, 30, 90], score: 0.8), object("dog", [35, 70, 45, 80])]
+        XCTAssertEqual(CaptionBuilder.caption(sideBySide, imageWidth: 100, imageHeight: 100), "A horse on the right, a person and a dog.")
+        // One box under two labels counts once (its best label); a box inside a same-label box is the same object.
+        let doubled = [object("car", [0, 0, 40, 20], score: 0.6), object("truck", [0, 0, 40, 20], score: 0.5),
+                       object("dog", [50, 50, 90, 90], score: 0.9), object("dog", [60, 60, 80, 80], score: 0.8),
+                       object("dog", [0, 50, 40, 90], score: 0.7)]
+        XCTAssertEqual(CaptionBuilder.caption(doubled, imageWidth: 100, imageHeight: 100), "Two dogs and a car.")
     }
 }
