@@ -7,4 +7,9 @@ struct Hearth: ParsableCommand {
         abstract: "Offline, auditable batch transcription, captioning and question answering.",
         subcommands: [TranscribeCommand.self, CaptionCommand.self, DetectCommand.self, AskCommand.self, RunCommand.self, ValidateCommand.self, MergeCommand.self, ReportCommand.self,
                       ModelsCommand.self])
+
+    static func main() {
+        BLASCoreType.reexecIfGenericKernels()
+        main(nil)
+    }
 }

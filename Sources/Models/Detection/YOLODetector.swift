@@ -164,6 +164,8 @@ public final class YOLODetector {
             for (i, (layer, spec)) in zip(layers, network.layers).enumerated() {
                 let x: UnsafePointer<Float> = i == 0 ? input.baseAddress! : UnsafePointer(outputs[i - 1])
                 let y = outputs[i], shape = spec.input
+                let t0 = Date()
+                defer { if ProcessInfo.processInfo.environment["HEARTH_PROFILE"] != nil { FileHandle.standardError.write(Data("layer \(i) \(spec.section) \(spec.input) → \(spec.output): \(String(format: "%.1f", Date().timeIntervalSince(t0) * 1000)) ms\n".utf8)) } }
                 switch layer {
                 case .convolution(let conv):
                     conv(x, height: shape.height, width: shape.width, into: y, columns: columns)
