@@ -131,10 +131,20 @@ public func maxPool2d(_ x: UnsafePointer<Float>, channels: Int, height: Int, wid
                       into y: UnsafeMutablePointer<Float>) {
     let oh = (height + padding - size) / stride + 1, ow = (width + padding - size) / stride + 1
     let offset = -(padding / 2)
+    // 2×2 windows at stride 2 that lie inside the input (every one when offset is 0): max of four.
+    let fast = size == 2 && stride == 2 && offset == 0
     ConvThreads.run(count: channels, minChunk: max(1, 65_536 / max(oh * ow, 1))) { start, end in
         for c in start..<end {
             let plane = x + c * height * width, out = y + c * oh * ow
             for oy in 0..<oh {
+                if fast && 2 * oy + 1 < height {
+                    let top = plane + 2 * oy * width, bottom = top + width, row = out + oy * ow
+                    let inside = min(ow, width / 2)
+                    for ox in 0..<inside {
+                        row[ox] = max(max(top[2 * ox], top[2 * ox + 1]), max(bottom[2 * ox], bottom[2 * ox + 1]))
+                    }
+                    if inside == ow { continue }
+                }
                 for ox in 0..<ow {
                     var best = -Float.greatestFiniteMagnitude
                     for dy in 0..<size {
