@@ -105,4 +105,31 @@ final class ImageStageTests: XCTestCase {
             }
         }
     }
+
+    /// `hearth caption` / `detect` / `ask --image` as a user runs them.
+    func testCommandLine() throws {
+        let hearth = try Fixtures.hearthBinary()
+        let missing = folder.appendingPathComponent("missing.jpg").path
+        let caption = try runProcess(hearth, ["caption", "--json", Fixtures.sample("person.jpg"), missing])
+        XCTAssertEqual(caption.status, 1, "one input failed")
+        XCTAssertTrue(caption.stderr.contains("error: \(missing)"), caption.stderr)
+        let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(caption.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(record["text"] as? String, "A horse on the right, a person and a dog.")
+        XCTAssertEqual(Set(record["tags"] as? [String] ?? []), ["horse", "person", "dog"])
+        let provenance = try XCTUnwrap(record["provenance"] as? [String: Any])
+        XCTAssertEqual((provenance["files"] as? [String: String])?["yolov3-tiny.weights"],
+                       "dccea06f59b781ec1234ddf8d1e94b9519a97f4245748a7d4db75d5b7080a42c")
+        let detect = try runProcess(hearth, ["detect", "--threshold", "0.5", Fixtures.sample("dog.jpg")])
+        XCTAssertEqual(detect.status, 0, detect.stderr)
+        XCTAssertTrue(detect.stdout.contains("  dog 0.57 ["), detect.stdout)
+        XCTAssertFalse(detect.stdout.contains(" 0.4"), "threshold 0.5 drops lower scores: \(detect.stdout)")
+        let out = folder.appendingPathComponent("captions")
+        let written = try runProcess(hearth, ["caption", "--output-dir", out.path, Fixtures.sample("chelsea.png")])
+        XCTAssertEqual(written.status, 0, written.stderr)
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("chelsea.txt"), encoding: .utf8), "A cat.\n")
+        let ask = try runProcess(hearth, ["ask", "--image", Fixtures.sample("person.jpg"), "--max-tokens", "24", "--json",
+                                          "Which animals are in the photo?"])
+        XCTAssertEqual(ask.status, 0, ask.stderr)
+        XCTAssertTrue(ask.stdout.contains("\"answer\""), ask.stdout)
+    }
 }
