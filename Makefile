@@ -1,5 +1,5 @@
 # Hearth — two commands do everything on a fresh Debian 12 machine:
-#   make demo   run pipelines/demo.yaml: transcribe samples/ with the default model
+#   make demo   run pipelines/demo.yaml: transcribe and caption samples/ with the default models
 #   make test   the whole test suite (installs what it needs first)
 SWIFT      ?= swift
 CONFIG     ?= release
