@@ -234,6 +234,7 @@ public enum DarknetConfig {
                                  height: try net.int("height", default: nil, in: 1...8192),
                                  width: try net.int("width", default: nil, in: 1...8192))
         var layers: [DarknetLayer] = []
+        var activations = 0
         for section in sections.dropFirst() {
             let o = Options(section: section, path: path)
             let index = layers.count
@@ -328,7 +329,16 @@ public enum DarknetConfig {
             default:
                 throw fail("unsupported section")
             }
-            guard output.count <= 1 << 28 else { throw fail("output \(output) is too large") }
+            // Memory the network will need: every layer's output is kept (routes read back), and a
+            // convolution's im2col columns; a hostile cfg must not make the loader allocate gigabytes.
+            activations += output.count
+            if case .convolutional(let c) = kind {
+                let columns = c.inChannels / c.groups * c.size * c.size * output.height * output.width
+                guard columns <= 1 << 27 else { throw fail("its im2col buffer (\(columns) floats) is too large") }
+            }
+            guard activations <= 1 << 28 else {
+                throw fail("the layers' outputs so far need \(activations) floats (more than 2^28); the input or the filters are too large")
+            }
             layers.append(DarknetLayer(kind: kind, input: layerInput, output: output, section: section.name, line: section.line))
         }
         guard layers.contains(where: { if case .yolo = $0.kind { return true } else { return false } }) else {

@@ -191,4 +191,30 @@ final class DarknetReaderTests: XCTestCase {
         try assertRefused(c.replacingOccurrences(of: "pad=1\nactivation=leaky", with: "padding=0\nactivation=leaky").replacingOccurrences(of: "size=3", with: "size=11"),
                           mentioning: "does not fit")
     }
+
+    func testOversizedNetworksAreRefusedBeforeAllocating() throws {
+        try assertRefused(Self.cfg.replacingOccurrences(of: "width=8", with: "width=8192").replacingOccurrences(of: "height = 8", with: "height=8192")
+                          .replacingOccurrences(of: "filters=4", with: "filters=4096"), mentioning: "too large")
+    }
+
+    /// Seeded mutations of the small network's cfg and weights: each loads or is refused with a
+    /// WeightError, never a crash.
+    func testMutatedFilesLoadOrAreRefused() throws {
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        let cfgBytes = Array(Self.cfg.utf8), weights = Self.weightsData(floats: Self.parameters())
+        let replacements = Array("0123456789-,=[]# \nabz.".utf8)
+        var loaded = 0, refused = 0
+        for round in 0..<300 {
+            var cfg = cfgBytes, w = [UInt8](weights)
+            for _ in 0..<(1 + next() % 3) {
+                if round % 2 == 0 { cfg[next() % cfg.count] = replacements[next() % replacements.count] }
+                else { w[next() % w.count] = UInt8(next() % 256) }
+            }
+            let (dir, _, _) = try write(cfg: String(decoding: cfg, as: UTF8.self), weights: Data(w))
+            do { _ = try YOLODetector(directory: dir.path); loaded += 1 } catch is WeightError { refused += 1 }
+        }
+        XCTAssertEqual(loaded + refused, 300)
+        XCTAssertGreaterThan(refused, 50)
+    }
 }
