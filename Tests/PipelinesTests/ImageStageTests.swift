@@ -132,4 +132,28 @@ final class ImageStageTests: XCTestCase {
         XCTAssertEqual(ask.status, 0, ask.stderr)
         XCTAssertTrue(ask.stdout.contains("\"answer\""), ask.stdout)
     }
+
+    /// `rewrite_model`: a text model turns the detections into one sentence; the detector's
+    /// caption and the objects stay in the record, the text model's hash in the provenance.
+    func testCaptionRewrittenByTextModel() throws {
+        try Fixtures.copy(Fixtures.sample("person.jpg"), into: folder.appendingPathComponent("photos"))
+        let pipeline = try Fixtures.write("""
+            inputs: [photos]
+            stages:
+              - task: caption
+                options: {rewrite_model: smollm2-135m-instruct, rewrite_max_tokens: 40}
+            outputs: {directory: out}
+            """, to: folder.appendingPathComponent("p.yaml"))
+        let (summary, records) = try run(pipeline)
+        XCTAssertEqual(summary.succeeded, 1)
+        let caption = try XCTUnwrap(records.first?.results["caption"])
+        XCTAssertEqual(caption["detector_caption"]?.stringValue, "A horse on the right, a person and a dog.")
+        let text = caption["text"]?.stringValue ?? ""
+        XCTAssertFalse(text.isEmpty)
+        XCTAssertFalse(text.contains("\n"), text)
+        XCTAssertTrue(text.lowercased().contains("horse"), text)
+        XCTAssertEqual(caption["objects"]?.arrayValue?.count, 5)
+        XCTAssertEqual(records.first?.provenance.stages.first?.provenance.files?["rewrite/model.gguf"],
+                       "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
+    }
 }

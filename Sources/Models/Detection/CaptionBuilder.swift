@@ -33,7 +33,7 @@ public enum CaptionBuilder {
     /// also a truck: the same or a nearly identical box, IoU > 0.7), which keeps its best label; and a
     /// box lying (95 %) inside a higher-scored box of the same label is the same object seen at two
     /// scales (per-class NMS keeps such pairs: their IoU is low).
-    static func distinct(_ objects: [DetectedObject]) -> [DetectedObject] {
+    public static func distinct(_ objects: [DetectedObject]) -> [DetectedObject] {
         var out: [DetectedObject] = []
         for o in objects.sorted(by: { $0.score > $1.score }) {
             let duplicate = out.contains { k in

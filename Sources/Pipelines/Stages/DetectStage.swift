@@ -181,7 +181,7 @@ final class ImageStage: PipelineStage {
             let wall = Date().timeIntervalSince(began)
             for (n, g) in zip(live, generations) {
                 let d = group[n]
-                let sentence = g.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                let sentence = Self.firstSentence(g.text)
                 let result = Self.result(d.description, caption: sentence.isEmpty ? nil : sentence)
                 finish(d.index, .success(StageOutput(result: result, timings: d.timings.merging(["rewrite": wall, "wall": wall]) { a, _ in a })))
             }
@@ -189,15 +189,24 @@ final class ImageStage: PipelineStage {
         }
     }
 
-    /// The instruction for the text model: the stage's prompt (or a default) and the detections.
+    /// The instruction for the text model: the stage's prompt (or a default), the objects as the
+    /// caption counts them (one per box) with where each sits, and the detector's own sentence.
     static func rewritePrompt(_ d: ImageDescription, instruction: String?) -> String {
-        let objects = d.objects.isEmpty ? "none" : d.objects.map { o in
-            let b = o.box.map { String(Int($0.rounded())) }.joined(separator: ", ")
-            return "\(o.label) (score \(String(format: "%.2f", o.score)), box [\(b)])"
-        }.joined(separator: "; ")
+        let objects = CaptionBuilder.distinct(d.objects.filter { $0.score >= CaptionBuilder.minimumScore }).map { o -> String in
+            let cx = (o.box[0] + o.box[2]) / 2 / Float(max(d.width, 1))
+            let place = cx < 0.33 ? "left" : cx > 0.67 ? "right" : "centre"
+            return "\(o.label) (\(place))"
+        }
         let ask = instruction ?? "Write one short, fluent sentence describing this photo. Mention only the objects listed; do not invent others."
-        return "\(ask)\n\nPhoto size: \(d.width)×\(d.height) pixels. Objects detected (boxes are x0, y0, x1, y1): \(objects).\n"
-            + "Summary from the detector: \(d.caption)"
+        return "\(ask)\n\nObjects detected in the photo: \(objects.isEmpty ? "none" : objects.joined(separator: ", ")).\n"
+            + "A plain summary: \(d.caption)"
+    }
+
+    /// The first sentence of a model's answer (small models tend to run on).
+    static func firstSentence(_ text: String) -> String {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let end = trimmed.firstIndex(where: { ".!?".contains($0) }) else { return trimmed }
+        return String(trimmed[...end])
     }
 
     /// `text` (the caption: the text model's sentence when there is one), `objects`, `tags`, size.
