@@ -69,6 +69,10 @@ final class PostprocessingTests: XCTestCase {
         XCTAssertEqual(CaptionBuilder.plural("bus"), "buses")
         XCTAssertEqual(CaptionBuilder.plural("teddy bear"), "teddy bears")
         XCTAssertEqual(CaptionBuilder.plural("sheep"), "sheep")
+        XCTAssertEqual(CaptionBuilder.caption([object("cat", [20, 20, 90, 70]), object("sofa", [0, 50, 100, 80]),
+                                               object("tvmonitor", [0, 0, 10, 10], score: 0.5), object("tvmonitor", [80, 0, 90, 10], score: 0.5)],
+                                              imageWidth: 100, imageHeight: 100), "A cat on a sofa and two TVs.")
+        XCTAssertEqual(CaptionBuilder.phrase(count: 1, label: "diningtable"), "a dining table")
         XCTAssertEqual(CaptionBuilder.tags(people), ["person", "dog"])
         let sideBySide = [object("horse", [55, 20, 95, 70]), object("person", [10, 10, 30, 90], score: 0.8), object("dog", [35, 70, 45, 80])]
         XCTAssertEqual(CaptionBuilder.caption(sideBySide, imageWidth: 100, imageHeight: 100), "A horse on the right, a person and a dog.")

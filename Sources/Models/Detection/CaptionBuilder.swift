@@ -62,8 +62,13 @@ public enum CaptionBuilder {
         return groups.sorted { $0.area != $1.area ? $0.area > $1.area : $0.label < $1.label }
     }
 
+    /// Words for darknet's joined COCO names (its coco.names says `diningtable`, `tvmonitor`…).
+    static let spoken = ["diningtable": "dining table", "pottedplant": "potted plant", "tvmonitor": "TV", "sofa": "sofa",
+                         "motorbike": "motorbike", "aeroplane": "aeroplane"]
+
     /// "a dog", "an umbrella", "two people", "12 cars".
     public static func phrase(count: Int, label: String) -> String {
+        let label = spoken[label] ?? label
         if count == 1 { return article(label) + " " + label }
         let words = ["two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
         return (count <= 10 ? words[count - 2] : "\(count)") + " " + plural(label)
@@ -78,7 +83,8 @@ public enum CaptionBuilder {
     public static func plural(_ label: String) -> String {
         let irregular = ["person": "people", "mouse": "mice", "sheep": "sheep", "skis": "pairs of skis", "scissors": "pairs of scissors",
                          "knife": "knives", "wine glass": "wine glasses", "bus": "buses", "bench": "benches", "couch": "couches",
-                         "sandwich": "sandwiches", "toothbrush": "toothbrushes", "skateboard": "skateboards", "hair drier": "hair driers"]
+                         "sandwich": "sandwiches", "toothbrush": "toothbrushes", "skateboard": "skateboards", "hair drier": "hair driers",
+                         "TV": "TVs"]
         if let p = irregular[label] { return p }
         if label.hasSuffix("s") || label.hasSuffix("sh") || label.hasSuffix("ch") || label.hasSuffix("x") { return label + "es" }
         if label.hasSuffix("y"), let before = label.dropLast().last, !"aeiou".contains(before) { return label.dropLast() + "ies" }
@@ -95,8 +101,8 @@ public enum CaptionBuilder {
     }
 
     /// Objects something else stands or sits on.
-    static let surfaces: Set<String> = ["bench", "bed", "couch", "chair", "dining table", "horse", "motorcycle", "bicycle",
-                                        "surfboard", "skateboard", "boat", "elephant", "toilet"]
+    static let surfaces: Set<String> = ["bench", "bed", "couch", "sofa", "chair", "dining table", "diningtable", "horse", "motorcycle",
+                                        "motorbike", "bicycle", "surfboard", "skateboard", "boat", "elephant", "toilet"]
 
     /// "on a couch" when the main group's largest object has its bottom on a surface object (its
     /// lower edge inside the surface's box, its centre above the surface's bottom), else "on the left" /
@@ -110,7 +116,10 @@ public enum CaptionBuilder {
                     && (main.box[1] + main.box[3]) / 2 < s.box[3]
             }
             .max { $0.area < $1.area }
-        if let surface { return ("on " + article(surface.label) + " " + surface.label, surface.label) }
+        if let surface {
+            let word = spoken[surface.label] ?? surface.label
+            return ("on " + article(word) + " " + word, surface.label)
+        }
         let union = group.objects.dropFirst().reduce(group.objects[0].box) { u, o in
             [min(u[0], o.box[0]), min(u[1], o.box[1]), max(u[2], o.box[2]), max(u[3], o.box[3])]
         }
