@@ -155,6 +155,9 @@ public final class YOLODetector {
         public let values: [Float]
     }
 
+    /// HEARTH_PROFILE=1: each layer's time on stderr.
+    static let profile = ProcessInfo.processInfo.environment["HEARTH_PROFILE"] != nil
+
     /// Runs the network on a letterboxed blob (3, inputHeight, inputWidth); returns each YOLO head's input.
     public func forward(blob: [Float]) -> [HeadOutput] {
         precondition(blob.count == 3 * inputHeight * inputWidth, "blob must be (3, \(inputHeight), \(inputWidth))")
@@ -164,8 +167,13 @@ public final class YOLODetector {
             for (i, (layer, spec)) in zip(layers, network.layers).enumerated() {
                 let x: UnsafePointer<Float> = i == 0 ? input.baseAddress! : UnsafePointer(outputs[i - 1])
                 let y = outputs[i], shape = spec.input
-                let t0 = Date()
-                defer { if ProcessInfo.processInfo.environment["HEARTH_PROFILE"] != nil { FileHandle.standardError.write(Data("layer \(i) \(spec.section) \(spec.input) → \(spec.output): \(String(format: "%.1f", Date().timeIntervalSince(t0) * 1000)) ms\n".utf8)) } }
+                let t0 = Self.profile ? Date() : nil
+                defer {
+                    if let t0 {
+                        let ms = String(format: "%.1f", Date().timeIntervalSince(t0) * 1000)
+                        FileHandle.standardError.write(Data("layer \(i) \(spec.section) \(spec.input) → \(spec.output): \(ms) ms\n".utf8))
+                    }
+                }
                 switch layer {
                 case .convolution(let conv):
                     conv(x, height: shape.height, width: shape.width, into: y, columns: columns)
