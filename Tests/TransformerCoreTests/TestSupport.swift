@@ -111,6 +111,8 @@ enum Ref {
             case .gelu: return gelu(v)
             case .silu: return v / (1 + Foundation.exp(-v))
             case .relu: return max(0, v)
+            case .leakyRelu(let slope): return max(v, v * Double(slope))
+            case .sigmoid: return 1 / (1 + Foundation.exp(-v))
             }
         }
         return linear(hidden, rows: rows, f.down)
