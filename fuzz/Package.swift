@@ -14,6 +14,7 @@ let fuzzTargets: [(name: String, modules: [String])] = [
     ("fuzz-manifest", ["Pipelines"]),
     ("fuzz-results", ["Pipelines"]),
     ("fuzz-image", ["Media"]),
+    ("fuzz-darknet", ["Weights"]),
 ]
 
 let package = Package(

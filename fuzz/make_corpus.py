@@ -179,8 +179,50 @@ def images():
             put("fuzz-image", name, open(p, "rb").read())
 
 
+TINY_CFG = """[net]
+width=32
+height=32
+channels=3
+
+[convolutional]
+batch_normalize=1
+filters=4
+size=3
+stride=1
+pad=1
+activation=leaky
+
+[maxpool]
+size=2
+stride=2
+
+[convolutional]
+size=1
+stride=1
+pad=1
+filters=18
+activation=linear
+
+[yolo]
+mask = 0,1,2
+anchors = 10,14,  23,27,  37,58
+classes=1
+num=3
+"""
+
+
+def darknet():
+    """A tiny YOLO-style network (conv+BN, maxpool, conv, yolo) with weights of the right size."""
+    cfg = TINY_CFG.encode()
+    floats = (4 + 4 + 4 + 4 + 4 * 3 * 3 * 3) + (18 + 18 * 4)
+    weights = struct.pack("<iiiQ", 0, 2, 0, 0) + struct.pack("<%df" % floats, *[(i % 11) * 0.05 for i in range(floats)])
+    put("fuzz-darknet", "tiny-yolo", struct.pack("<H", len(cfg)) + cfg + weights)
+    put("fuzz-darknet", "tiny-yolo-old-header", struct.pack("<H", len(cfg)) + cfg + struct.pack("<iiii", 0, 1, 0, 0) + weights[20:])
+
+
 def main():
     audio()
+    darknet()
     images()
     for v in (1, 3, 6):
         put("fuzz-ctranslate2", "v%d.bin" % v, ct2(v))
