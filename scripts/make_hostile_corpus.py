@@ -16,8 +16,8 @@ Audio that must fail cleanly: 0 bytes, truncated header, truncated data, headers
 data size, 0 Hz, 1 Hz and 4 GHz sample rates, 4000 channels), text and random bytes named .wav /
 .flac / .mp3 / .ogg, a symlink loop, a dangling symlink, an unreadable file (only without root),
 and two files the test changes or removes while the run is going (zz-vanishes.wav, zz-changes.wav).
-Images ("ok" = decodes; a transcribe pipeline does not collect images, so the hostile-folder test
-decodes them directly): a decompression bomb, 0×0, truncated PNG/JPEG, random bytes named
+Images ("ok" = decodes; the hostile-folder test runs a detect stage over them and decodes them
+directly too): a decompression bomb, 0×0, truncated PNG/JPEG, random bytes named
 .png/.jpg must fail; a CMYK JPEG, a 16-bit PNG, a plain PNG and JPEG must decode.
 """
 import argparse, json, os, random, shutil, struct, subprocess, sys, tempfile, zlib

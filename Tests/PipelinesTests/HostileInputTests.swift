@@ -1,13 +1,14 @@
 import Foundation
 import Media
+import ModelStore
 import Pipelines
 import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A real `hearth run` over the folder `scripts/make_hostile_corpus.py` builds (broken, lying,
-/// hostile and awkward files among good ones, see the script): the run finishes, every bad item has
+/// A real `hearth run` (transcribe + detect) over the folder `scripts/make_hostile_corpus.py` builds
+/// (broken, lying, hostile and awkward audio and images among good ones, see the script): the run finishes, every bad item has
 /// exactly one error record whose message a person can act on, every good item has its result,
 /// 10 minutes of digital silence transcribe to no text, and memory stays bounded. Two files are
 /// changed and removed while the run goes.
@@ -16,6 +17,7 @@ final class HostileInputTests: XCTestCase {
 
     func testHostileFolderFinishesWithOneClearRecordPerItem() throws {
         try Fixtures.requireModel()
+        do { _ = try ModelStore().resolve("yolov3-tiny") } catch { XCTFail("\(error) — run `make test-models`"); throw error }
         let hearth = try Fixtures.hearthBinary()
         for tool in ["python3", "sox", "espeak-ng"] where !commandExists(tool) {
             throw XCTSkip("\(tool) is not installed (make setup)")
@@ -34,6 +36,7 @@ final class HostileInputTests: XCTestCase {
             stages:
               - task: transcribe
                 options: {beam_size: 1}
+              - task: detect
             outputs: {directory: out, sidecars: [txt]}
             """, to: folder.appendingPathComponent("p.yaml"))
 
@@ -66,8 +69,7 @@ final class HostileInputTests: XCTestCase {
         for (name, expectation) in expected.sorted(by: { $0.key < $1.key }) {
             let key = expectation.prefix.flatMap { prefix in byInput.keys.first { $0.hasPrefix(prefix) } } ?? name
             let record = byInput[key]
-            // A transcribe pipeline collects audio only: image files (good or hostile) are not its items.
-            let expect = name.hasPrefix("images/") ? "none" : expectation.expect
+            let expect = expectation.expect
             switch expect {
             case "none":
                 XCTAssertNil(record, "\(name) is not an item")
