@@ -88,10 +88,12 @@ public struct Norm {
 }
 
 public enum Activation {
-    case gelu, silu, relu
+    /// `gelu` is the exact (erf) form; `geluTanh` the tanh approximation (SigLIP, GPT-2's gelu_new).
+    case gelu, geluTanh, silu, relu
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .gelu: Kernels.gelu(x, count: count)
+        case .geluTanh: Kernels.geluTanh(x, count: count)
         case .silu: Kernels.silu(x, count: count)
         case .relu: for i in 0..<count where x[i] < 0 { x[i] = 0 }
         }
