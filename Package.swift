@@ -48,6 +48,8 @@ let package = Package(
         .testTarget(name: "LMTests", dependencies: ["Models", "ModelStore", "Tokenizers", "Weights", "Tensors"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Models", "ModelStore", "Media"]),
+        .testTarget(name: "VisionTests", dependencies: ["Models", "ModelStore", "Weights", "Tensors"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "WhisperTests", dependencies: ["Models", "Media", "Weights", "Tensors", "ModelStore", "Decoding"],
                     resources: [.copy("Fixtures")]),
     ],

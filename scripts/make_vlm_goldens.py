@@ -14,7 +14,7 @@ Writes Tests/VisionTests/Fixtures/:
                       `astronaut`, downscaled with Pillow; --photo-source re-creates them)
   goldens.json        processor tiles / prompt ids / vision, connector and logit slices / greedy ids
   *.f32               full float32 tensors named in goldens.json
-  tiny-idefics3-gguf/ (with --llama-cpp) llama.cpp's convert_hf_to_gguf.py output: text GGUF + mmproj GGUF
+  tiny-idefics3-gguf/ (with --llama-cpp) llama.cpp's convert_hf_to_gguf.py output (f16): text GGUF + mmproj GGUF
 
 The reference is transformers' PIL image processor (Idefics3ImageProcessorPil, the one that
 resizes through Pillow) and Idefics3ForConditionalGeneration in float32 (eager attention).
@@ -85,6 +85,8 @@ def build_model(tokenizer_size, image_token_id):
                          max_position_embeddings=1024, rms_norm_eps=1e-5, rope_theta=10000.0,
                          tie_word_embeddings=True, pad_token_id=0),
         scale_factor=2, image_token_id=image_token_id, tie_word_embeddings=True, pad_token_id=0)
+    # As in SmolVLM's config.json (llama.cpp's converter picks the text model class from it).
+    config.text_config.architectures = ["VLlama3ForCausalLM"]
     torch.manual_seed(0)
     model = Idefics3ForConditionalGeneration(config).eval()
     # Random init is tiny (std 0.02); widen it so the references exercise every path at real magnitudes.
@@ -195,8 +197,9 @@ def main():
             "photo": photo, "rows": int(rows_cols["rows"][0][0]), "cols": int(rows_cols["cols"][0][0]),
             "tiles": int(pv.shape[0]), "pixel_values": save_f32(f"{stem}_pixels.f32", pv.numpy()),
             "input_ids": ids,
-            "vision": save_f32(f"{stem}_vision.f32", vision.numpy()),
-            "connector": save_f32(f"{stem}_connector.f32", connector.numpy()),
+            # full tensors for the first photo, statistics for the second (fixture size)
+            "vision": save_f32(f"{stem}_vision.f32", vision.numpy()) if photo == photos[0] else stats(vision.numpy()),
+            "connector": save_f32(f"{stem}_connector.f32", connector.numpy()) if photo == photos[0] else stats(connector.numpy()),
             "last_logits": [float(v) for v in logits[-1]], "greedy": greedy,
             "logit_rows": {str(r): [float(v) for v in logits[r]] for r in [0, len(ids) // 2]},
         })
@@ -247,13 +250,14 @@ def make_gguf(llama_cpp):
         "import sys, runpy\n"
         f"sys.path.insert(0, {str(llama_cpp)!r})\n"
         "import convert_hf_to_gguf as c\n"
-        "c.TextModel.get_vocab_base_pre = lambda self, tokenizer: 'smollm'\n"
+        "from conversion import base\n"
+        "base.TextModel.get_vocab_base_pre = lambda self, tokenizer: 'smollm'\n"
         "sys.argv = ['convert_hf_to_gguf.py'] + sys.argv[1:]\n"
         "c.main()\n")
     results = {}
     for name, extra in [("text", []), ("mmproj", ["--mmproj"])]:
-        target = out / ("tiny-idefics3-f32.gguf" if name == "text" else "mmproj-tiny-idefics3-f32.gguf")
-        cmd = [sys.executable, str(wrapper), str(MODEL_DIR), "--outtype", "f32", "--outfile", str(target)] + extra
+        target = out / ("tiny-idefics3-f16.gguf" if name == "text" else "mmproj-tiny-idefics3-f16.gguf")
+        cmd = [sys.executable, str(wrapper), str(MODEL_DIR), "--outtype", "f16", "--outfile", str(target)] + extra
         r = subprocess.run(cmd, env=env, capture_output=True, text=True)
         results[name] = {"ok": r.returncode == 0, "log_tail": (r.stdout + r.stderr)[-1500:]}
         if r.returncode != 0:
