@@ -81,7 +81,12 @@ public struct Idefics3ProcessorConfig: Sendable, Equatable {
             c.resample = filter
         }
         c.doRescale = image["do_rescale"] as? Bool ?? c.doRescale
-        c.rescaleFactor = (image["rescale_factor"] as? NSNumber)?.doubleValue ?? c.rescaleFactor
+        if let r = image["rescale_factor"] {
+            // JSONSerialization's doubles are not always correctly rounded (0.00392156862745098 ≠ 1/255
+            // on Linux); the number's own digits through Double(String) are.
+            guard let n = r as? NSNumber else { throw WeightError(source, "rescale_factor must be a number") }
+            c.rescaleFactor = Self.exactNumber("rescale_factor", in: source) ?? n.doubleValue
+        }
         c.doNormalize = image["do_normalize"] as? Bool ?? c.doNormalize
         func triple(_ key: String) throws -> [Double]? {
             guard let v = image[key] else { return nil }
@@ -96,6 +101,17 @@ public struct Idefics3ProcessorConfig: Sendable, Equatable {
             // Decoded images are RGB already; nothing differs.
         }
         return c
+    }
+
+    /// The literal digits of `"key": number` in the file at `path`, parsed exactly.
+    static func exactNumber(_ key: String, in path: String) -> Double? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let range = text.range(of: "\"\(key)\"") else { return nil }
+        var rest = text[range.upperBound...].drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        guard rest.first == ":" else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        let digits = rest.prefix { "0123456789+-.eE".contains($0) }
+        return Double(String(digits))
     }
 
     static func json(_ url: URL) throws -> [String: Any] {
@@ -117,6 +133,9 @@ public struct Idefics3ProcessedImage: Sendable {
     /// (tiles, 3, tileSize, tileSize) channels first: the rows·cols tiles in row-major order, then the global image.
     public var pixels: [Float]
     public var tiles: Int { rows * cols + 1 }
+    public init(rows: Int, cols: Int, tileSize: Int, pixels: [Float]) {
+        self.rows = rows; self.cols = cols; self.tileSize = tileSize; self.pixels = pixels
+    }
 }
 
 public struct Idefics3ImageProcessor: Sendable {
