@@ -19,10 +19,12 @@ let package = Package(
         .systemLibrary(name: "CHearthDeps", path: "Sources/CHearthDeps"),
         // Vectorized C kernels (exp/erf/softmax/norms), dispatched at run time by CPU features.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        // libpng / libjpeg wrappers that keep setjmp/longjmp error handling inside C (Media/Image).
+        .target(name: "CImageCodecs", dependencies: ["CHearthDeps"], cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Tensors", dependencies: ["CHearthDeps", "CKernels"], swiftSettings: fast),
         .target(name: "TransformerCore", dependencies: ["Tensors", "CKernels", "CHearthDeps"], swiftSettings: fast),
         .target(name: "Weights", dependencies: ["Tensors"], swiftSettings: fast),
-        .target(name: "Media", dependencies: ["CHearthDeps"], swiftSettings: fast),
+        .target(name: "Media", dependencies: ["CHearthDeps", "CImageCodecs"], swiftSettings: fast),
         .target(name: "Tokenizers", swiftSettings: fast),
         .target(name: "Decoding", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "ModelStore", swiftSettings: fast),

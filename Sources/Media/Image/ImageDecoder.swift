@@ -1,0 +1,276 @@
+import CImageCodecs
+import Foundation
+
+/// How a decoder treats transparency when it returns RGB.
+public enum AlphaHandling: Sendable {
+    /// Blend over opaque white, exactly as transformers' `image_transforms.convert_to_rgb` does
+    /// (PIL `convert("RGBA")`, then `Image.alpha_composite` onto white, then RGB). The
+    /// Idefics3/SmolVLM processors call it (`do_convert_rgb=True`). Like that function, an RGB PNG
+    /// keeps its pixels as they are even if it has a tRNS color key (PIL mode "RGB" is returned
+    /// unchanged), while gray and palette tRNS become transparent → white.
+    case compositeOnWhite
+    /// Discard alpha and tRNS, as PIL `Image.convert("RGB")` does (what
+    /// `transformers.image_utils.load_image` and most detection pipelines use).
+    case drop
+}
+
+public struct ImageDecodeOptions: Sendable {
+    /// width * height above this is refused from the header, before any pixel buffer is allocated
+    /// (decompression bombs). Pillow warns above 89 M pixels and refuses above 179 M.
+    public var maxPixels: Int
+    /// Rotate / flip by the EXIF orientation tag (JPEG APP1, PNG eXIf), or else XMP's tiff:Orientation,
+    /// like `ImageOps.exif_transpose`.
+    public var applyEXIFOrientation: Bool
+    public var alpha: AlphaHandling
+    /// A malformed Exif block is ignored by default (orientation 1, as Pillow does); `true` refuses the file.
+    public var rejectMalformedEXIF: Bool
+
+    public init(maxPixels: Int = 100_000_000, applyEXIFOrientation: Bool = true,
+                alpha: AlphaHandling = .compositeOnWhite, rejectMalformedEXIF: Bool = false) {
+        self.maxPixels = maxPixels
+        self.applyEXIFOrientation = applyEXIFOrientation
+        self.alpha = alpha
+        self.rejectMalformedEXIF = rejectMalformedEXIF
+    }
+}
+
+/// PNG (libpng) and JPEG (libjpeg-turbo) to 8-bit RGB, matching Pillow's `Image.open(f)` →
+/// `ImageOps.exif_transpose` → `convert("RGB")` (or transformers' `convert_to_rgb`, see AlphaHandling).
+/// The format comes from the magic bytes, never from the file name.
+///
+/// Conversions, each as Pillow does it (src/libImaging/Convert.c, AlphaComposite.c):
+/// - gray → R = G = B; 1/2/4-bit gray scaled to 0...255 (×255, ×85, ×17); palettes looked up.
+/// - 16-bit samples keep their high byte (libpng `png_set_strip_16`; Pillow's "RGB;16B", "RGBA;16B",
+///   "LA;16B" raw modes do the same). One deliberate difference: for 16-bit *gray* PNGs Pillow
+///   opens mode "I;16" and its I;16 → RGB conversion clips every value above 255 to 255, which turns
+///   almost any real 16-bit gray image white; Hearth keeps the high byte like for the other modes.
+/// - JPEG CMYK: always treated as Adobe-inverted (as Photoshop writes it, and as Pillow assumes
+///   for every 4-channel JPEG), then Pillow's cmyk2rgb: R = k' − k'·c/255 with c = 255 − stored C,
+///   k' = stored K.
+public enum ImageDecoder {
+    public static func decode(path: String, options: ImageDecodeOptions = .init()) throws -> RGBImage {
+        try decode(data: try readFile(path), name: path, options: options)
+    }
+
+    public static func decode(data: Data, name: String, options: ImageDecodeOptions = .init()) throws -> RGBImage {
+        try decode(data: [UInt8](data), name: name, options: options)
+    }
+
+    /// `name` is only used in error messages.
+    public static func decode(data: [UInt8], name: String, options: ImageDecodeOptions = .init()) throws -> RGBImage {
+        let format = try detectFormat(data, name: name)
+        var image: RGBImage
+        var orientation = 1
+        switch format {
+        case .png:
+            try checkPNGHeader(data, name: name, maxPixels: options.maxPixels)
+            // tRNS → alpha only when alpha is composited (see AlphaHandling); never for truecolor RGB.
+            let transparency: Int32 = options.alpha == .compositeOnWhite ? 2 : 0
+            let decoded = try runCodec(data, name: name, format: "PNG") { hic_png_decode($0, $1, UInt64(options.maxPixels), transparency, $2) }
+            if options.applyEXIFOrientation {
+                orientation = try readOrientation(name: name, options: options) { EXIF.pngSources(data) }
+            }
+            image = toRGB(decoded, alpha: options.alpha, cmyk: false)
+        case .jpeg:
+            let decoded = try runCodec(data, name: name, format: "JPEG") { hic_jpeg_decode($0, $1, UInt64(options.maxPixels), 0, $2) }
+            if options.applyEXIFOrientation {
+                orientation = try readOrientation(name: name, options: options) { try EXIF.jpegSources(data) }
+            }
+            image = toRGB(decoded, alpha: options.alpha, cmyk: decoded.channels == 4)
+        }
+        if orientation != 1 { image = EXIF.apply(orientation: orientation, to: image) }
+        return image
+    }
+
+    /// Width and height as `decode` with default options returns them (after EXIF orientation), and
+    /// the format ("PNG" or "JPEG"), from the header alone: no pixel is decoded.
+    public static func probe(path: String) throws -> (width: Int, height: Int, format: String) {
+        let data = try readFile(path)
+        let format = try detectFormat(data, name: path)
+        var width = 0, height = 0, orientation = 1
+        let options = ImageDecodeOptions()
+        switch format {
+        case .png:
+            guard data.count >= 24, String(decoding: data[12..<16], as: UTF8.self) == "IHDR" else {
+                throw ImageError(path: path, kind: .truncated, message: "PNG file ends before its IHDR header")
+            }
+            width = Int(EXIF.readUInt32(data, 16, bigEndian: true))
+            height = Int(EXIF.readUInt32(data, 20, bigEndian: true))
+            guard width > 0, height > 0 else {
+                throw ImageError(path: path, kind: .emptyImage, message: "PNG image is \(width)x\(height)")
+            }
+            orientation = try readOrientation(name: path, options: options) { EXIF.pngSources(data) }
+        case .jpeg:
+            let header = try runCodec(data, name: path, format: "JPEG") { hic_jpeg_decode($0, $1, UInt64.max, 1, $2) }
+            (width, height) = (header.width, header.height)
+            orientation = try readOrientation(name: path, options: options) { try EXIF.jpegSources(data) }
+        }
+        let size = EXIF.orientedSize(width: width, height: height, orientation: orientation)
+        return (size.width, size.height, format.rawValue)
+    }
+
+    // MARK: - Input
+
+    enum Format: String { case png = "PNG", jpeg = "JPEG" }
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ImageError(path: path, kind: .unreadable, message: "no such file")
+        }
+        if isDirectory.boolValue { throw ImageError(path: path, kind: .unreadable, message: "is a directory, not an image file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ImageError(path: path, kind: .unreadable, message: "cannot read the file (permissions?)")
+        }
+        return [UInt8](data)
+    }
+
+    /// Magic bytes: PNG's 8-byte signature, JPEG's SOI + marker. Other common formats are named.
+    static func detectFormat(_ data: [UInt8], name: String) throws -> Format {
+        if data.isEmpty { throw ImageError(path: name, kind: .empty, message: "empty file (0 bytes)") }
+        if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
+        if data.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+        let known: [(String, [UInt8], Int)] = [
+            ("GIF", Array("GIF8".utf8), 0), ("BMP", Array("BM".utf8), 0), ("WebP", Array("WEBP".utf8), 8),
+            ("TIFF", [0x49, 0x49, 0x2A, 0x00], 0), ("TIFF", [0x4D, 0x4D, 0x00, 0x2A], 0),
+            ("HEIF/AVIF", Array("ftyp".utf8), 4),
+        ]
+        for (format, magic, offset) in known where data.count >= offset + magic.count
+            && Array(data[offset..<(offset + magic.count)]) == magic {
+            throw ImageError(path: name, kind: .unsupportedFormat,
+                             message: "\(format) image: not supported (Hearth decodes PNG and JPEG)")
+        }
+        if data.starts(with: [0x89, 0x50, 0x4E]) || data.starts(with: [0xFF, 0xD8]) {
+            throw ImageError(path: name, kind: .truncated, message: "file ends inside the image signature (\(data.count) bytes)")
+        }
+        let head = data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
+        throw ImageError(path: name, kind: .unknownFormat,
+                         message: "not a PNG or JPEG image (first bytes: \(head))")
+    }
+
+    /// Zero and oversized IHDR dimensions are refused here, before libpng sees the file (libpng would
+    /// call a 0 width "invalid"; the pixel limit is checked again in C after png_read_info).
+    static func checkPNGHeader(_ data: [UInt8], name: String, maxPixels: Int) throws {
+        guard data.count >= 24, String(decoding: data[12..<16], as: UTF8.self) == "IHDR" else { return }  // libpng reports it
+        let width = Int(EXIF.readUInt32(data, 16, bigEndian: true)), height = Int(EXIF.readUInt32(data, 20, bigEndian: true))
+        if width == 0 || height == 0 {
+            throw ImageError(path: name, kind: .emptyImage, message: "PNG image has no pixels: header declares \(width)x\(height)")
+        }
+        if width.multipliedReportingOverflow(by: height).partialValue > maxPixels || width > Int(Int32.max) || height > Int(Int32.max) {
+            throw ImageError(path: name, kind: .tooLarge,
+                             message: "PNG header declares \(width)x\(height) = \(width * height) pixels, above the limit of \(maxPixels) (refused before decoding)")
+        }
+    }
+
+    // MARK: - Codec calls
+
+    struct Decoded {
+        let width: Int, height: Int, channels: Int
+        let pixels: [UInt8]  // (height, width, channels)
+    }
+
+    /// Runs one C decoder on `data`; turns its status and message into an ImageError, or copies its pixels.
+    static func runCodec(_ data: [UInt8], name: String, format: String,
+                         _ call: (UnsafePointer<UInt8>, Int, UnsafeMutablePointer<hic_image>) -> hic_status) throws -> Decoded {
+        var image = hic_image()
+        let status = data.withUnsafeBufferPointer { buffer -> hic_status in
+            guard let base = buffer.baseAddress else { return HIC_TRUNCATED }
+            return call(base, buffer.count, &image)
+        }
+        defer { hic_image_free(&image) }
+        let message = withUnsafeBytes(of: image.message) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        switch status {
+        case HIC_OK: break
+        case HIC_TRUNCATED:
+            throw ImageError(path: name, kind: .truncated, message: "\(format) file is truncated (\(message))")
+        case HIC_TOO_LARGE:
+            throw ImageError(path: name, kind: .tooLarge, message: "\(format) \(message)")
+        case HIC_EMPTY_SIZE:
+            throw ImageError(path: name, kind: .emptyImage, message: "\(format) image has no pixels: \(message)")
+        case HIC_NO_MEMORY:
+            throw ImageError(path: name, kind: .tooLarge, message: "\(format): \(message.isEmpty ? "out of memory" : message)")
+        default:
+            throw ImageError(path: name, kind: .corrupt, message: "corrupt \(format) data: \(message)")
+        }
+        let (width, height, channels) = (Int(image.width), Int(image.height), Int(image.channels))
+        var pixels: [UInt8] = []
+        if let source = image.pixels {
+            pixels = Array(UnsafeBufferPointer(start: source, count: width * height * channels))
+        }
+        return Decoded(width: width, height: height, channels: channels, pixels: pixels)
+    }
+
+    /// The EXIF orientation tag, else XMP's tiff:Orientation (as Pillow's getexif), else 1. A malformed
+    /// Exif block counts as absent (Pillow warns and goes on), unless rejectMalformedEXIF.
+    static func readOrientation(name: String, options: ImageDecodeOptions, _ sources: () throws -> EXIF.Sources) throws -> Int {
+        func malformed(_ problem: EXIF.Malformed) throws {
+            if options.rejectMalformedEXIF {
+                throw ImageError(path: name, kind: .malformedEXIF, message: "malformed EXIF: \(problem.reason)")
+            }
+        }
+        var found = EXIF.Sources()
+        do { found = try sources() } catch let problem as EXIF.Malformed { try malformed(problem) }
+        if let tiff = found.tiff {
+            do {
+                if let tag = try EXIF.orientationTag(tiff: tiff) { return tag }
+            } catch let problem as EXIF.Malformed { try malformed(problem) }
+        }
+        if let xmp = found.xmp, let value = EXIF.xmpOrientation(xmp) { return value }
+        return 1
+    }
+
+    // MARK: - Native layout → RGB
+
+    static func toRGB(_ decoded: Decoded, alpha: AlphaHandling, cmyk: Bool) -> RGBImage {
+        let count = decoded.width * decoded.height
+        var rgb = [UInt8](repeating: 0, count: count * 3)
+        let composite = alpha == .compositeOnWhite
+        decoded.pixels.withUnsafeBufferPointer { src in
+            rgb.withUnsafeMutableBufferPointer { dst in
+                switch decoded.channels {
+                case 1:
+                    for i in 0..<count { let g = src[i]; dst[3 * i] = g; dst[3 * i + 1] = g; dst[3 * i + 2] = g }
+                case 2:
+                    for i in 0..<count {
+                        let g = src[2 * i], a = src[2 * i + 1]
+                        let v = composite ? overWhite(g, alpha: a) : g
+                        dst[3 * i] = v; dst[3 * i + 1] = v; dst[3 * i + 2] = v
+                    }
+                case 3:
+                    for i in 0..<(3 * count) { dst[i] = src[i] }
+                default:
+                    if cmyk {
+                        for i in 0..<count {
+                            let k = Int(src[4 * i + 3])  // stored K; Pillow's nk = 255 - (255 - K)
+                            for c in 0..<3 { dst[3 * i + c] = cmykChannel(stored: src[4 * i + c], nk: k) }
+                        }
+                    } else {
+                        for i in 0..<count {
+                            let a = src[4 * i + 3]
+                            for c in 0..<3 { dst[3 * i + c] = composite ? overWhite(src[4 * i + c], alpha: a) : src[4 * i + c] }
+                        }
+                    }
+                }
+            }
+        }
+        return RGBImage(width: decoded.width, height: decoded.height, pixels: rgb)
+    }
+
+    /// Pillow's ImagingAlphaComposite (7 extra bits, rounded division by 255) with an opaque white
+    /// destination: coef1 = a·128, coef2 = (255 − a)·128.
+    @inline(__always) static func overWhite(_ value: UInt8, alpha: UInt8) -> UInt8 {
+        if alpha == 0 { return 255 }
+        let a = UInt32(alpha)
+        let blended = UInt32(value) * (a << 7) + 255 * ((255 - a) << 7) + (0x80 << 7)
+        return UInt8(truncatingIfNeeded: (((blended >> 8) + blended) >> 8) >> 7)
+    }
+
+    /// Pillow's cmyk2rgb on an inverted ("CMYK;I") sample: CLIP8(nk − MULDIV255(255 − stored, nk)).
+    @inline(__always) static func cmykChannel(stored: UInt8, nk: Int) -> UInt8 {
+        let tmp = (255 - Int(stored)) * nk + 128
+        let value = nk - (((tmp >> 8) + tmp) >> 8)
+        return UInt8(max(0, min(255, value)))
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Media
+import XCTest
+
+/// resizedLikePillow is bit-identical to Pillow's Image.resize; resizeBilinear matches OpenCV INTER_LINEAR.
+final class ResizeTests: XCTestCase {
+    func testBitIdenticalToPillow() throws {
+        let note = try ImageFixtures.note()
+        let source = try ImageDecoder.decode(path: try ImageFixtures.path(note.resize_source))
+        XCTAssertEqual([source.width, source.height], [97, 73])
+        let filters: [String: ResampleFilter] = ["nearest": .nearest, "box": .box, "bilinear": .bilinear,
+                                                 "hamming": .hamming, "bicubic": .bicubic, "lanczos": .lanczos]
+        XCTAssertGreaterThanOrEqual(note.resize.count, 40)
+        var exact = 0
+        var photos: [String: RGBImage] = [:]
+        for reference in note.resize {
+            let filter = try XCTUnwrap(filters[reference.filter])
+            var source = source
+            if let photo = reference.source {
+                if photos[photo] == nil { photos[photo] = try ImageDecoder.decode(path: TestSupport.repositoryRoot.appendingPathComponent(photo).path) }
+                source = try XCTUnwrap(photos[photo])
+            }
+            let resized = source.resizedLikePillow(width: reference.width, height: reference.height, filter: filter)
+            let label = "\(reference.filter) \(source.width)x\(source.height) → \(reference.width)x\(reference.height)"
+            XCTAssertEqual([resized.width, resized.height], [reference.width, reference.height], label)
+            XCTAssertEqual(resized.pixels.prefix(12).map(Int.init), reference.head, label)
+            XCTAssertEqual(resized.pixels.reduce(0) { $0 + Int($1) }, reference.sum, label)
+            XCTAssertEqual(SHA256.hex(resized.pixels), reference.sha256, label)
+            if SHA256.hex(resized.pixels) == reference.sha256 { exact += 1 }
+        }
+        print("Pillow resize parity: \(exact)/\(note.resize.count) bit-identical")
+    }
+
+    func testSameSizeIsACopy() throws {
+        let source = try ImageDecoder.decode(path: try ImageFixtures.path("rgb8.png"))
+        for filter in ResampleFilter.allCases {
+            XCTAssertEqual(source.resizedLikePillow(width: source.width, height: source.height, filter: filter), source)
+        }
+    }
+
+    func testBilinearMatchesOpenCV() throws {
+        let note = try ImageFixtures.note()
+        let source = try ImageFixtures.floats(note.bilinear_source)
+        XCTAssertEqual(source.count, 9 * 13 * 3)
+        XCTAssertFalse(note.bilinear.isEmpty)
+        for (name, size) in note.bilinear {
+            let reference = try ImageFixtures.floats(name)
+            let resized = resizeBilinear(source, width: 13, height: 9, channels: 3, toWidth: size.width, toHeight: size.height)
+            XCTAssertEqual(resized.count, reference.count, name)
+            let worst = zip(resized, reference).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            XCTAssertLessThanOrEqual(worst, 1e-5, "\(name): max |Δ| \(worst) vs OpenCV")
+        }
+    }
+}
