@@ -124,7 +124,7 @@ final class Idefics3ParityTests: XCTestCase {
         let dir = Fixtures.ggufDirectory.path
         guard case .gguf(let model, let mmproj)? = VisionLanguageModel.locate(dir) else { return XCTFail("no GGUF pair found in \(dir)") }
         XCTAssertTrue(mmproj.hasSuffix("mmproj-tiny-idefics3-f16.gguf"))
-        let gguf = try VisionLanguageModel.loadGGUF(model: model, mmproj: mmproj, resize: Fixtures.noResize)
+        let gguf = try VisionLanguageModel.loadGGUF(model: model, mmproj: mmproj)
         XCTAssertEqual(gguf.processor.config, vlm.processor.config)
         var worst: Float = 0
         var options = GenerationOptions()

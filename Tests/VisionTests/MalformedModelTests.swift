@@ -38,7 +38,7 @@ final class MalformedModelTests: XCTestCase {
     }
 
     func assertRefused(_ directory: URL, mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try VisionLanguageModel.loadHuggingFace(directory: directory, resize: Fixtures.noResize),
+        XCTAssertThrowsError(try VisionLanguageModel.loadHuggingFace(directory: directory),
                              file: file, line: line) { error in
             let message = "\(error)"
             for w in words { XCTAssertTrue(message.contains(w), "'\(w)' not in: \(message)", file: file, line: line) }
@@ -111,11 +111,11 @@ final class MalformedModelTests: XCTestCase {
         let model = dir.appendingPathComponent("tiny-idefics3-f16.gguf")
         let data = try Data(contentsOf: mmproj)
         try data.prefix(data.count - 100).write(to: mmproj)
-        XCTAssertThrowsError(try VisionLanguageModel.loadGGUF(model: model.path, mmproj: mmproj.path, resize: Fixtures.noResize)) {
+        XCTAssertThrowsError(try VisionLanguageModel.loadGGUF(model: model.path, mmproj: mmproj.path)) {
             XCTAssertTrue("\($0)".contains(mmproj.path), "\($0)")
         }
         // The language model given as the projector: not an mmproj.
-        XCTAssertThrowsError(try VisionLanguageModel.loadGGUF(model: model.path, mmproj: model.path, resize: Fixtures.noResize)) {
+        XCTAssertThrowsError(try VisionLanguageModel.loadGGUF(model: model.path, mmproj: model.path)) {
             XCTAssertTrue("\($0)".contains("not an mmproj file"), "\($0)")
         }
     }

@@ -33,10 +33,7 @@ enum Fixtures {
         return Idefics3ProcessedImage(rows: c["rows"] as! Int, cols: c["cols"] as! Int, tileSize: shape[2], pixels: values)
     }
 
-    /// A resizer for tests that must not resize (the pixels come from the goldens).
-    static let noResize: PillowResize = { _, _, _, _ in throw VisionError("no resizer in this test") }
-
-    nonisolated(unsafe) static let huggingFace: VisionLanguageModel = try! VisionLanguageModel.loadHuggingFace(directory: modelDirectory, resize: noResize)
+    nonisolated(unsafe) static let huggingFace: VisionLanguageModel = try! VisionLanguageModel.loadHuggingFace(directory: modelDirectory)
 }
 
 /// max |a − b| and mean |a − b|.

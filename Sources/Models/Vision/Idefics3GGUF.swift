@@ -13,8 +13,7 @@ import TransformerCore
 import Weights
 
 extension VisionLanguageModel {
-    public static func loadGGUF(model modelPath: String, mmproj mmprojPath: String,
-                                resize: @escaping PillowResize) throws -> VisionLanguageModel {
+    public static func loadGGUF(model modelPath: String, mmproj mmprojPath: String) throws -> VisionLanguageModel {
         let text = try GGUFFile.read(path: modelPath)
         let language = try LlamaModel.load(text)
         let tokenizer = try LanguageModel.tokenizer(text)
@@ -30,7 +29,7 @@ extension VisionLanguageModel {
         var ends = Set<Int>()
         for key in ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"] { if let id = text.metadata[key]?.int { ends.insert(id) } }
         for t in ["<end_of_utterance>", "<|im_end|>"] { if let id = tokenizer.id(of: t) { ends.insert(id) } }
-        return VisionLanguageModel(model: model, tokenizer: tokenizer, processor: Idefics3ImageProcessor(config: c, resize: resize),
+        return VisionLanguageModel(model: model, tokenizer: tokenizer, processor: Idefics3ImageProcessor(config: c),
                                    endTokens: ends, format: .gguf, files: [modelPath, mmprojPath])
     }
 

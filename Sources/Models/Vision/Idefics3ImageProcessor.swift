@@ -6,25 +6,21 @@
 // resizes go through Pillow on 8-bit RGB) and processing_idefics3.py (`replace_image_token`).
 
 import Foundation
+import Media
 import Weights
 
-/// An 8-bit RGB image, row-major (height, width, 3) — what the Pillow-exact resizer works on.
-public struct VisionImage: Sendable, Equatable {
-    public var width: Int
-    public var height: Int
-    public var pixels: [UInt8]
-    public init(width: Int, height: Int, pixels: [UInt8]) {
-        self.width = width; self.height = height; self.pixels = pixels
+/// Pillow's filters by the integer codes HF configs store (`resample`: PIL.Image.Resampling).
+func pillowFilter(code: Int) -> ResampleFilter? {
+    switch code {
+    case 0: return .nearest
+    case 1: return .lanczos
+    case 2: return .bilinear
+    case 3: return .bicubic
+    case 4: return .box
+    case 5: return .hamming
+    default: return nil
     }
 }
-
-/// Pillow's resampling filters, by the integer codes HF configs store (`resample`).
-public enum ResampleFilter: Int, Sendable, Codable {
-    case nearest = 0, lanczos = 1, bilinear = 2, bicubic = 3
-}
-
-/// Resizes 8-bit RGB exactly as Pillow's `Image.resize(size, filter)` does.
-public typealias PillowResize = @Sendable (_ image: VisionImage, _ width: Int, _ height: Int, _ filter: ResampleFilter) throws -> VisionImage
 
 public struct Idefics3ProcessorConfig: Sendable, Equatable {
     public var doResize = true
@@ -75,8 +71,8 @@ public struct Idefics3ProcessorConfig: Sendable, Equatable {
         c.doImageSplitting = image["do_image_splitting"] as? Bool ?? c.doImageSplitting
         c.tileSize = try edge("max_image_size") ?? c.tileSize
         if let r = image["resample"] {
-            guard let code = r as? Int, let filter = ResampleFilter(rawValue: code) else {
-                throw WeightError(source, "resample \(r) is not supported (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic)")
+            guard let code = r as? Int, let filter = pillowFilter(code: code) else {
+                throw WeightError(source, "resample \(r) is not one of Pillow's filters 0…5")
             }
             c.resample = filter
         }
@@ -140,10 +136,12 @@ public struct Idefics3ProcessedImage: Sendable {
 
 public struct Idefics3ImageProcessor: Sendable {
     public let config: Idefics3ProcessorConfig
-    let resize: PillowResize
 
-    public init(config: Idefics3ProcessorConfig, resize: @escaping PillowResize) {
-        self.config = config; self.resize = resize
+    public init(config: Idefics3ProcessorConfig) { self.config = config }
+
+    /// Pillow's `Image.resize` on 8-bit RGB, bit for bit (Media's resizedLikePillow).
+    func resize(_ image: RGBImage, _ width: Int, _ height: Int, _ filter: ResampleFilter) -> RGBImage {
+        image.resizedLikePillow(width: width, height: height, filter: filter)
     }
 
     /// (height, width) after the first resize: longest edge to `longestEdge`, the other side by the
@@ -184,7 +182,7 @@ public struct Idefics3ImageProcessor: Sendable {
         }
     }
 
-    public func process(_ image: VisionImage) throws -> Idefics3ProcessedImage {
+    public func process(_ image: RGBImage) throws -> Idefics3ProcessedImage {
         guard image.width > 0, image.height > 0, image.pixels.count == image.width * image.height * 3 else {
             throw VisionError("image of \(image.width)×\(image.height) with \(image.pixels.count) bytes is not 8-bit RGB")
         }
@@ -192,20 +190,20 @@ public struct Idefics3ImageProcessor: Sendable {
         var current = image
         if c.doResize {
             let (h, w) = Self.longestEdgeSize(height: current.height, width: current.width, longestEdge: c.longestEdge)
-            current = try resize(current, w, h, c.resample)
+            current = resize(current, w, h, c.resample)
         }
-        var tiles: [VisionImage] = []
+        var tiles: [RGBImage] = []
         var rows = 0, cols = 0
         if c.doImageSplitting {
             let (h, w) = Self.tiledSize(height: current.height, width: current.width, tile: s)
-            current = try resize(current, w, h, c.resample)
+            current = resize(current, w, h, c.resample)
             if h > s || w > s {
                 rows = (h - s) / s + 1; cols = (w - s) / s + 1
                 for r in 0..<rows { for col in 0..<cols { tiles.append(Self.crop(current, x: col * s, y: r * s, side: s)) } }
             }
         }
         // The global image: the whole picture squashed to one tile (Pillow returns a copy when the size is already right).
-        tiles.append(current.width == s && current.height == s ? current : try resize(current, s, s, c.resample))
+        tiles.append(resize(current, s, s, c.resample))
         var pixels = [Float](repeating: 0, count: tiles.count * 3 * s * s)
         let mean = c.imageMean.map { Float($0) }, std = c.imageStd.map { Float($0) }
         for (t, tile) in tiles.enumerated() {
@@ -225,13 +223,13 @@ public struct Idefics3ImageProcessor: Sendable {
         return Idefics3ProcessedImage(rows: rows, cols: cols, tileSize: s, pixels: pixels)
     }
 
-    static func crop(_ image: VisionImage, x: Int, y: Int, side: Int) -> VisionImage {
+    static func crop(_ image: RGBImage, x: Int, y: Int, side: Int) -> RGBImage {
         var out = [UInt8](repeating: 0, count: side * side * 3)
         for row in 0..<side {
             let src = ((y + row) * image.width + x) * 3
             out.replaceSubrange(row * side * 3..<(row + 1) * side * 3, with: image.pixels[src..<src + side * 3])
         }
-        return VisionImage(width: side, height: side, pixels: out)
+        return RGBImage(width: side, height: side, pixels: out)
     }
 
     /// The text that replaces one `<image>` of the prompt (`Idefics3Processor.replace_image_token`).

@@ -67,14 +67,14 @@ public final class VisionLanguageModel {
         return .gguf(model: full(text), mmproj: full(mmproj))
     }
 
-    public static func load(_ location: Location, resize: @escaping PillowResize) throws -> VisionLanguageModel {
+    public static func load(_ location: Location) throws -> VisionLanguageModel {
         switch location {
-        case .huggingface(let directory): return try loadHuggingFace(directory: URL(fileURLWithPath: directory), resize: resize)
-        case .gguf(let model, let mmproj): return try loadGGUF(model: model, mmproj: mmproj, resize: resize)
+        case .huggingface(let directory): return try loadHuggingFace(directory: URL(fileURLWithPath: directory))
+        case .gguf(let model, let mmproj): return try loadGGUF(model: model, mmproj: mmproj)
         }
     }
 
-    public static func loadHuggingFace(directory: URL, resize: @escaping PillowResize) throws -> VisionLanguageModel {
+    public static func loadHuggingFace(directory: URL) throws -> VisionLanguageModel {
         let config = try Idefics3Config.read(directory.appendingPathComponent("config.json"))
         let model = try Idefics3Model.loadHuggingFace(directory: directory, config: config)
         let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
@@ -95,7 +95,7 @@ public final class VisionLanguageModel {
         let files = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "preprocessor_config.json",
                      "processor_config.json", "generation_config.json", "chat_template.jinja", "chat_template.json"]
             .map { directory.appendingPathComponent($0).path }.filter { FileManager.default.fileExists(atPath: $0) }
-        return VisionLanguageModel(model: model, tokenizer: tokenizer, processor: Idefics3ImageProcessor(config: processorConfig, resize: resize),
+        return VisionLanguageModel(model: model, tokenizer: tokenizer, processor: Idefics3ImageProcessor(config: processorConfig),
                                    endTokens: ends, format: .huggingface, files: files)
     }
 
