@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "LMTests", dependencies: ["Models", "ModelStore", "Tokenizers", "Weights", "Tensors"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Models", "ModelStore", "Media"]),
-        .testTarget(name: "VisionTests", dependencies: ["Models", "ModelStore", "Media", "Weights", "Tensors"],
+        .testTarget(name: "VisionTests", dependencies: ["Models", "ModelStore", "Media", "Pipelines", "Weights", "Tensors"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "WhisperTests", dependencies: ["Models", "Media", "Weights", "Tensors", "ModelStore", "Decoding"],
                     resources: [.copy("Fixtures")]),

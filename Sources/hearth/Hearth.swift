@@ -6,5 +6,5 @@ struct Hearth: ParsableCommand {
         commandName: "hearth",
         abstract: "Offline, auditable batch transcription, captioning and question answering.",
         subcommands: [TranscribeCommand.self, AskCommand.self, RunCommand.self, ValidateCommand.self, MergeCommand.self, ReportCommand.self,
-                      ModelsCommand.self])
+                      ModelsCommand.self, VLMCaptionCommand.self])
 }
