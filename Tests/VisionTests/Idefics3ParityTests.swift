@@ -83,6 +83,7 @@ final class Idefics3ParityTests: XCTestCase {
             XCTAssertEqual(Array(reference.prefix(g.tokens.count)), g.tokens, c["photo"] as! String)
             if g.tokens.count < reference.count { XCTAssertTrue(vlm.endTokens.contains(reference[g.tokens.count])) }
             XCTAssertGreaterThan(g.tokens.count, 0)
+            print("\(c["photo"]!): greedy \(zip(g.tokens, reference).filter { $0 == $1 }.count) of \(reference.count) tokens identical")
         }
     }
 
@@ -141,6 +142,7 @@ final class Idefics3ParityTests: XCTestCase {
             let reference = Fixtures.ints(c["greedy"])
             XCTAssertEqual(Array(reference.prefix(g.tokens.count)), g.tokens)
             XCTAssertGreaterThan(g.tokens.count, 0)
+            print("GGUF \(c["photo"]!): greedy \(zip(g.tokens, reference).filter { $0 == $1 }.count) of \(reference.count) tokens identical")
         }
         print("GGUF + mmproj last-position logits max |Δ| \(worst)")
     }
