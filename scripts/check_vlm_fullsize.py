@@ -101,7 +101,10 @@ def main():
           f"(prompt {answer['prompt_seconds']:.1f} s, generation {answer['generation_seconds']:.2f} s)")
     reference_text = tok.decode(greedy, skip_special_tokens=True).strip()
     print("greedy text identical:", reference_text == answer["answer"], repr(reference_text), repr(answer["answer"]))
-    np.save(out / "reference_last_logits.npy", logits.numpy())
+    # For the optional Swift check (VisionTests, HEARTH_VLM_FULLSIZE=this directory): ids, logits, greedy ids.
+    (out / "reference.json").write_text(json.dumps({
+        "photo": str(Path(args.photo).resolve()), "question": question, "tiles": tiles,
+        "input_ids": inputs["input_ids"][0].tolist(), "last_logits": [float(v) for v in logits], "greedy": greedy}))
 
 
 if __name__ == "__main__":

@@ -79,3 +79,30 @@ final class ProcessorParityTests: XCTestCase {
         XCTAssertGreaterThan(g.tokens.count, 0)
     }
 }
+
+/// Optional: a random checkpoint with SmolVLM-256M's dimensions made by
+/// scripts/check_vlm_fullsize.py (800 MB, not committed); run with HEARTH_VLM_FULLSIZE=<its directory>.
+final class FullSizeCheckpointTests: XCTestCase {
+    func testFullSizeCheckpointMatchesTransformers() throws {
+        guard let dir = ProcessInfo.processInfo.environment["HEARTH_VLM_FULLSIZE"] else {
+            throw XCTSkip("set HEARTH_VLM_FULLSIZE to the directory scripts/check_vlm_fullsize.py wrote")
+        }
+        let url = URL(fileURLWithPath: dir)
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: url.appendingPathComponent("reference.json"))) as! [String: Any]
+        let vlm = try VisionLanguageModel.loadHuggingFace(directory: url)
+        let image = try vlm.processor.process(try ImageDecoder.decode(path: reference["photo"] as! String))
+        XCTAssertEqual(image.tiles, reference["tiles"] as! Int)
+        let request = VisionRequest(images: [image], question: reference["question"] as! String)
+        let ids = try vlm.promptTokens(request)
+        XCTAssertEqual(ids, Fixtures.ints(reference["input_ids"]))
+        let logits = try vlm.promptLogits(tokens: ids, images: [image], rows: [ids.count - 1])
+        let d = difference(logits.array, Fixtures.floats(reference["last_logits"]))
+        print("full-size: \(image.tiles) tiles, \(ids.count) ids, last logits max |Δ| \(d.max) mean \(d.mean)")
+        XCTAssertLessThan(d.max, 1e-2)
+        var options = GenerationOptions()
+        let greedy = Fixtures.ints(reference["greedy"])
+        options.maxTokens = greedy.count
+        let g = try vlm.generate([request], options: options)[0]
+        XCTAssertEqual(g.tokens, Array(greedy.prefix(g.tokens.count)))
+    }
+}
