@@ -15,6 +15,7 @@ Writes Tests/VisionTests/Fixtures/:
   goldens.json        processor tiles / prompt ids / vision, connector and logit slices / greedy ids
   *.f32               full float32 tensors named in goldens.json
   tiny-idefics3-gguf/ (with --llama-cpp) llama.cpp's convert_hf_to_gguf.py output (f16): text GGUF + mmproj GGUF
+  tiny-idefics3-q8_0.gguf (with --llama-cpp) the text model quantized to Q8_0 by the same converter
 
 The reference is transformers' PIL image processor (Idefics3ImageProcessorPil, the one that
 resizes through Pillow) and Idefics3ForConditionalGeneration in float32 (eager attention).
@@ -255,16 +256,19 @@ def make_gguf(llama_cpp):
         "sys.argv = ['convert_hf_to_gguf.py'] + sys.argv[1:]\n"
         "c.main()\n")
     results = {}
-    for name, extra in [("text", []), ("mmproj", ["--mmproj"])]:
-        target = out / ("tiny-idefics3-f16.gguf" if name == "text" else "mmproj-tiny-idefics3-f16.gguf")
-        cmd = [sys.executable, str(wrapper), str(MODEL_DIR), "--outtype", "f16", "--outfile", str(target)] + extra
+    # f16 text + mmproj (the pair), and the text model in Q8_0 (llama.cpp's block quantization) beside them.
+    for name, outtype, target, extra in [("text", "f16", out / "tiny-idefics3-f16.gguf", []),
+                                         ("mmproj", "f16", out / "mmproj-tiny-idefics3-f16.gguf", ["--mmproj"]),
+                                         ("text_q8_0", "q8_0", FIX / "tiny-idefics3-q8_0.gguf", [])]:
+        cmd = [sys.executable, str(wrapper), str(MODEL_DIR), "--outtype", outtype, "--outfile", str(target)] + extra
         r = subprocess.run(cmd, env=env, capture_output=True, text=True)
         results[name] = {"ok": r.returncode == 0, "log_tail": (r.stdout + r.stderr)[-1500:]}
         if r.returncode != 0:
             print(f"converter failed for {name}:\n{r.stderr[-3000:]}", file=sys.stderr)
     wrapper.unlink()
-    for f in out.iterdir():
-        results.setdefault("files", {})[f.name] = sha256(f)
+    for f in list(out.iterdir()) + [FIX / "tiny-idefics3-q8_0.gguf"]:
+        if f.exists():
+            results.setdefault("files", {})[f.name] = sha256(f)
     return results
 
 

@@ -26,6 +26,8 @@ public final class VisionLanguageModel {
     public let format: Format
     /// The files the model was built from (for provenance and hashing).
     public let files: [String]
+    /// Wall seconds the last `generate` spent in the vision tower and connector (all its images).
+    public private(set) var lastVisionSeconds: Double = 0
 
     init(model: Idefics3Model, tokenizer: BPETokenizer, processor: Idefics3ImageProcessor, endTokens: Set<Int>,
          format: Format, files: [String]) {
@@ -159,7 +161,9 @@ public final class VisionLanguageModel {
     public func generate(_ requests: [VisionRequest], options: GenerationOptions) throws -> [Generation] {
         guard !requests.isEmpty else { return [] }
         let prompts = try requests.map { try promptTokens($0) }
+        let visionStart = Date()
         let features = try model.imageFeatures(requests.flatMap(\.images))
+        lastVisionSeconds = Date().timeIntervalSince(visionStart)
         var search = SearchOptions()
         search.temperature = options.temperature; search.topK = options.topK; search.topP = options.topP; search.seed = options.seed
         let width = Search.slotsPerRequest(search)

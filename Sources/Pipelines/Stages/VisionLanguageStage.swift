@@ -159,7 +159,8 @@ public final class VisionLanguageStage: PipelineStage {
                     ]
                     fields[mode == .caption ? "text" : "answer"] = text
                     finish(p.index, .success(StageOutput(result: .object(fields), timings: [
-                        "wall": wall + p.seconds, "image": p.seconds, "prompt": g.promptSeconds, "generation": g.generationSeconds])))
+                        "wall": wall + p.seconds, "image": p.seconds, "vision": vlm.lastVisionSeconds, "prompt": g.promptSeconds,
+                        "generation": g.generationSeconds])))
                 }
             } catch {
                 for p in group { finish(p.index, .failure(error)) }
