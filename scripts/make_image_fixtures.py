@@ -10,6 +10,8 @@ Resize references are Pillow's Image.resize on resize_source.png for several siz
 stored as SHA-256 plus the first bytes; resizeBilinear references come from OpenCV cv2.resize
 INTER_LINEAR (raw float32).
 
+Needs cjpeg (Debian libjpeg-turbo-progs 2.1.5) for one fixture, and Debian's libdarknet for the
+letterbox references (see darknet_letterboxes).
 Usage: python3 -m venv .venv-img && .venv-img/bin/pip install pillow==13.0.0 numpy==2.4.6 opencv-python-headless
        (last run: Pillow 13.0.0 with its bundled libjpeg-turbo 3.2.0, numpy 2.4.6, OpenCV 5.0.0, Python 3.11)
        .venv-img/bin/python scripts/make_image_fixtures.py
@@ -19,6 +21,7 @@ coding sees real texture.
 import hashlib
 import io
 import json
+import os
 import struct
 import sys
 import zlib
@@ -120,6 +123,53 @@ def write_png(path, samples, color_type, bit_depth, interlace=False, palette=Non
 XMP = ('<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
        'xmlns:tiff="http://ns.adobe.com/tiff/1.0/">{orientation}</rdf:RDF></x:xmpmeta><?xpacket end="w"?>')
+
+def darknet_letterboxes(source):
+    """letterbox_image from Debian 12's libdarknet (package darknet 0.0.0+git20180914.61c9d02e-2+b4):
+    `apt-get download darknet && dpkg-deb -x darknet_*.deb DIR`, then DARKNET_LIB=DIR/usr/lib/darknet/libdarknet.so.
+    The library links OpenCV 4.6 for image I/O only; letterbox_image never calls it, so empty stand-ins
+    for those 15 OpenCV symbols (built here with gcc) let it load without installing OpenCV.
+    Input: load_image_color's float conversion (v / 255. in double, stored as float), planar CHW."""
+    import ctypes, os, subprocess, tempfile
+    lib_path = os.environ.get("DARKNET_LIB", "/usr/lib/darknet/libdarknet.so")
+    if not os.path.exists(lib_path):
+        print("no libdarknet: darknet letterbox references not written", file=sys.stderr)
+        return None
+    stubs = tempfile.mkdtemp()
+    symbols = subprocess.run(["nm", "-D", "--undefined-only", lib_path], capture_output=True, text=True).stdout.split()
+    symbols = [s for s in symbols if s.startswith(("_ZN2cv", "_ZNK2cv"))]
+    with open(os.path.join(stubs, "stub.c"), "w") as f:
+        for i, name in enumerate(symbols):
+            f.write(f'void stub{i}(void) __asm__("{name}"); void stub{i}(void) {{}}\n')
+    for lib in ["core", "highgui", "videoio", "imgcodecs"]:
+        subprocess.run(["gcc", "-shared", "-fPIC", f"-Wl,-soname,libopencv_{lib}.so.406",
+                        "-o", os.path.join(stubs, f"libopencv_{lib}.so.406"),
+                        os.path.join(stubs, "stub.c")], check=True)
+        ctypes.CDLL(os.path.join(stubs, f"libopencv_{lib}.so.406"), mode=ctypes.RTLD_GLOBAL)
+
+    class IMAGE(ctypes.Structure):
+        _fields_ = [("w", ctypes.c_int), ("h", ctypes.c_int), ("c", ctypes.c_int), ("data", ctypes.POINTER(ctypes.c_float))]
+    dn = ctypes.CDLL(lib_path)
+    dn.make_image.restype = IMAGE
+    dn.make_image.argtypes = [ctypes.c_int] * 3
+    dn.letterbox_image.restype = IMAGE
+    dn.letterbox_image.argtypes = [IMAGE, ctypes.c_int, ctypes.c_int]
+    dn.free_image.argtypes = [IMAGE]
+    h, w, _ = source.shape
+    image = dn.make_image(w, h, 3)
+    planar = (source.transpose(2, 0, 1).astype(np.float64) / 255.0).astype(np.float32).reshape(-1)
+    ctypes.memmove(image.data, planar.ctypes.data, planar.nbytes)
+    notes = []
+    for (tw, th) in [(416, 416), (64, 48), (30, 50), (97, 73), (200, 120)]:
+        out = dn.letterbox_image(image, tw, th)
+        values = np.ctypeslib.as_array(out.data, shape=(3 * th * tw,)).astype("<f4").copy()
+        dn.free_image(out)
+        notes.append({"width": tw, "height": th, "sha256": hashlib.sha256(values.tobytes()).hexdigest(),
+                      "samples": [float(values[i]) for i in range(0, len(values), max(1, len(values) // 16))][:16],
+                      "sample_step": max(1, len(values) // 16)})
+    dn.free_image(image)
+    return notes
+
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
@@ -227,6 +277,22 @@ def main():
     exif[0x0112] = 1
     jpeg("exif1_xmp8.jpg", small, quality=95, exif=exif.tobytes(),    # Exif's tag wins over XMP
          xmp=XMP.format(orientation='<rdf:Description tiff:Orientation="8"/>').encode())
+    # 100 scans (cjpeg's own maximum), made with cjpeg -scans: Pillow cannot write a scan script.
+    import shutil, subprocess, tempfile
+    cjpeg = os.environ.get("CJPEG") or shutil.which("cjpeg")
+    if cjpeg is None:
+        sys.exit("cjpeg not found: apt-get install libjpeg-turbo-progs (or set CJPEG=path)")
+    with tempfile.TemporaryDirectory() as scratch:
+        scans = ["0: 0-0, 0, 1;"] + [f"0: {k}-{k}, 0, 1;" for k in range(1, 64)]
+        scans += ["0: 0-0, 1, 0;"] + [f"0: {k}-{k}, 1, 0;" for k in range(1, 36)]
+        Path(scratch, "scans.txt").write_text("\n".join(scans) + "\n")
+        Image.fromarray(jpeg_rgb).convert("L").save(Path(scratch, "gray.pgm"))
+        subprocess.run([cjpeg, "-grayscale", "-scans", str(Path(scratch, "scans.txt")), "-outfile",
+                        str(OUT / "scans100.jpg"), str(Path(scratch, "gray.pgm"))], check=True)
+    expected = reference(OUT / "scans100.jpg", "drop")
+    (OUT / "scans100.jpg.rgb").write_bytes(expected.tobytes())
+    jpegs["scans100.jpg"] = {"width": int(expected.shape[1]), "height": int(expected.shape[0]), "expected": "scans100.jpg.rgb"}
+
     # An Exif block whose IFD0 offset points past its end: Pillow ignores it (orientation 1).
     bad = b"MM\x00\x2a\x00\x00\xff\x00" + b"\x00" * 8
     jpeg("exif_bad_offset.jpg", small, quality=95, exif=b"Exif\x00\x00" + bad)
@@ -268,6 +334,8 @@ def main():
                         "sha256": sha(out), "head": [int(v) for v in out.reshape(-1)[:12]],
                         "sum": int(out.astype(np.int64).sum())})
 
+    letterboxes = darknet_letterboxes(source)
+
     # resizeBilinear reference: OpenCV INTER_LINEAR on float32 (h, w, c).
     bilinear = {}
     try:
@@ -290,6 +358,7 @@ def main():
         "pillow_libjpeg_turbo": features.version("libjpeg_turbo"), "opencv": bilinear_version,
         "png": pngs, "jpeg": jpegs, "photos": photos, "resize_source": "resize_source.png", "resize": resizes,
         "bilinear_source": "bilinear_source_9x13x3.f32", "bilinear": bilinear,
+        "darknet_letterbox": letterboxes,
     }
     (OUT / "images.json").write_text(json.dumps(note, indent=1) + "\n")
     total = sum(p.stat().st_size for p in OUT.iterdir())

@@ -22,6 +22,7 @@ typedef struct {
     hic_image *image;
     int decoding_pixels;   // warnings count only while scanlines are decoded
     int truncated;
+    int max_scans;
 } jpeg_failure;
 
 static void on_error_exit(j_common_ptr cinfo) {
@@ -53,13 +54,27 @@ static void on_message(j_common_ptr cinfo, int level) {
     on_error_exit(cinfo);
 }
 
-hic_status hic_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
+// A progressive file can declare thousands of tiny scans, each one a full pass over the image
+// (libjpeg-turbo's "Cautions about decompressing progressive JPEG images"); real encoders write ~10,
+// cjpeg at most 100.
+static void on_progress(j_common_ptr cinfo) {
+    j_decompress_ptr decompress = (j_decompress_ptr)cinfo;
+    jpeg_failure *failure = (jpeg_failure *)cinfo->err;
+    if (decompress->input_scan_number > failure->max_scans) {
+        snprintf(failure->image->message, sizeof failure->image->message,
+                 "more than %d scans (the limit; a progressive-JPEG denial of service?)", failure->max_scans);
+        longjmp(failure->jump, 1);
+    }
+}
+
+hic_status hic_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels, int max_scans,
                            int header_only, hic_image *out) {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
     jpeg_failure failure;
     memset(&failure, 0, sizeof failure);
     failure.image = out;
+    failure.max_scans = max_scans;
     cinfo.err = jpeg_std_error(&failure.base);
     failure.base.error_exit = on_error_exit;
     failure.base.emit_message = on_message;
@@ -84,6 +99,10 @@ hic_status hic_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels
         return status;
     }
     jpeg_create_decompress(&cinfo);
+    struct jpeg_progress_mgr progress;
+    memset(&progress, 0, sizeof progress);
+    progress.progress_monitor = on_progress;
+    cinfo.progress = &progress;
     jpeg_mem_src(&cinfo, (const unsigned char *)data, (unsigned long)size);
     // While the header is read, running out of data is fatal at once (no gray filler).
     failure.decoding_pixels = 1;

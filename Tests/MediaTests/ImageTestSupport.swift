@@ -8,6 +8,7 @@ enum ImageFixtures {
     struct JPEGNote: Decodable { let width: Int; let height: Int; let expected: String }
     struct ResizeNote: Decodable { let source: String?; let filter: String; let width: Int; let height: Int; let sha256: String; let head: [Int]; let sum: Int }
     struct PhotoNote: Decodable { let width: Int; let height: Int; let sha256: String; let channel_sums: [Int] }
+    struct LetterboxNote: Decodable { let width: Int; let height: Int; let sha256: String; let samples: [Float]; let sample_step: Int }
     struct SizeNote: Decodable { let width: Int; let height: Int }
     struct Note: Decodable {
         let pillow: String
@@ -18,6 +19,7 @@ enum ImageFixtures {
         let resize: [ResizeNote]
         let bilinear_source: String
         let bilinear: [String: SizeNote]
+        let darknet_letterbox: [LetterboxNote]?
     }
 
     static func note() throws -> Note {

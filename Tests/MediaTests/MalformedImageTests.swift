@@ -113,6 +113,15 @@ final class MalformedImageTests: XCTestCase {
         assertRefused(try ImageFixtures.path("gray.jpg"), .tooLarge, mentions: "limit of 100", options: .init(maxPixels: 100))
     }
 
+    /// scans100.jpg has 100 progressive scans: decoded by default (and like Pillow, in the JPEG parity
+    /// test), refused under a lower scan limit.
+    func testProgressiveScanLimit() throws {
+        let path = try ImageFixtures.path("scans100.jpg")
+        XCTAssertEqual(try ImageDecoder.decode(path: path).width, 75)
+        XCTAssertEqual(try ImageDecoder.decode(path: path, options: .init(maxJPEGScans: 100)).width, 75)
+        assertRefused(path, .corrupt, mentions: "more than 99 scans", options: .init(maxJPEGScans: 99))
+    }
+
     func testZeroSizedImage() throws {
         assertRefused(try ImageFixtures.path("zero_width.png"), .emptyImage, mentions: "0x5")
     }

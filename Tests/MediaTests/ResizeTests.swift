@@ -31,6 +31,28 @@ final class ResizeTests: XCTestCase {
         print("Pillow resize parity: \(exact)/\(note.resize.count) bit-identical")
     }
 
+    /// letterboxedLikeDarknet equals Debian's libdarknet letterbox_image bit for bit (float32).
+    func testLetterboxMatchesDarknet() throws {
+        let note = try ImageFixtures.note()
+        let references = try XCTUnwrap(note.darknet_letterbox, "fixtures made without libdarknet")
+        XCTAssertEqual(references.count, 5)
+        let source = try ImageDecoder.decode(path: try ImageFixtures.path(note.resize_source))
+        for reference in references {
+            let box = source.letterboxedLikeDarknet(width: reference.width, height: reference.height)
+            let label = "\(source.width)x\(source.height) → \(reference.width)x\(reference.height)"
+            XCTAssertEqual(box.pixels.count, 3 * reference.width * reference.height, label)
+            let sampled = stride(from: 0, to: box.pixels.count, by: reference.sample_step).prefix(16).map { box.pixels[$0] }
+            XCTAssertEqual(sampled, reference.samples, label)
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(box.pixels.count * 4)
+            for value in box.pixels { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+            XCTAssertEqual(SHA256.hex(bytes), reference.sha256, label)
+            // The content rectangle is where the scaled photo sits; outside it the canvas is 0.5.
+            XCTAssertTrue(box.contentWidth == reference.width || box.contentHeight == reference.height, label)
+            if box.offsetY > 0 { XCTAssertEqual(box.pixels[0], 0.5, label) }
+        }
+    }
+
     func testSameSizeIsACopy() throws {
         let source = try ImageDecoder.decode(path: try ImageFixtures.path("rgb8.png"))
         for filter in ResampleFilter.allCases {

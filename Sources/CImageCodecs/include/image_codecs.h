@@ -31,8 +31,9 @@ typedef struct {
 // RGB); 2 does so for palette and gray images only (transformers' convert_to_rgb semantics).
 hic_status hic_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
                           int expand_transparency, hic_image *out);
+// max_scans: more scans than this is refused (progressive DoS guard).
 // header_only: stop after the header (width/height/channels filled, no pixels).
-hic_status hic_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
+hic_status hic_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels, int max_scans,
                            int header_only, hic_image *out);
 void hic_image_free(hic_image *image);
 

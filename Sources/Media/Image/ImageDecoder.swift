@@ -24,13 +24,18 @@ public struct ImageDecodeOptions: Sendable {
     public var alpha: AlphaHandling
     /// A malformed Exif block is ignored by default (orientation 1, as Pillow does); `true` refuses the file.
     public var rejectMalformedEXIF: Bool
+    /// A progressive JPEG with more scans than this is refused: each scan is a pass over the whole
+    /// image, so thousands of tiny scans are a denial of service. Encoders write about 10 (cjpeg ≤ 100).
+    public var maxJPEGScans: Int
 
     public init(maxPixels: Int = 100_000_000, applyEXIFOrientation: Bool = true,
-                alpha: AlphaHandling = .compositeOnWhite, rejectMalformedEXIF: Bool = false) {
+                alpha: AlphaHandling = .compositeOnWhite, rejectMalformedEXIF: Bool = false,
+                maxJPEGScans: Int = 500) {
         self.maxPixels = maxPixels
         self.applyEXIFOrientation = applyEXIFOrientation
         self.alpha = alpha
         self.rejectMalformedEXIF = rejectMalformedEXIF
+        self.maxJPEGScans = maxJPEGScans
     }
 }
 
@@ -66,17 +71,19 @@ public enum ImageDecoder {
             try checkPNGHeader(data, name: name, maxPixels: options.maxPixels)
             // tRNS → alpha only when alpha is composited (see AlphaHandling); never for truecolor RGB.
             let transparency: Int32 = options.alpha == .compositeOnWhite ? 2 : 0
-            let decoded = try runCodec(data, name: name, format: "PNG") { hic_png_decode($0, $1, UInt64(options.maxPixels), transparency, $2) }
+            image = try runCodec(data, name: name, format: "PNG",
+                                 { hic_png_decode($0, $1, UInt64(options.maxPixels), transparency, $2) },
+                                 then: { try toRGB($0, name: name, alpha: options.alpha, cmyk: false) })
             if options.applyEXIFOrientation {
                 orientation = try readOrientation(name: name, options: options) { EXIF.pngSources(data) }
             }
-            image = toRGB(decoded, alpha: options.alpha, cmyk: false)
         case .jpeg:
-            let decoded = try runCodec(data, name: name, format: "JPEG") { hic_jpeg_decode($0, $1, UInt64(options.maxPixels), 0, $2) }
+            image = try runCodec(data, name: name, format: "JPEG",
+                                 { hic_jpeg_decode($0, $1, UInt64(options.maxPixels), Int32(clamping: options.maxJPEGScans), 0, $2) },
+                                 then: { try toRGB($0, name: name, alpha: options.alpha, cmyk: $0.channels == 4) })
             if options.applyEXIFOrientation {
                 orientation = try readOrientation(name: name, options: options) { try EXIF.jpegSources(data) }
             }
-            image = toRGB(decoded, alpha: options.alpha, cmyk: decoded.channels == 4)
         }
         if orientation != 1 { image = EXIF.apply(orientation: orientation, to: image) }
         return image
@@ -101,8 +108,9 @@ public enum ImageDecoder {
             }
             orientation = try readOrientation(name: path, options: options) { EXIF.pngSources(data) }
         case .jpeg:
-            let header = try runCodec(data, name: path, format: "JPEG") { hic_jpeg_decode($0, $1, UInt64.max, 1, $2) }
-            (width, height) = (header.width, header.height)
+            (width, height) = try runCodec(data, name: path, format: "JPEG",
+                                           { hic_jpeg_decode($0, $1, UInt64.max, Int32.max, 1, $2) },
+                                           then: { ($0.width, $0.height) })
             orientation = try readOrientation(name: path, options: options) { try EXIF.jpegSources(data) }
         }
         let size = EXIF.orientedSize(width: width, height: height, orientation: orientation)
@@ -164,14 +172,17 @@ public enum ImageDecoder {
 
     // MARK: - Codec calls
 
+    /// A codec's output, valid only inside runCodec's `then` (the C buffer is freed afterwards).
     struct Decoded {
         let width: Int, height: Int, channels: Int
-        let pixels: [UInt8]  // (height, width, channels)
+        let pixels: UnsafeBufferPointer<UInt8>  // (height, width, channels); empty for a header-only call
     }
 
-    /// Runs one C decoder on `data`; turns its status and message into an ImageError, or copies its pixels.
-    static func runCodec(_ data: [UInt8], name: String, format: String,
-                         _ call: (UnsafePointer<UInt8>, Int, UnsafeMutablePointer<hic_image>) -> hic_status) throws -> Decoded {
+    /// Runs one C decoder on `data`; turns its status and message into an ImageError, or hands its
+    /// pixels to `then` in place (no intermediate copy: peak memory is the codec's buffer + RGB).
+    static func runCodec<Result>(_ data: [UInt8], name: String, format: String,
+                                 _ call: (UnsafePointer<UInt8>, Int, UnsafeMutablePointer<hic_image>) -> hic_status,
+                                 then: (Decoded) throws -> Result) throws -> Result {
         var image = hic_image()
         let status = data.withUnsafeBufferPointer { buffer -> hic_status in
             guard let base = buffer.baseAddress else { return HIC_TRUNCATED }
@@ -195,11 +206,9 @@ public enum ImageDecoder {
             throw ImageError(path: name, kind: .corrupt, message: "corrupt \(format) data: \(message)")
         }
         let (width, height, channels) = (Int(image.width), Int(image.height), Int(image.channels))
-        var pixels: [UInt8] = []
-        if let source = image.pixels {
-            pixels = Array(UnsafeBufferPointer(start: source, count: width * height * channels))
-        }
-        return Decoded(width: width, height: height, channels: channels, pixels: pixels)
+        let count = image.pixels == nil ? 0 : width * height * channels
+        return try then(Decoded(width: width, height: height, channels: channels,
+                            pixels: UnsafeBufferPointer(start: image.pixels, count: count)))
     }
 
     /// The EXIF orientation tag, else XMP's tiff:Orientation (as Pillow's getexif), else 1. A malformed
@@ -223,11 +232,16 @@ public enum ImageDecoder {
 
     // MARK: - Native layout → RGB
 
-    static func toRGB(_ decoded: Decoded, alpha: AlphaHandling, cmyk: Bool) -> RGBImage {
+    static func toRGB(_ decoded: Decoded, name: String, alpha: AlphaHandling, cmyk: Bool) throws -> RGBImage {
         let count = decoded.width * decoded.height
+        guard (1...4).contains(decoded.channels), decoded.pixels.count == count * decoded.channels else {
+            throw ImageError(path: name, kind: .corrupt, message: "the codec returned \(decoded.pixels.count) bytes for "
+                             + "\(decoded.width)x\(decoded.height)x\(decoded.channels)")
+        }
         var rgb = [UInt8](repeating: 0, count: count * 3)
         let composite = alpha == .compositeOnWhite
-        decoded.pixels.withUnsafeBufferPointer { src in
+        let src = decoded.pixels
+        do {  // (height, width, channels) → (height, width, 3)
             rgb.withUnsafeMutableBufferPointer { dst in
                 switch decoded.channels {
                 case 1:

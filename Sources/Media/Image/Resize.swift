@@ -237,3 +237,90 @@ public func resizeBilinear(_ src: [Float], width: Int, height: Int, channels: In
     }
     return out
 }
+
+/// A letterboxed network input: the image scaled to fit, centered on a gray canvas.
+public struct Letterbox: Sendable {
+    /// (3, height, width) planar R, G, B planes in 0...1; the border is 0.5.
+    public var pixels: [Float]
+    public let width: Int
+    public let height: Int
+    /// Where the scaled image sits on the canvas (for mapping boxes back to the photo).
+    public let contentWidth: Int
+    public let contentHeight: Int
+    public let offsetX: Int
+    public let offsetY: Int
+}
+
+extension RGBImage {
+    /// darknet's `load_image_color` → `letterbox_image(im, width, height)` (src/image.c), the input
+    /// YOLO's reference implementation feeds the network — bit-identical to Debian's libdarknet:
+    /// samples become `Float(Double(v) / 255)`, the image is scaled to fit keeping its aspect
+    /// (integer sizes: w·H/W or h·W/H, truncated), with darknet's align-corners bilinear resize_image
+    /// (scale (in − 1)/(out − 1); a horizontal float pass, then a vertical one) and pasted at
+    /// ((width − new)/2, (height − new)/2) on a canvas of 0.5.
+    public func letterboxedLikeDarknet(width: Int, height: Int) -> Letterbox {
+        precondition(width > 0 && height > 0 && self.width > 0 && self.height > 0, "letterbox \(self.width)x\(self.height) → \(width)x\(height)")
+        var newWidth = self.width, newHeight = self.height
+        if Float(width) / Float(self.width) < Float(height) / Float(self.height) {
+            newWidth = width
+            newHeight = (self.height * width) / self.width
+        } else {
+            newHeight = height
+            newWidth = (self.width * height) / self.height
+        }
+        newWidth = max(newWidth, 1)
+        newHeight = max(newHeight, 1)
+        let resized = darknetResize(width: newWidth, height: newHeight)  // (3, newHeight, newWidth)
+        var canvas = [Float](repeating: 0.5, count: 3 * width * height)
+        let dx = (width - newWidth) / 2, dy = (height - newHeight) / 2
+        for k in 0..<3 {
+            for y in 0..<newHeight {
+                for x in 0..<newWidth {
+                    canvas[(k * height + dy + y) * width + dx + x] = resized[(k * newHeight + y) * newWidth + x]
+                }
+            }
+        }
+        return Letterbox(pixels: canvas, width: width, height: height, contentWidth: newWidth,
+                         contentHeight: newHeight, offsetX: dx, offsetY: dy)
+    }
+
+    /// darknet's resize_image on this image as planar floats v/255. // (3, height, width)
+    func darknetResize(width w: Int, height h: Int) -> [Float] {
+        let inWidth = self.width, inHeight = self.height
+        var planes = [Float](repeating: 0, count: 3 * inWidth * inHeight)  // (3, inHeight, inWidth)
+        for i in 0..<(inWidth * inHeight) {
+            for k in 0..<3 { planes[k * inWidth * inHeight + i] = Float(Double(pixels[3 * i + k]) / 255) }
+        }
+        let wScale = Float(inWidth - 1) / Float(w - 1), hScale = Float(inHeight - 1) / Float(h - 1)
+        var part = [Float](repeating: 0, count: 3 * inHeight * w)  // (3, inHeight, w)
+        for k in 0..<3 {
+            for r in 0..<inHeight {
+                let row = (k * inHeight + r) * inWidth
+                for c in 0..<w {
+                    let value: Float
+                    if c == w - 1 || inWidth == 1 {
+                        value = planes[row + inWidth - 1]
+                    } else {
+                        let sx = Float(c) * wScale
+                        let ix = Int(sx)
+                        let fraction = sx - Float(ix)
+                        value = (1 - fraction) * planes[row + ix] + fraction * planes[row + ix + 1]
+                    }
+                    part[(k * inHeight + r) * w + c] = value
+                }
+            }
+        }
+        var resized = [Float](repeating: 0, count: 3 * h * w)  // (3, h, w)
+        for k in 0..<3 {
+            for r in 0..<h {
+                let sy = h == 1 ? 0 : Float(r) * hScale
+                let iy = Int(sy)
+                let fraction = sy - Float(iy)
+                for c in 0..<w { resized[(k * h + r) * w + c] = (1 - fraction) * part[(k * inHeight + iy) * w + c] }
+                if r == h - 1 || inHeight == 1 { continue }
+                for c in 0..<w { resized[(k * h + r) * w + c] += fraction * part[(k * inHeight + iy + 1) * w + c] }
+            }
+        }
+        return resized
+    }
+}
