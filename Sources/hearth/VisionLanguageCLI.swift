@@ -88,6 +88,20 @@ enum VisionLanguageCLI {
         return failures
     }
 
+    /// `hearth caption … --model VLM` from another caption command: captions with the VLM and returns
+    /// true (throwing ExitCode(1) when an image failed), or returns false when `model` is not a VLM.
+    static func captionIfVisionModel(_ inputs: [String], model: String, json: Bool, outputDir: String?,
+                                     prompt: String = VisionLanguageModel.defaultCaptionPrompt, maxTokens: Int = 64,
+                                     batchSize: Int = 4) throws -> Bool {
+        guard let resolved = try ResolvedVisionModel.resolve(model, store: ModelStore()) else { return false }
+        var generation = GenerationOptions()
+        generation.maxTokens = maxTokens
+        let failures = try caption(inputs, model: resolved, prompt: prompt, generation: generation,
+                                   maxPixels: ImageDecodeOptions().maxPixels, batchSize: batchSize, json: json, outputDir: outputDir)
+        if failures > 0 { throw ExitCode(1) }
+        return true
+    }
+
     /// `hearth ask --image F "Q" --model VLM`: answers with the VLM looking at the image; false when
     /// `model` is not a vision-language model (the text-model path then runs).
     static func askIfVisionModel(model: String, image: String, question: String, generation: GenerationOptions, json: Bool) throws -> Bool {
