@@ -64,7 +64,14 @@ extension VisionLanguageModel {
                                    patchSize: try int("patch_size"),
                                    layerNormEps: file.metadata["clip.vision.attention.layer_norm_epsilon"]?.float ?? 1e-6,
                                    activation: "gelu_pytorch_tanh")   // ggml_gelu is the tanh form (clip.use_gelu)
-        let scale = file.metadata["clip.vision.projector.scale_factor"]?.int ?? 2
+        // Older converters wrote no scale factor: infer it from the projection's input width (e·s²).
+        var scale = file.metadata["clip.vision.projector.scale_factor"]?.int ?? 2
+        if file.metadata["clip.vision.projector.scale_factor"] == nil, let fc = file.tensors["mm.model.fc.weight"], fc.shape.count == 2,
+           v.hiddenSize > 0, fc.shape[1] % v.hiddenSize == 0 {
+            let squared = fc.shape[1] / v.hiddenSize
+            let root = Int(Double(squared).squareRoot().rounded())
+            if root * root == squared { scale = root }
+        }
         guard v.hiddenSize > 0, v.layers > 0, heads > 0, v.hiddenSize % heads == 0, v.patchSize > 0, v.imageSize % v.patchSize == 0,
               v.intermediateSize > 0, scale > 0, v.patchesPerSide % scale == 0 else {
             throw WeightError(path, "inconsistent vision dimensions \(v), scale factor \(scale)")
