@@ -60,3 +60,14 @@ final class VisionPipelineTests: XCTestCase {
         }
     }
 }
+
+extension VisionPipelineTests {
+    /// The shipped VLM pipeline validates with a VLM given by name or path (VLM=…), over the samples.
+    func testShippedVisionPipelineValidates() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = repository.appendingPathComponent("pipelines/ask-images-vlm.yaml")
+        let pipeline = try Pipeline.load(path: file.path, environment: ["VLM": Fixtures.ggufDirectory.path])
+        XCTAssertFalse(pipeline.items.isEmpty)
+        XCTAssertTrue(pipeline.stages[0] is VisionLanguageStage)
+    }
+}
