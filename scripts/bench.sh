@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: Hearth vs faster-whisper on the same clips, same model files, same threads; then
-# Hearth vs llama.cpp on the same GGUF text models (scripts/bench_llm.sh, BENCH_SKIP_LLM=1 skips it).
+# Hearth vs llama.cpp on the same GGUF text models (scripts/bench_llm.sh, BENCH_SKIP_LLM=1 skips it);
+# then Hearth vs OpenCV DNN on yolov3-tiny (scripts/bench_vision.sh, BENCH_SKIP_VISION=1 skips it).
 # Benchmark tooling, never part of the product; prints figures and ratios, asserts nothing
 # about speed.
 #
@@ -13,6 +14,7 @@
 #   BENCH_THREADS      threads for both systems (default 2)
 #   BENCH_SKIP_HEARTH=1 / BENCH_SKIP_PEER=1   run one side only
 #   BENCH_SKIP_LLM=1   skip the text-generation half (its own knobs: scripts/bench_llm.sh)
+#   BENCH_SKIP_VISION=1 skip the yolov3-tiny half (Hearth vs OpenCV DNN; scripts/bench_vision.sh)
 #   HEARTH_BIN         Hearth binary (default .build/release/hearth)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -151,5 +153,12 @@ if [ "${BENCH_SKIP_LLM:-0}" != 1 ]; then
   bash scripts/bench_llm.sh || HEARTH_FAILED=1
 else
   log "BENCH_SKIP_LLM=1: text-generation benchmark skipped"
+fi
+# --- vision: Hearth vs OpenCV DNN on yolov3-tiny (appends its table to $OUT/results.md) --------------
+if [ "${BENCH_SKIP_VISION:-0}" != 1 ]; then
+  echo
+  bash scripts/bench_vision.sh || HEARTH_FAILED=1
+else
+  log "BENCH_SKIP_VISION=1: vision benchmark skipped"
 fi
 exit $HEARTH_FAILED

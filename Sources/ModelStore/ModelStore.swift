@@ -245,6 +245,12 @@ public struct ModelStore: Sendable {
             (format, weights) = ("safetensors", "model.safetensors")
         } else if present.contains("model.gguf") {
             (format, weights) = ("gguf", "model.gguf")
+        } else if present.contains(where: { $0.hasSuffix(".weights") }) && present.contains(where: { $0.hasSuffix(".cfg") }) {
+            // Darknet (YOLO): cfg + weights + class names; every such file is hashed for provenance.
+            let hashed = present.filter { [".cfg", ".weights", ".names"].contains(where: $0.hasSuffix) && !$0.hasPrefix(".") }.sorted()
+            let files = try HashCache(folder: folder).hashes(of: hashed)
+            let entry = files.first { $0.key.hasSuffix(".weights") }.flatMap { ModelCatalog.entry(containing: $0.key, sha256: $0.value) }
+            return InstalledModel(name: folder.lastPathComponent, directory: folder, files: files, format: "darknet", entry: entry)
         } else if case let ggufs = present.filter({ $0.lowercased().hasSuffix(".gguf") }), !ggufs.isEmpty {
             guard ggufs.count == 1 else {
                 throw ModelStoreError.invalidModelDirectory(
@@ -257,7 +263,7 @@ public struct ModelStore: Sendable {
         } else {
             throw ModelStoreError.invalidModelDirectory(
                 path: folder.path, reason: "expected model.bin + config.json (CTranslate2), model.safetensors + config.json "
-                    + "(Hugging Face) or a .gguf file (llama.cpp)")
+                    + "(Hugging Face), a .gguf file (llama.cpp) or .cfg + .weights + .names (Darknet)")
         }
         let hashed = Self.describingFiles.filter(present.contains)
         let files = try HashCache(folder: folder).hashes(of: hashed)

@@ -2,6 +2,7 @@
 // Activations are row-major (rows, features); rows are tokens of all sequences in the batch.
 
 import CKernels
+import Foundation
 import Tensors
 
 /// y(rows, out) = x(rows, in) · Wᵀ + b, with W stored (out, in): float32 (with an optional
@@ -87,15 +88,21 @@ public struct Norm {
     }
 }
 
-public enum Activation {
+public enum Activation: Equatable, Sendable {
     /// `gelu` is the exact (erf) form; `geluTanh` the tanh approximation (SigLIP, GPT-2's gelu_new).
     case gelu, geluTanh, silu, relu
+    /// max(x, slope·x) for slope < 1 (darknet's `leaky` is slope 0.1).
+    case leakyRelu(slope: Float)
+    /// 1 / (1 + e^−x)
+    case sigmoid
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .gelu: Kernels.gelu(x, count: count)
         case .geluTanh: Kernels.geluTanh(x, count: count)
         case .silu: Kernels.silu(x, count: count)
         case .relu: for i in 0..<count where x[i] < 0 { x[i] = 0 }
+        case .leakyRelu(let slope): for i in 0..<count { x[i] = max(x[i], x[i] * slope) }
+        case .sigmoid: for i in 0..<count { x[i] = 1 / (1 + exp(-x[i])) }
         }
     }
 }

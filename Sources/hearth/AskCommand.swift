@@ -22,8 +22,11 @@ struct AskCommand: ParsableCommand {
     @Option(help: "An audio file: it is transcribed first and the transcript given as context.")
     var audio: String?
 
-    @Option(help: "An image file (needs the caption stage, not available in this build).")
+    @Option(help: "An image file: objects are detected and the caption and detections given as context.")
     var image: String?
+
+    @Option(name: .customLong("image-model"), help: "Image model for --image (a Darknet YOLO).")
+    var imageModel = ModelCatalog.defaultDetector
 
     @Option(name: .customLong("whisper-model"), help: "Whisper model for --audio.")
     var whisperModel = ModelCatalog.defaultWhisper
@@ -60,8 +63,6 @@ struct AskCommand: ParsableCommand {
         if let image, try VisionLanguageCLI.askIfVisionModel(model: model, image: image, question: question, generation: generation, json: json) {
             return   // a vision-language model answered, looking at the image (VisionLanguageCLI.swift)
         }
-        BLAS.setThreads(threads)
-        if image != nil { throw ValidationError("--image needs the caption stage, which is not available in this build yet") }
         let store = ModelStore()
         var context: [String] = []
         if let contextFile {
@@ -74,6 +75,11 @@ struct AskCommand: ParsableCommand {
             let mel = try LogMelSpectrogram.load(path: audio, nMels: whisper.model.dimensions.melBins)
             let transcript = try whisper.transcribe(count: 1, load: { _ in mel }, options: options)[0].get()
             context.append("Transcript of \((audio as NSString).lastPathComponent):\n" + transcript.text.trimmingCharacters(in: .whitespaces))
+        }
+        if let image {
+            let detector = try YOLODetector(directory: try store.resolve(imageModel).directory.path)
+            let d = try DetectionDescriber(detector: detector).describe(try ImageDecoder.decode(path: image))
+            context.append(ImageContext.text(d, name: (image as NSString).lastPathComponent))
         }
         let installed = try store.resolve(model)
         let lm = try LanguageModel(path: installed.directory.path)

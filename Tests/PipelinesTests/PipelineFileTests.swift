@@ -162,12 +162,10 @@ final class PipelineFileTests: XCTestCase {
             "p:5 inputs[3].manifest: cannot read manifest ",
             "p:7 stages[0].model: unknown model 'whisper-huge'",
             "p:8 stages[1].prompt: task 'transcribe' takes no prompt",
-            "p:9 stages[2].task: stage task 'caption' is not available yet in this build of Hearth",
             "p:11 stages[3].prompt: {{item.speaker}}: no input gives items a field 'speaker' (item fields: id, input, media, question)",
             "p:11 stages[3].prompt: {{ask.answer}}: 'ask' is not 'item' nor an earlier stage (a stage cannot read its own result)",
             "p:11 stages[3].prompt: {{nope.x}}: 'nope' is not 'item' nor an earlier stage (earlier stages: transcribe, again, caption)",
             "p:12 stages[4].name: two stages are named 'again'",
-            "p:13 stages[5].task: stage task 'detect' is not available yet",
             "p:14 stages[6].task: an ask stage needs a `prompt` template",
             "qa.csv:3 : no such file: ",
             "qa.csv:4 : media is a folder; manifests list files",
@@ -187,26 +185,16 @@ final class PipelineFileTests: XCTestCase {
         XCTAssertTrue(found[0].message.contains("environment variable OUT is not set"), found[0].message)
     }
 
-    /// The shipped pipelines: demo and archive run as they are; caption and mixed-media QA are
-    /// refused only because the caption task is not in this build.
+    /// The shipped pipelines load as they are (mixed-media QA has audio and image rows).
     func testShippedPipelines() throws {
         let shipped = Fixtures.root.appendingPathComponent("pipelines")
-        for name in ["demo.yaml", "transcribe-archive.yaml"] {
+        for name in ["demo.yaml", "transcribe-archive.yaml", "caption-folder.yaml", "mixed-media-qa.yaml"] {
             let pipeline = try Pipeline.load(path: shipped.appendingPathComponent(name).path, environment: [:])
             XCTAssertFalse(pipeline.items.isEmpty, name)
         }
-        let planned = [("caption-folder.yaml", ["stages[0].task": "caption"]),
-                       ("mixed-media-qa.yaml", ["stages[1].task": "caption"])]
-        for (name, tasks) in planned {
-            XCTAssertThrowsError(try Pipeline.load(path: shipped.appendingPathComponent(name).path, environment: [:])) { error in
-                let errors = (error as? PipelineErrors)?.diagnostics.filter { !$0.isWarning } ?? []
-                XCTAssertEqual(errors.map(\.key), tasks.keys.sorted(), "\(name): \(errors)")
-                for error in errors {
-                    let task = tasks[error.key] ?? "?"
-
-                    XCTAssertTrue(error.message.hasPrefix("stage task '\(task)' is not available yet"), error.message)
-                }
-            }
-        }
+        let demo = try Pipeline.load(path: shipped.appendingPathComponent("demo.yaml").path, environment: [:])
+        XCTAssertTrue(demo.items.contains { $0.media.kind == .image }, "the demo captions the sample photos")
+        let qa = try Pipeline.load(path: shipped.appendingPathComponent("mixed-media-qa.yaml").path, environment: [:])
+        XCTAssertEqual(Set(qa.items.map(\.media.kind)), [.audio, .image])
     }
 }

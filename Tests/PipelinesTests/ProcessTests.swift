@@ -200,12 +200,13 @@ final class ProcessTests: XCTestCase {
         XCTAssertTrue(validate.stdout.contains("items: 2 (1 audio, 1 unknown)"), validate.stdout)
         XCTAssertTrue(validate.stdout.contains("stage transcribe: transcribe, model whisper-tiny.en"), validate.stdout)
 
-        let bad = try Fixtures.write("inputs: [nowhere]\nstages:\n  - task: caption\noutputs: {directory: out}\n",
+        let bad = try Fixtures.write("inputs: [nowhere]\nstages:\n  - task: caption\n    model: whisper-tiny.en\noutputs: {directory: out}\n",
                                      to: folder.appendingPathComponent("bad.yaml"))
         let refused = try runProcess(hearth, ["validate", bad.path])
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.stderr.contains("\(bad.path):1:10: inputs[0].path: no such file or folder"), refused.stderr)
-        XCTAssertTrue(refused.stderr.contains("\(bad.path):3:11: stages[0].task: stage task 'caption' is not available yet"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("\(bad.path):4:12: stages[0].model: model 'whisper-tiny.en' is a whisper model; caption needs an image model"),
+                      refused.stderr)
         let notRun = try runProcess(hearth, ["run", bad.path])
         XCTAssertEqual(notRun.status, 2, "an invalid pipeline does not start")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out").path))

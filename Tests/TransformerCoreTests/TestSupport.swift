@@ -114,6 +114,8 @@ enum Ref {
             case .geluTanh: return geluTanh(v)
             case .silu: return v / (1 + Foundation.exp(-v))
             case .relu: return max(0, v)
+            case .leakyRelu(let slope): return max(v, v * Double(slope))
+            case .sigmoid: return 1 / (1 + Foundation.exp(-v))
             }
         }
         return linear(hidden, rows: rows, f.down)

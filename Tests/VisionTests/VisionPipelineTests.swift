@@ -71,3 +71,40 @@ extension VisionPipelineTests {
         XCTAssertTrue(pipeline.stages[0] is VisionLanguageStage)
     }
 }
+
+extension VisionPipelineTests {
+    /// A caption stage whose model is a VLM: the VLM captions each photo (the detector is not used).
+    func testCaptionStageWithAVisionLanguageModel() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-vlm-caption-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("p.yaml")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try """
+            inputs: [\(Fixtures.root.appendingPathComponent("photo_cat.png").path), \(Fixtures.root.appendingPathComponent("photo_portrait.png").path)]
+            stages:
+              - task: caption
+                model: \(Fixtures.modelDirectory.path)
+                batch_size: 2
+            outputs: {directory: out, sidecars: [txt]}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        var options = RunOptions()
+        options.progress = .silent
+        let runner = PipelineRunner(pipeline: try Pipeline.load(path: file.path), options: options)
+        XCTAssertTrue(runner.pipeline.stages[0] is VisionLanguageStage)
+        let summary = try runner.run()
+        XCTAssertEqual(summary.succeeded, 2)
+        var generation = GenerationOptions()
+        generation.maxTokens = 64
+        let vlm = Fixtures.huggingFace
+        for record in try ResultsLog.read(runner.resultsURL).records {
+            guard case .object(let result)? = record.results["caption"], case .string(let text)? = result["text"] else {
+                return XCTFail("no caption in \(record)")
+            }
+            let image = try vlm.processor.process(try ImageDecoder.decode(path: record.path))
+            let expected = try vlm.generate([VisionRequest(images: [image], question: VisionLanguageModel.defaultCaptionPrompt)],
+                                            options: generation)[0]
+            XCTAssertEqual(text, expected.text.trimmingCharacters(in: .whitespacesAndNewlines))
+            XCTAssertEqual(result["prompt"], .string(VisionLanguageModel.defaultCaptionPrompt))
+        }
+    }
+}

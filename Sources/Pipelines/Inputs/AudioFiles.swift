@@ -3,10 +3,12 @@ import Foundation
 /// Expands files and directories into a sorted list of audio files (`hearth transcribe`'s inputs).
 public enum AudioFiles {
     public static let extensions: Set<String> = ["wav", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "au", "caf", "w64"]
+    /// What `hearth caption` / `hearth detect` collect from directories.
+    public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "gif", "webp", "bmp", "tif", "tiff"]
 
     /// Files stay as given (a missing one is reported later, for that file); directories are
     /// walked recursively for files with an audio extension, sorted.
-    public static func expand(_ inputs: [String]) throws -> [String] {
+    public static func expand(_ inputs: [String], extensions: Set<String> = extensions) throws -> [String] {
         var out: [String] = []
         let fm = FileManager.default
         for input in inputs {

@@ -97,7 +97,7 @@ public struct HTMLReport {
         for (key, value) in rows { out.write("<tr><th>\(escape(key))</th><td>\(escape(value))</td></tr>") }
         out.write("</table>\n<h2>Models</h2><table><tr><th>Stage</th><th>Task</th><th>Model</th><th>Weights SHA-256</th><th>Options</th></tr>")
         for (stage, p) in survey.models {
-            let weights = p.files?.filter { ["model.bin", "model.safetensors"].contains($0.key) || $0.key.hasSuffix(".gguf") }
+            let weights = p.files?.filter { ["model.bin", "model.safetensors"].contains($0.key) || $0.key.hasSuffix(".gguf") || $0.key.hasSuffix(".weights") }
                 .map { "\(escape($0.key)): \(escape($0.value))" }.sorted().joined(separator: "<br>") ?? ""
             out.write("<tr><td>\(escape(stage))</td><td>\(escape(p.task))</td><td>\(escape(p.model ?? "—"))</td>"
                       + "<td class=\"hash\">\(weights.isEmpty ? "—" : weights)</td><td class=\"options\">\(escape(optionsText(p.options)))</td></tr>")

@@ -128,6 +128,10 @@ public struct PromptTemplate: Sendable, Equatable {
             if r.scope == "item" { return r.field.flatMap { item[$0] } }
             guard let result = results[r.scope] else { return nil }
             guard let field = r.field else { return result == .null ? nil : "" }
+            // A list of strings (caption tags) reads as "dog, bicycle"; other values as JSON text.
+            if let list = result[field]?.arrayValue, list.allSatisfy({ $0.stringValue != nil }) {
+                return list.compactMap(\.stringValue).joined(separator: ", ")
+            }
             return result[field]?.text
         }
         func present(_ r: Reference) -> Bool {

@@ -100,10 +100,8 @@ public struct StageProvenance: Codable, Sendable, Equatable {
 public enum StageTasks {
     public static let all: [any StageTask] = [
         TranscribeTask(),
-        PlannedTask(name: "caption", media: [.image], fields: ["text"], takesPrompt: true,
-                    defaultModel: "yolov3-tiny", issue: "vision / image description"),
-        PlannedTask(name: "detect", media: [.image], fields: ["text"], takesPrompt: false,
-                    defaultModel: "yolov3-tiny", issue: "object detection"),
+        CaptionTask(),
+        DetectTask(),
         AskTask(),
     ]
 

@@ -1,0 +1,36 @@
+import Foundation
+import Models
+import ModelStore
+
+/// `task: caption` — one sentence per photo. The default describer detects objects (yolov3-tiny) and
+/// builds the sentence from them ("Two people and a dog on the left."); with `options.rewrite_model`
+/// a GGUF text model rewrites the detections into a fluent sentence (the stage's `prompt`, if any, is
+/// its instruction). The detections stay in the record (`objects`, `tags`) either way. A
+/// vision-language model would be another `ImageDescriber` chosen by `model:`.
+public struct CaptionTask: StageTask {
+    public let name = "caption"
+    public let media: Set<MediaKind> = [.image]
+    public let fields = ["text", "objects", "tags", "width", "height"]
+    public let takesPrompt = true
+    public let defaultModel: String? = ModelCatalog.defaultDetector
+    public let unavailableReason: String? = nil
+    public let sidecarFormats: Set<SidecarFormat> = [.txt, .json]
+
+    public init() {}
+
+    public func decodeOptions(from decoder: Decoder) throws -> any StageOptions { try ImageStageOptions(from: decoder, rewrite: true) }
+
+    public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
+        if let vlm = try VisionLanguageStage.caption(spec, task: self, store: store) { return vlm }   // a VLM looks at the image
+        let options = (spec.options as? ImageStageOptions) ?? ImageStageOptions(caption: true)
+        if spec.prompt != nil && options.rewriteModel == nil {
+            throw PipelineError("a caption stage's `prompt` instructs its text model: set options.rewrite_model "
+                                + "(e.g. \(LanguageModel.defaultModelName)) or remove the prompt")
+        }
+        return try ImageStage(spec: spec, task: self, model: ImageStage.resolveDetector(spec, store: store), options: options, store: store)
+    }
+
+    public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) throws -> String? {
+        try ImageStage.renderSidecar(result, format: format, item: item, provenance: provenance)
+    }
+}

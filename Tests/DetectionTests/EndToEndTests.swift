@@ -1,0 +1,49 @@
+import Foundation
+import Media
+import Models
+import XCTest
+
+/// yolov3-tiny on the sample photos: the objects a person sees are found, captions name them.
+final class EndToEndTests: XCTestCase {
+    func describe(_ file: String, zoomOut: Bool = true) throws -> ImageDescription {
+        var options = DetectionOptions()
+        options.zoomOutRetry = zoomOut
+        let image = try ImageDecoder.decode(path: DetectionSupport.root.appendingPathComponent("samples/\(file)").path)
+        return try DetectionDescriber(detector: DetectionSupport.detector(), options: options).describe(image)
+    }
+
+    func testSamplePhotos() throws {
+        let dog = try describe("dog.jpg")
+        XCTAssertTrue(Set(dog.tags).isSuperset(of: ["dog", "bicycle"]), "\(dog.tags)")
+        XCTAssertTrue(dog.tags.contains("truck") || dog.tags.contains("car"), "\(dog.tags)")
+        let dogBox = try XCTUnwrap(dog.objects.first { $0.label == "dog" }).box
+        // The dog sits in the lower left quarter-to-half of the 768×576 photo.
+        XCTAssertTrue(dogBox[0] < 250 && dogBox[2] > 300 && dogBox[2] < 450 && dogBox[3] > 450, "\(dogBox)")
+
+        let person = try describe("person.jpg")
+        XCTAssertEqual(Set(person.tags), ["person", "horse", "dog"])
+        XCTAssertEqual(person.caption, "A horse on the right, a person and a dog.")
+
+        let horses = try describe("horses.jpg")
+        XCTAssertEqual(horses.tags.first, "horse", "\(horses.tags)")
+        XCTAssertGreaterThanOrEqual(horses.objects.filter { $0.label == "horse" }.count, 3)
+
+        // The close-up cat fills the frame: the network alone finds nothing above 0.25, the zoomed-out look finds the cat.
+        XCTAssertTrue(try describe("chelsea.png", zoomOut: false).objects.isEmpty)
+        let cat = try describe("chelsea.png")
+        XCTAssertEqual(cat.objects.map(\.label), ["cat"])
+        XCTAssertGreaterThan(cat.objects[0].score, 0.8)
+        XCTAssertTrue(cat.zoomedOut)
+        XCTAssertEqual(cat.caption, "A cat.")
+    }
+
+    /// Another input size (darknet resize_network semantics) still finds the same main objects.
+    func testInputSize() throws {
+        let model = try DetectionSupport.detector()
+        let big = try YOLODetector(cfg: model.cfgPath, weights: model.weightsPath, names: model.namesPath, inputSize: 608)
+        XCTAssertEqual(big.inputWidth, 608)
+        let image = try ImageDecoder.decode(path: DetectionSupport.root.appendingPathComponent("samples/person.jpg").path)
+        XCTAssertTrue(Set(big.detect(image).map(\.label)).isSuperset(of: ["person", "horse", "dog"]))
+        XCTAssertThrowsError(try YOLODetector(cfg: model.cfgPath, weights: model.weightsPath, names: model.namesPath, inputSize: 400))
+    }
+}
