@@ -85,6 +85,7 @@ extension VisionPipelineTests {
               - task: caption
                 model: \(Fixtures.modelDirectory.path)
                 batch_size: 2
+                options: {max_tokens: 10}
             outputs: {directory: out, sidecars: [txt]}
             """.write(to: file, atomically: true, encoding: .utf8)
         var options = RunOptions()
@@ -94,7 +95,7 @@ extension VisionPipelineTests {
         let summary = try runner.run()
         XCTAssertEqual(summary.succeeded, 2)
         var generation = GenerationOptions()
-        generation.maxTokens = 64
+        generation.maxTokens = 10
         let vlm = Fixtures.huggingFace
         for record in try ResultsLog.read(runner.resultsURL).records {
             guard case .object(let result)? = record.results["caption"], case .string(let text)? = result["text"] else {
@@ -105,6 +106,7 @@ extension VisionPipelineTests {
                                             options: generation)[0]
             XCTAssertEqual(text, expected.text.trimmingCharacters(in: .whitespacesAndNewlines))
             XCTAssertEqual(result["prompt"], .string(VisionLanguageModel.defaultCaptionPrompt))
+            XCTAssertEqual(result["generated_tokens"], .int(Int64(expected.tokens.count)))   // options.max_tokens: 10
         }
     }
 }

@@ -171,11 +171,11 @@ public final class VisionLanguageStage: PipelineStage {
 
 extension VisionLanguageStage {
     /// For a caption task: the VLM stage when the spec's `model:` is a vision-language model, else nil
-    /// (the task's own describer then runs). Captions default to 64 new tokens.
+    /// (the task's own describer then runs). Captions default to 64 new tokens (`options.max_tokens`).
     public static func caption(_ spec: StageSpec, task: any StageTask, store: ModelStore) throws -> VisionLanguageStage? {
         guard let model = try ResolvedVisionModel.resolve(spec.model, store: store) else { return nil }
         var options = (spec.options as? VisionLanguageOptions) ?? VisionLanguageOptions()
-        if !(spec.options is VisionLanguageOptions) { options.maxTokens = 64 }
+        if !(spec.options is VisionLanguageOptions) { options.maxTokens = (spec.options as? ImageStageOptions)?.maxTokens ?? 64 }
         return VisionLanguageStage(spec: spec, task: task, mode: .caption, model: model, options: options)
     }
 }
