@@ -164,8 +164,7 @@ public final class VisionLanguageModel {
         let visionStart = Date()
         let features = try model.imageFeatures(requests.flatMap(\.images))
         lastVisionSeconds = Date().timeIntervalSince(visionStart)
-        var search = SearchOptions()
-        search.temperature = options.temperature; search.topK = options.topK; search.topP = options.topP; search.seed = options.seed
+        let search = options.searchOptions
         let width = Search.slotsPerRequest(search)
         let lm = model.language, d = lm.config.dim
         let longest = prompts.map(\.count).max()! + options.maxTokens + 1
@@ -189,31 +188,8 @@ public final class VisionLanguageModel {
         let start = Date()
         if rows > 0 { _ = lm.forward(embeddings: x.data, rows: rows, slots: slots, positions: positions, cache: cache, logitRows: []) }
         let promptSeconds = Date().timeIntervalSince(start)
-        let stops = options.stop
-        let searchRequests = prompts.enumerated().map { i, p -> SearchRequest in
-            var r = SearchRequest(startToken: p.last!, endToken: endTokens.min() ?? -1, startPosition: p.count - 1,
-                                  maxSteps: min(options.maxTokens, cache.maxLength - p.count), processors: [], context: i)
-            r.otherEndTokens = endTokens
-            if !stops.isEmpty {
-                r.shouldStop = { [tokenizer] generated in
-                    let text = tokenizer.decode(generated, skipSpecial: true)
-                    return stops.contains { text.contains($0) }
-                }
-            }
-            return r
-        }
-        let generationStart = Date()
-        let results = Search.run(searchRequests, options: search, model: LlamaStepModel(model: lm, cache: cache))
-        let generationSeconds = Date().timeIntervalSince(generationStart)
-        return results.enumerated().map { i, hyps in
-            let best = hyps.first ?? Hypothesis(tokens: [], score: 0, cumulativeLogProb: 0)
-            var text = tokenizer.decode(best.tokens, skipSpecial: true)
-            var finish: Generation.Finish = best.tokens.count >= searchRequests[i].maxSteps ? .length : .end
-            if let stop = stops.compactMap({ s in text.range(of: s).map { (s, $0) } }).min(by: { $0.1.lowerBound < $1.1.lowerBound }) {
-                text = String(text[..<stop.1.lowerBound]); finish = .stop
-            }
-            return Generation(text: text.trimmingCharacters(in: .whitespaces), tokens: best.tokens, promptTokens: prompts[i].count,
-                              finish: finish, promptSeconds: promptSeconds, generationSeconds: generationSeconds)
-        }
+        return decodeContinuations(prompts: prompts, model: lm, cache: cache, tokenizer: tokenizer, endTokens: endTokens,
+                                   options: options, search: search, promptSeconds: promptSeconds, startToken: 0)
+            .map { var g = $0; g.text = g.text.trimmingCharacters(in: .whitespaces); return g }
     }
 }
