@@ -52,6 +52,8 @@ let package = Package(
         .testTarget(name: "LMTests", dependencies: ["Models", "ModelStore", "Tokenizers", "Weights", "Tensors"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Models", "ModelStore", "Media"]),
+        .testTarget(name: "VisionTests", dependencies: ["Models", "ModelStore", "Media", "Pipelines", "Weights", "Tensors"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "DetectionTests", dependencies: ["Models", "ModelStore", "Weights", "TransformerCore", "Tensors", "Media"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "WhisperTests", dependencies: ["Models", "Media", "Weights", "Tensors", "ModelStore", "Decoding"],

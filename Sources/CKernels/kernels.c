@@ -63,6 +63,17 @@ CLONES void hk_gelu(float *x, long n) {
     for (long i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + fast_erff(x[i] * 0.70710678118654752f));
 }
 
+// tanh-approximated GELU (PyTorch gelu(approximate="tanh"), HF "gelu_pytorch_tanh"; SigLIP):
+// ½x(1 + tanh(√(2/π)(x + 0.044715x³))), tanh(u) = 1 − 2/(e^{2u} + 1).
+CLONES void hk_gelu_tanh(float *x, long n) {
+    for (long i = 0; i < n; i++) {
+        float v = x[i];
+        float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
+        float t = 1.0f - 2.0f / (fast_expf(2.0f * u) + 1.0f);
+        x[i] = 0.5f * v * (1.0f + t);
+    }
+}
+
 CLONES void hk_silu(float *x, long n) {
     for (long i = 0; i < n; i++) x[i] = x[i] / (1.0f + fast_expf(-x[i]));
 }

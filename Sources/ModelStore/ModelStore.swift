@@ -185,6 +185,7 @@ public struct ModelStore: Sendable {
     public func resolve(_ nameOrPath: String) throws -> InstalledModel {
         let isPathLike = nameOrPath.contains("/") || nameOrPath.hasPrefix("~") || nameOrPath.hasPrefix(".")
         if !isPathLike {
+            if userModelManifest(nameOrPath) != nil { return try resolveUserModel(nameOrPath) }   // UserModels.swift
             let manifestURL = modelDirectory(for: nameOrPath).appendingPathComponent(InstallManifest.fileName)
             if FileManager.default.fileExists(atPath: manifestURL.path) { return try resolveInstalled(nameOrPath) }
             if let entry = ModelCatalog.entry(named: nameOrPath) {

@@ -98,6 +98,11 @@ public enum Kernels {
         parallelChunks(count: count, minChunk: 1 << 16) { start, end in hk_gelu(x + start, end - start) }
     }
 
+    /// tanh-approximated GELU in place (PyTorch `gelu(approximate: "tanh")`, SigLIP's `gelu_pytorch_tanh`).
+    public static func geluTanh(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        parallelChunks(count: count, minChunk: 1 << 16) { start, end in hk_gelu_tanh(x + start, end - start) }
+    }
+
     /// SiLU in place: x · σ(x).
     public static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) { hk_silu(x, count) }
 

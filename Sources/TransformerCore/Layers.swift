@@ -89,7 +89,8 @@ public struct Norm {
 }
 
 public enum Activation: Equatable, Sendable {
-    case gelu, silu, relu
+    /// `gelu` is the exact (erf) form; `geluTanh` the tanh approximation (SigLIP, GPT-2's gelu_new).
+    case gelu, geluTanh, silu, relu
     /// max(x, slope·x) for slope < 1 (darknet's `leaky` is slope 0.1).
     case leakyRelu(slope: Float)
     /// 1 / (1 + e^−x)
@@ -97,6 +98,7 @@ public enum Activation: Equatable, Sendable {
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .gelu: Kernels.gelu(x, count: count)
+        case .geluTanh: Kernels.geluTanh(x, count: count)
         case .silu: Kernels.silu(x, count: count)
         case .relu: for i in 0..<count where x[i] < 0 { x[i] = 0 }
         case .leakyRelu(let slope): for i in 0..<count { x[i] = max(x[i], x[i] * slope) }

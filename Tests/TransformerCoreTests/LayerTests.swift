@@ -135,7 +135,7 @@ final class NormAndFeedForwardTests: XCTestCase {
     func testFeedForwardActivations() {
         var rng = TestRNG(seed: 111)
         let d = 16, dff = 40, rows = 5
-        for activation in [Activation.gelu, .silu, .relu] {
+        for activation in [Activation.gelu, .geluTanh, .silu, .relu] {
             let ffn = FeedForward(up: randomLinear(&rng, in: d, out: dff), down: randomLinear(&rng, in: dff, out: d),
                                   activation: activation)
             let x = rng.normals(rows * d, scale: 2)

@@ -104,11 +104,14 @@ enum Ref {
     }
 
     static func gelu(_ x: Double) -> Double { 0.5 * x * (1 + Foundation.erf(x / 2.0.squareRoot())) }
+    /// PyTorch gelu(approximate="tanh").
+    static func geluTanh(_ x: Double) -> Double { 0.5 * x * (1 + Foundation.tanh((2 / Double.pi).squareRoot() * (x + 0.044715 * x * x * x))) }
 
     static func feedForward(_ x: [Double], rows: Int, _ f: FeedForward) -> [Double] {
         let hidden = linear(x, rows: rows, f.up).map { v -> Double in
             switch f.activation {
             case .gelu: return gelu(v)
+            case .geluTanh: return geluTanh(v)
             case .silu: return v / (1 + Foundation.exp(-v))
             case .relu: return max(0, v)
             case .leakyRelu(let slope): return max(v, v * Double(slope))

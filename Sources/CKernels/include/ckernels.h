@@ -8,6 +8,8 @@
 void hk_softmax(float *x, long n, float scale);
 /// Exact-form GELU x·½(1+erf(x/√2)) in place (erf via a 1.2e-7 polynomial).
 void hk_gelu(float *x, long n);
+/// tanh-approximated GELU ½x(1+tanh(√(2/π)(x+0.044715x³))) in place (PyTorch approximate="tanh").
+void hk_gelu_tanh(float *x, long n);
 /// SiLU x·σ(x) in place.
 void hk_silu(float *x, long n);
 /// LayerNorm of `rows` rows of n values (beta may be NULL); x and y may alias.

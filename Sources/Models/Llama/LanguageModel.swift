@@ -102,11 +102,7 @@ public final class LanguageModel {
     /// Generates a continuation for each prompt, all prompts decoded together.
     public func generate(prompts: [[Int]], options: GenerationOptions) -> [Generation] {
         guard !prompts.isEmpty else { return [] }
-        var search = SearchOptions()
-        search.temperature = options.temperature
-        search.topK = options.topK
-        search.topP = options.topP
-        search.seed = options.seed
+        let search = options.searchOptions
         let width = Search.slotsPerRequest(search)
         let longest = prompts.map(\.count).max()! + options.maxTokens + 1
         let cache = model.makeCache(slots: prompts.count * width, maxLength: longest)
@@ -118,39 +114,55 @@ public final class LanguageModel {
         let start = Date()
         if !tokens.isEmpty { _ = model.forward(tokens: tokens, slots: slots, positions: positions, cache: cache, logitRows: []) }
         let promptSeconds = Date().timeIntervalSince(start)
-        let stops = options.stop
-        let requests = prompts.enumerated().map { i, p -> SearchRequest in
-            var r = SearchRequest(startToken: p.last ?? bos ?? 0, endToken: endTokens.first ?? -1, startPosition: max(0, p.count - 1),
-                                  maxSteps: min(options.maxTokens, cache.maxLength - p.count), processors: [], context: i)
-            r.otherEndTokens = endTokens
-            if !stops.isEmpty {
-                r.shouldStop = { [tokenizer] generated in
-                    let text = tokenizer.decode(generated, skipSpecial: true)
-                    return stops.contains { text.contains($0) }
-                }
-            }
-            return r
-        }
-        let stepper = LlamaStepModel(model: model, cache: cache)
-        let generationStart = Date()
-        let results = Search.run(requests, options: search, model: stepper)
-        let generationSeconds = Date().timeIntervalSince(generationStart)
-        return results.enumerated().map { i, hyps in
-            let best = hyps.first ?? Hypothesis(tokens: [], score: 0, cumulativeLogProb: 0)
-            var text = tokenizer.decode(best.tokens, skipSpecial: true)
-            var finish: Generation.Finish = best.tokens.count >= requests[i].maxSteps ? .length : .end
-            if let stop = stops.compactMap({ s in text.range(of: s).map { (s, $0) } }).min(by: { $0.1.lowerBound < $1.1.lowerBound }) {
-                text = String(text[..<stop.1.lowerBound])
-                finish = .stop
-            }
-            return Generation(text: text, tokens: best.tokens, promptTokens: prompts[i].count, finish: finish,
-                              promptSeconds: promptSeconds, generationSeconds: generationSeconds)
-        }
+        return decodeContinuations(prompts: prompts, model: model, cache: cache, tokenizer: tokenizer, endTokens: endTokens,
+                                   options: options, search: search, promptSeconds: promptSeconds, startToken: bos ?? 0)
     }
 
     /// Answers one chat.
     public func answer(_ messages: [ChatMessage], options: GenerationOptions) throws -> Generation {
         generate(prompts: [try chatTokens(messages)], options: options)[0]
+    }
+}
+
+extension GenerationOptions {
+    /// Greedy at temperature 0, else sampling with top-k / top-p from `seed`.
+    var searchOptions: SearchOptions {
+        var search = SearchOptions()
+        search.temperature = temperature; search.topK = topK; search.topP = topP; search.seed = seed
+        return search
+    }
+}
+
+/// Decodes every prompt's continuation together, once all but each prompt's last token are in
+/// `cache` at slot `index × slotsPerRequest` (text LM and VLM share this). Stop strings cut the text.
+func decodeContinuations(prompts: [[Int]], model: LlamaModel, cache: KVCache, tokenizer: BPETokenizer, endTokens: Set<Int>,
+                         options: GenerationOptions, search: SearchOptions, promptSeconds: Double, startToken: Int) -> [Generation] {
+    let stops = options.stop
+    let requests = prompts.enumerated().map { i, p -> SearchRequest in
+        var r = SearchRequest(startToken: p.last ?? startToken, endToken: endTokens.min() ?? -1, startPosition: max(0, p.count - 1),
+                              maxSteps: min(options.maxTokens, cache.maxLength - p.count), processors: [], context: i)
+        r.otherEndTokens = endTokens
+        if !stops.isEmpty {
+            r.shouldStop = { generated in
+                let text = tokenizer.decode(generated, skipSpecial: true)
+                return stops.contains { text.contains($0) }
+            }
+        }
+        return r
+    }
+    let generationStart = Date()
+    let results = Search.run(requests, options: search, model: LlamaStepModel(model: model, cache: cache))
+    let generationSeconds = Date().timeIntervalSince(generationStart)
+    return results.enumerated().map { i, hyps in
+        let best = hyps.first ?? Hypothesis(tokens: [], score: 0, cumulativeLogProb: 0)
+        var text = tokenizer.decode(best.tokens, skipSpecial: true)
+        var finish: Generation.Finish = best.tokens.count >= requests[i].maxSteps ? .length : .end
+        if let stop = stops.compactMap({ s in text.range(of: s) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            text = String(text[..<stop.lowerBound])
+            finish = .stop
+        }
+        return Generation(text: text, tokens: best.tokens, promptTokens: prompts[i].count, finish: finish,
+                          promptSeconds: promptSeconds, generationSeconds: generationSeconds)
     }
 }
 

@@ -111,18 +111,32 @@ public final class LlamaModel {
         return model
     }
 
-    /// A cache for `slots` sequences of up to `maxLength` tokens, float16 like llama.cpp's default.
-    public func makeCache(slots: Int, maxLength: Int) -> KVCache {
+    /// A cache for `slots` sequences of up to `maxLength` tokens, float16 like llama.cpp's default
+    /// (`.float32` for parity with Hugging Face's float32 runs).
+    public func makeCache(slots: Int, maxLength: Int, precision: KVCache.Precision = .float16) -> KVCache {
         KVCache(layers: config.layers, slots: slots, maxLength: min(maxLength, config.contextLength),
-                dim: config.kvHeads * config.headDim, precision: .float16)
+                dim: config.kvHeads * config.headDim, precision: precision)
+    }
+
+    /// Token embeddings of `tokens` into `x` (tokens.count, dim).
+    public func embed(_ tokens: [Int], into x: UnsafeMutablePointer<Float>) {
+        let d = config.dim
+        for (r, t) in tokens.enumerated() { embeddings.dequantizeRow(t, into: x + r * d) }
     }
 
     /// Runs `tokens` (row r: token at `positions[r]` of cache slot `slots[r]`) and returns logits
     /// (logitRows.count, vocab) for the listed rows.
     public func forward(tokens: [Int], slots: [Int], positions: [Int], cache: KVCache, logitRows: [Int]) -> Tensor {
-        let rows = tokens.count, d = config.dim
-        let x = scratch.buffer(14, rows * d)
-        for (r, t) in tokens.enumerated() { embeddings.dequantizeRow(t, into: x + r * d) }
+        let x = scratch.buffer(14, tokens.count * config.dim)
+        embed(tokens, into: x)
+        return forward(embeddings: x, rows: tokens.count, slots: slots, positions: positions, cache: cache, logitRows: logitRows)
+    }
+
+    /// The same from input embeddings x (rows, dim) — a VLM's token embeddings with image
+    /// features spliced in; x is overwritten.
+    public func forward(embeddings x: UnsafeMutablePointer<Float>, rows: Int, slots: [Int], positions: [Int], cache: KVCache,
+                        logitRows: [Int]) -> Tensor {
+        let d = config.dim
         for (layer, block) in blocks.enumerated() {
             block(x, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer, scratch: scratch)
         }

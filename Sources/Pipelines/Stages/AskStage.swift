@@ -18,6 +18,11 @@ public struct AskTask: StageTask {
     public func decodeOptions(from decoder: Decoder) throws -> any StageOptions { try AskOptions(from: decoder) }
 
     public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
+        if let vision = try ResolvedVisionModel.resolve(spec.model, store: store) {   // the VLM looks at image items itself
+            guard spec.prompt != nil else { throw PipelineError("an ask stage needs a `prompt` template") }
+            return VisionLanguageStage(spec: spec, task: self, mode: .ask, model: vision,
+                                       options: VisionLanguageOptions(ask: (spec.options as? AskOptions) ?? AskOptions()))
+        }
         let model = try store.resolve(spec.model ?? LanguageModel.defaultModelName)
         if model.entry?.family == "whisper" || model.format != "gguf" && model.entry != nil {
             throw PipelineError("model '\(model.name)' is not a GGUF language model; ask needs one (e.g. \(LanguageModel.defaultModelName))")

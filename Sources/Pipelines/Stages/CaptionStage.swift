@@ -21,6 +21,7 @@ public struct CaptionTask: StageTask {
     public func decodeOptions(from decoder: Decoder) throws -> any StageOptions { try ImageStageOptions(from: decoder, rewrite: true) }
 
     public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
+        if let vlm = try VisionLanguageStage.caption(spec, task: self, store: store) { return vlm }   // a VLM looks at the image
         let options = (spec.options as? ImageStageOptions) ?? ImageStageOptions(caption: true)
         if spec.prompt != nil && options.rewriteModel == nil {
             throw PipelineError("a caption stage's `prompt` instructs its text model: set options.rewrite_model "

@@ -40,10 +40,12 @@ struct ImageStageOptions: StageOptions, Codable {
     var rewriteMaxTokens = 48
     /// caption only: look again, zoomed out, when nothing was found (DetectionOptions.zoomOutRetry).
     var zoomOutRetry = false
+    /// caption with a vision-language model only: tokens per caption (VisionLanguageStage.caption).
+    var maxTokens: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case threshold, nms, maxObjects = "max_objects", inputSize = "input_size", rewriteModel = "rewrite_model"
-        case rewriteMaxTokens = "rewrite_max_tokens", zoomOutRetry = "zoom_out_retry"
+        case rewriteMaxTokens = "rewrite_max_tokens", zoomOutRetry = "zoom_out_retry", maxTokens = "max_tokens"
     }
     /// The keys a detect stage takes (no rewrite).
     enum DetectKeys: String, CodingKey, CaseIterable { case threshold, nms, maxObjects = "max_objects", inputSize = "input_size" }
@@ -66,12 +68,14 @@ struct ImageStageOptions: StageOptions, Codable {
             rewriteModel = try c.decodeIfPresent(String.self, forKey: .rewriteModel)
             rewriteMaxTokens = try c.decodeIfPresent(Int.self, forKey: .rewriteMaxTokens) ?? rewriteMaxTokens
             zoomOutRetry = try c.decodeIfPresent(Bool.self, forKey: .zoomOutRetry) ?? true
+            maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
         }
         try check(threshold >= 0 && threshold < 1, .threshold, "must be in [0, 1)")
         try check(nms > 0 && nms <= 1, .nms, "must be in (0, 1]")
         try check(maxObjects >= 1, .maxObjects, "must be at least 1")
         try check(inputSize.map { $0 >= 32 && $0 <= 4096 && $0 % 32 == 0 } ?? true, .inputSize, "must be a multiple of 32 from 32 to 4096")
         try check(rewriteMaxTokens >= 1, .rewriteMaxTokens, "must be at least 1")
+        try check(maxTokens.map { $0 >= 1 } ?? true, .maxTokens, "must be at least 1")
     }
 
     func encode(to encoder: Encoder) throws {
@@ -83,6 +87,7 @@ struct ImageStageOptions: StageOptions, Codable {
         try c.encodeIfPresent(rewriteModel, forKey: .rewriteModel)
         if rewriteModel != nil { try c.encode(rewriteMaxTokens, forKey: .rewriteMaxTokens) }
         if zoomOutRetry { try c.encode(true, forKey: .zoomOutRetry) }
+        try c.encodeIfPresent(maxTokens, forKey: .maxTokens)
     }
 
     var detection: DetectionOptions {
