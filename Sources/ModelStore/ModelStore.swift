@@ -330,10 +330,20 @@ struct HashCache {
         var changedNanoseconds: Int64? = nil
         var inode: UInt64? = nil
         var device: UInt64? = nil
+        /// When the hash was taken (wall clock, ns since 1970).
+        var hashedNanoseconds: Int64? = nil
 
         func sameFile(as other: Record) -> Bool {
             size == other.size && modifiedNanoseconds != nil && modifiedNanoseconds == other.modifiedNanoseconds
                 && changedNanoseconds == other.changedNanoseconds && inode == other.inode && device == other.device
+        }
+
+        /// File times are coarse (a kernel tick): a file changed less than a second before it was
+        /// hashed could change again with the same times, so such a record is not trusted (git's
+        /// "racy" entries); it is hashed again on its next use.
+        var isSettled: Bool {
+            guard let hashed = hashedNanoseconds, let changed = changedNanoseconds, let modified = modifiedNanoseconds else { return false }
+            return hashed - max(changed, modified) >= 1_000_000_000
         }
     }
 
@@ -362,13 +372,15 @@ struct HashCache {
         for file in files {
             let url = folder.appendingPathComponent(file)
             let now = try Self.identity(of: url)
-            if let record = cached[file], record.sameFile(as: now) {
+            if let record = cached[file], record.sameFile(as: now), record.isSettled {
                 result[file] = record.sha256
             } else {
+                let began = Int64(Date().timeIntervalSince1970 * 1e9)
                 let hash = try SHA256.hex(of: url)
                 Self.hashedCount += 1
                 let record = Record(size: now.size, modified: now.modified, sha256: hash, modifiedNanoseconds: now.modifiedNanoseconds,
-                                changedNanoseconds: now.changedNanoseconds, inode: now.inode, device: now.device)
+                                changedNanoseconds: now.changedNanoseconds, inode: now.inode, device: now.device,
+                                hashedNanoseconds: began)
                 // a file changing while it was hashed is not cached (its next use hashes it again)
                 if (try? Self.identity(of: url))?.sameFile(as: now) == true { updated[file] = record; changed = true }
                 result[file] = hash

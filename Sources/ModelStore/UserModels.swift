@@ -121,7 +121,12 @@ extension ModelStore {
         for file in manifest.files {
             let url = folder.appendingPathComponent(file.name)
             guard Self.isRegularFile(url) else { throw ModelStoreError.missingFile(model: name, file: url.path) }
-            let actual = try SHA256.hex(of: url)
+        }
+        // through the stat-keyed hash cache (ModelStore.swift): an unchanged file costs one stat
+        let hashes = try HashCache(folder: folder).hashes(of: manifest.files.map(\.name))
+        for file in manifest.files {
+            let url = folder.appendingPathComponent(file.name)
+            let actual = hashes[file.name] ?? ""
             guard actual == file.sha256 else {
                 throw ModelStoreError.hashMismatch(file: url.path, expected: file.sha256, actual: actual)
             }

@@ -19,7 +19,6 @@ public enum SafetensorsReader {
         if let duplicate = duplicatedKey(in: Array(headerBytes), keys: header.keys) {
             throw WeightError(path, "tensor \(duplicate) appears twice in the header")
         }
-        var ranges: [(start: Int, end: Int, name: String)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let info = value as? [String: Any], let dtypeName = info["dtype"] as? String,
                   let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2 else {
@@ -33,18 +32,6 @@ public enum SafetensorsReader {
             let start = dataStart + offsets[0], end = dataStart + offsets[1]
             try file.register(RawTensor(name: name, shape: shape, dtype: dtype,
                                         bytes: UnsafeRawBufferPointer(rebasing: mapping.bytes[start..<end])))
-            ranges.append((offsets[0], offsets[1], name))
-        }
-        // Tensors tile the data from offset 0 without gaps or shared bytes (what the reference
-        // implementation's validation demands; bytes after the last tensor are tolerated).
-        var expected = 0
-        for range in ranges.sorted(by: { ($0.start, $0.end) < ($1.start, $1.end) }) where range.end > range.start {
-            guard range.start == expected else {
-                throw WeightError(path, range.start < expected
-                    ? "tensor \(range.name) data [\(range.start), \(range.end)) overlaps another tensor's"
-                    : "tensor \(range.name) data starts at \(range.start), leaving bytes \(expected)..<\(range.start) unaccounted for")
-            }
-            expected = range.end
         }
         return file
     }

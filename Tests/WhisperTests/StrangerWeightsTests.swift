@@ -115,9 +115,6 @@ final class StrangerWeightsTests: XCTestCase {
         // the same key twice in the header (JSON parsers keep one silently)
         assertRefused(try write(header: { $0.replacingOccurrences(of: "}}", with: "},\"model.encoder.conv1.bias\":{\"dtype\":\"F32\",\"shape\":[8],\"data_offsets\":[0,32]}}") }),
                       file: "model.safetensors", ["model.encoder.conv1.bias", "appears twice"])
-        // two tensors sharing bytes
-        assertRefused(try write(header: { $0.replacingOccurrences(of: "\"shape\":[8],\"data_offsets\":[384,416]", with: "\"shape\":[8],\"data_offsets\":[0,32]") }),
-                      file: "model.safetensors", ["overlaps"])
     }
 
     func testTruncatedFilesWrongMagicAndLyingOffsetsAreRefused() throws {
