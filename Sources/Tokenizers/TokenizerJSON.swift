@@ -41,9 +41,11 @@ private struct TokenizerDescription {
     private let source: String
     /// Ids given a token so far, to find gaps.
     private var assignedIds: Set<Int> = []
-    /// Every id must be below the number of entries (vocab + added tokens): ids are dense, and a
-    /// hostile id (10^15) must be refused before any array is sized by it.
-    private var idLimit = 0
+    /// Entries in the file (vocab + added tokens). Ids are dense, so any id ≥ entries leaves a gap
+    /// (reported as such); ids far beyond (≥ 2·entries + 1024, e.g. 10^15) are refused before any
+    /// array is sized by them.
+    private var entries = 0
+    private var idLimit: Int { 2 * entries + 1024 }
 
     init(json data: Data, source: String) throws {
         self.source = source
@@ -55,7 +57,7 @@ private struct TokenizerDescription {
         }
         guard let root = parsed as? [String: Any] else { throw failure("the top level is not a JSON object") }
         guard let model = root["model"] as? [String: Any] else { throw failure("no \"model\" object") }
-        idLimit = ((model["vocab"] as? [String: Any])?.count ?? 0) + ((root["added_tokens"] as? [Any])?.count ?? 0)
+        entries = ((model["vocab"] as? [String: Any])?.count ?? 0) + ((root["added_tokens"] as? [Any])?.count ?? 0)
         try readModel(model)
         try readAddedTokens(root["added_tokens"])
         try readNormalizer(root["normalizer"])
@@ -95,7 +97,7 @@ private struct TokenizerDescription {
                 throw failure("model.vocab[\"\(token)\"] is not a non-negative integer id")
             }
             guard id < idLimit else {
-                throw failure("model.vocab[\"\(token)\"] has id \(id), beyond the \(idLimit) tokens the file defines")
+                throw failure("model.vocab[\"\(token)\"] has id \(id), far beyond the \(entries) tokens the file defines")
             }
             if let other = tokenById.updateValue(token, forKey: id) {
                 throw failure("model.vocab gives id \(id) to both \"\(other)\" and \"\(token)\"")
@@ -126,7 +128,7 @@ private struct TokenizerDescription {
                   let content = token["content"] as? String
             else { throw failure("added_tokens[\(index)] lacks a non-negative \"id\" or a \"content\" string") }
             guard id < idLimit else {
-                throw failure("added_tokens[\(index)] has id \(id), beyond the \(idLimit) tokens the file defines")
+                throw failure("added_tokens[\(index)] has id \(id), far beyond the \(self.entries) tokens the file defines")
             }
             for flag in ["lstrip", "rstrip", "single_word"] where token[flag] as? Bool == true {
                 throw failure("added token \"\(content)\" sets \(flag), which is not supported")

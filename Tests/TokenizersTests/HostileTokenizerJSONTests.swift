@@ -21,7 +21,7 @@ final class HostileTokenizerJSONTests: XCTestCase {
 
     func testIdsFarBeyondTheEntriesAreRefusedBeforeAllocating() throws {
         // 10^15 would have sized a 10^15-element token table
-        assertRefused(try json(vocab: ["a": 0, "b": 1_000_000_000_000_000]), ["model.vocab", "1000000000000000", "beyond the 2 tokens"])
+        assertRefused(try json(vocab: ["a": 0, "b": 1_000_000_000_000_000]), ["model.vocab", "1000000000000000", "far beyond the 2 tokens"])
         assertRefused(try json(vocab: ["a": 0], added: [["id": Int(Int32.max), "content": "<x>", "special": true]]),
                       ["added_tokens[0]", "\(Int32.max)"])
         // dense ids (GPT-2's 256 byte symbols) with an added token after the vocabulary still load
