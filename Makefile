@@ -34,8 +34,16 @@ demo: models
 test-audio: setup
 	bash scripts/make_test_audio.sh .build/testdata
 
+# The suite's output is kept in .build/test.log; the last line sums XCTest's count up.
 test: test-models test-audio
-	$(SWIFT) test -c $(CONFIG)
+	@mkdir -p .build; { $(SWIFT) test -c $(CONFIG); echo $$? > .build/test.status; } 2>&1 | tee .build/test.log; \
+	status=$$(cat .build/test.status); \
+	summary=$$(grep -E 'Executed [0-9]+ tests?, with' .build/test.log | tail -1); \
+	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
+	skipped=$$(echo "$$summary" | sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p'); \
+	failed=$$(echo "$$summary" | sed -E 's/.*and ([0-9]+) failures?.*|.*with ([0-9]+) failures?.*/\1\2/'); \
+	if [ -n "$$total" ]; then echo "xctest: $$((total - $${skipped:-0} - failed)) passed, $$failed failed, $${skipped:-0} skipped"; fi; \
+	exit $$status
 
 bench: models
 	bash scripts/bench.sh
