@@ -294,6 +294,12 @@ public struct ModelStore: Sendable {
         return InstalledModel(name: folder.lastPathComponent, directory: folder, files: files, format: format, entry: entry)
     }
 
+    /// SHA-256 of `files` in `folder` for provenance, through the same hash cache as every model
+    /// given by path (unchanged files cost one `stat`).
+    public func hashes(of files: [String], in folder: URL) throws -> [String: String] {
+        try HashCache(folder: folder).hashes(of: files)
+    }
+
     /// Files of a model directory that define its behaviour, hashed for provenance.
     private static let describingFiles = [
         "model.bin", "model.safetensors", "model.gguf", "config.json", "generation_config.json", "preprocessor_config.json",

@@ -40,8 +40,7 @@ public struct ResolvedVisionModel: Sendable {
             folder = URL(fileURLWithPath: model).deletingLastPathComponent()
             names = [(model as NSString).lastPathComponent, (mmproj as NSString).lastPathComponent]
         }
-        var files: [String: String] = [:]
-        for name in names { files[name] = try SHA256.hex(of: folder.appendingPathComponent(name)) }
+        let files = try store.hashes(of: names, in: folder)
         let name = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
         let format = if case .gguf = location { "gguf" } else { "safetensors" }
         return ResolvedVisionModel(location: location, installed: InstalledModel(name: name, directory: folder, files: files,
@@ -49,8 +48,9 @@ public struct ResolvedVisionModel: Sendable {
     }
 }
 
-/// `options` of a vision-language caption or ask stage (the ask stage's names and defaults).
-public struct VisionLanguageOptions: StageOptions, Codable {
+/// Options of a vision-language caption or ask stage, built from the ask stage's options (or the
+/// caption stage's `max_tokens`); encoded into provenance.
+public struct VisionLanguageOptions: StageOptions {
     public var maxTokens = 256
     public var temperature: Float = 0
     public var topK = 0
@@ -65,21 +65,6 @@ public struct VisionLanguageOptions: StageOptions, Codable {
     }
 
     public init() {}
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? maxTokens
-        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? temperature
-        topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? topK
-        topP = try c.decodeIfPresent(Float.self, forKey: .topP) ?? topP
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
-        if c.contains(.stop) { stop = try c.decode(OneOrMany<String>.self, forKey: .stop).values }
-        maxPixels = try c.decodeIfPresent(Int.self, forKey: .maxPixels) ?? maxPixels
-        if maxTokens < 1 { throw DecodingError.dataCorruptedError(forKey: .maxTokens, in: c, debugDescription: "must be at least 1") }
-        if temperature < 0 { throw DecodingError.dataCorruptedError(forKey: .temperature, in: c, debugDescription: "must be ≥ 0") }
-        if !(topP > 0 && topP <= 1) { throw DecodingError.dataCorruptedError(forKey: .topP, in: c, debugDescription: "must be in (0, 1]") }
-        if maxPixels < 1 { throw DecodingError.dataCorruptedError(forKey: .maxPixels, in: c, debugDescription: "must be at least 1") }
-    }
 
     public var generation: GenerationOptions {
         var g = GenerationOptions()
@@ -174,8 +159,8 @@ extension VisionLanguageStage {
     /// (the task's own describer then runs). Captions default to 64 new tokens (`options.max_tokens`).
     public static func caption(_ spec: StageSpec, task: any StageTask, store: ModelStore) throws -> VisionLanguageStage? {
         guard let model = try ResolvedVisionModel.resolve(spec.model, store: store) else { return nil }
-        var options = (spec.options as? VisionLanguageOptions) ?? VisionLanguageOptions()
-        if !(spec.options is VisionLanguageOptions) { options.maxTokens = (spec.options as? ImageStageOptions)?.maxTokens ?? 64 }
+        var options = VisionLanguageOptions()
+        options.maxTokens = (spec.options as? ImageStageOptions)?.maxTokens ?? 64
         return VisionLanguageStage(spec: spec, task: task, mode: .caption, model: model, options: options)
     }
 }
