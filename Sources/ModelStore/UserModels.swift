@@ -81,9 +81,10 @@ extension ModelStore {
             }
             if !names.contains(projector.lastPathComponent) { names.append(projector.lastPathComponent) }
         }
+        // hashed through the hash cache, so the first use after adding costs one stat per file
+        let hashes = try HashCache(folder: folder).hashes(of: names)
         let records = try names.map { file -> UserModelManifest.FileRecord in
-            let url = folder.appendingPathComponent(file)
-            return .init(name: file, sha256: try SHA256.hex(of: url), size: try FileManager.default.fileSize(at: url))
+            .init(name: file, sha256: hashes[file] ?? "", size: try FileManager.default.fileSize(at: folder.appendingPathComponent(file)))
         }
         let manifest = UserModelManifest(name: name, directory: folder.path, format: format, files: records,
                                          addedAt: ISO8601DateFormatter().string(from: Date()))
@@ -112,7 +113,7 @@ extension ModelStore {
         return names.filter { !$0.hasPrefix(".") }.sorted().compactMap(userModelManifest)
     }
 
-    /// User model `name` after re-hashing every file against the hashes recorded at add time.
+    /// User model `name`, every file checked against the hash recorded at add time (through the hash cache).
     public func resolveUserModel(_ name: String) throws -> InstalledModel {
         guard let manifest = userModelManifest(name) else {
             throw ModelStoreError.unknownModel(name, known: userModels().map(\.name))
