@@ -1,6 +1,6 @@
-// What caption/detect stages and `hearth caption` call: an image in, a description out. The object
-// detector is the default (YOLOv3-tiny); a vision-language model can conform later and be chosen
-// by `model:` without changing the stages.
+// What caption/detect stages and `hearth caption` call when no vision-language model is given: an
+// image in, a description built from detected objects (YOLOv3-tiny by default) out. A VLM caption
+// runs through VisionLanguageModel instead (Pipelines' VisionLanguageStage, chosen by `model:`).
 
 import Foundation
 import Media
@@ -19,13 +19,8 @@ public struct ImageDescription: Sendable, Equatable {
     }
 }
 
-public protocol ImageDescriber: AnyObject {
-    /// Describes a decoded image (EXIF orientation applied).
-    func describe(_ image: RGBImage) throws -> ImageDescription
-}
-
 /// Describes images by detecting objects and building a sentence from them (CaptionBuilder).
-public final class DetectionDescriber: ImageDescriber {
+public final class DetectionDescriber {
     public let detector: YOLODetector
     public let options: DetectionOptions
 
@@ -33,6 +28,7 @@ public final class DetectionDescriber: ImageDescriber {
         self.detector = detector; self.options = options
     }
 
+    /// Describes a decoded image (EXIF orientation applied).
     public func describe(_ image: RGBImage) throws -> ImageDescription {
         var objects = detector.detect(image, options: options)
         var zoomedOut = false

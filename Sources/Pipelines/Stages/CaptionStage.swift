@@ -5,8 +5,8 @@ import ModelStore
 /// `task: caption` — one sentence per photo. The default describer detects objects (yolov3-tiny) and
 /// builds the sentence from them ("Two people and a dog on the left."); with `options.rewrite_model`
 /// a GGUF text model rewrites the detections into a fluent sentence (the stage's `prompt`, if any, is
-/// its instruction). The detections stay in the record (`objects`, `tags`) either way. A
-/// vision-language model would be another `ImageDescriber` chosen by `model:`.
+/// its instruction). The detections stay in the record (`objects`, `tags`) either way. When `model:`
+/// is a vision-language model, VisionLanguageStage captions instead.
 public struct CaptionTask: StageTask {
     public let name = "caption"
     public let media: Set<MediaKind> = [.image]

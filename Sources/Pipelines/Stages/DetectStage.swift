@@ -121,7 +121,7 @@ final class ImageStage: PipelineStage {
                                      options: (try? JSONValue(encoding: options)) ?? .null, prompt: spec.prompt)
     }
 
-    /// The stage's model: a Darknet detector (a VLM backend would be chosen here too).
+    /// The stage's model: a Darknet detector (a VLM `model:` is taken earlier, in CaptionTask.prepare).
     static func resolveDetector(_ spec: StageSpec, store: ModelStore) throws -> InstalledModel {
         let model = try store.resolve(spec.model ?? ModelCatalog.defaultDetector)
         guard model.format == "darknet" else {
