@@ -60,7 +60,10 @@ final class OfflineTests: XCTestCase {
             throw XCTSkip("ptrace is not permitted here: \(result.stderr)")
         }
         try checkRun(folder, result)
+        // `PID ???( <detached ...>` is strace's line for a thread that vanished mid-call when the process
+        // re-executed itself (the OpenBLAS core-type re-exec kills the library's threads): no call was made.
         let calls = try String(contentsOf: trace, encoding: .utf8).split(separator: "\n")
+            .filter { $0.range(of: #"^\d+ \?\?\?\( <detached \.\.\.>$"#, options: .regularExpression) == nil }
         XCTAssertEqual(calls, [], "network system calls during a run (socket, connect, bind, sendto, …)")
     }
 }
