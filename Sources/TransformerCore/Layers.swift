@@ -95,6 +95,12 @@ public enum Activation: Equatable, Sendable {
     case leakyRelu(slope: Float)
     /// 1 / (1 + e^−x)
     case sigmoid
+
+    /// Hugging Face `hidden_act` names (transformers activations.py ACT2FN) the core computes:
+    /// the one table that configs are validated against and layers are built from.
+    public static let huggingFaceNames: [String: Activation] = [
+        "gelu": .gelu, "gelu_pytorch_tanh": .geluTanh, "gelu_new": .geluTanh, "silu": .silu, "swish": .silu, "relu": .relu,
+    ]
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .gelu: Kernels.gelu(x, count: count)

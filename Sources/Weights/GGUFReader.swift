@@ -122,7 +122,7 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A GGUF file: metadata, tensor infos, and name-scoped, shape-checked access to the tensors.
-public final class GGUFFile {
+public final class GGUFFile: TensorSource {
     /// One tensor as the file describes it.
     public struct TensorInfo: Sendable, Equatable {
         public let name: String
@@ -205,8 +205,9 @@ public final class GGUFFile {
 
     /// Tensor `name` converted to float32 (norm weights, biases, small tensors), checked against the
     /// row-major `shape` (GGUF dims reversed; size-1 outer dimensions are ignored); marks it used.
-    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+    public func tensor(_ name: String, shape expected: [Int]? = nil) throws -> Tensor {
         let info = try info(name)
+        let shape = expected ?? info.shape
         guard Self.sameShape(info.shape, shape) else {
             throw WeightError(path, "tensor \(name) has shape \(info.shape) (GGUF dims \(info.dims)), expected \(shape)")
         }
@@ -239,6 +240,14 @@ public final class GGUFFile {
             }
             return t
         }
+    }
+
+    public func contains(_ name: String) -> Bool { tensors[name] != nil }
+    public func shape(of name: String) -> [Int]? { tensors[name]?.shape }
+
+    /// GGML blocks as stored (f32 and f16 tensors too): products read them directly.
+    public func storedMatrix(_ name: String, rows: Int, cols: Int) throws -> StoredMatrix {
+        .blocks(try matrix(name, rows: rows, cols: cols))
     }
 
     /// Tensor names never looked up: a complete model uses or explains every tensor in its file.

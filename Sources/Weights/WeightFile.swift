@@ -69,7 +69,7 @@ public struct RawTensor {
 }
 
 /// The tensors of one file, looked up by name with shape checks; remembers which were used.
-public final class WeightFile {
+public final class WeightFile: TensorSource {
     public let path: String
     public let format: String
     private let mapping: MappedFile
@@ -101,6 +101,7 @@ public final class WeightFile {
 
     public var names: [String] { tensors.keys.sorted() }
     public func contains(_ name: String) -> Bool { tensors[resolve(name)] != nil }
+    public func shape(of name: String) -> [Int]? { tensors[resolve(name)]?.shape }
     private func resolve(_ name: String) -> String { aliases[name] ?? name }
 
     public func raw(_ name: String) throws -> RawTensor {
@@ -117,6 +118,11 @@ public final class WeightFile {
             throw WeightError(path, "tensor \(name) has shape \(t.shape), expected \(shape)")
         }
         return Tensor(shape: t.shape, dtype: t.dtype, bytes: t.bytes)
+    }
+
+    /// Dense float32 (a float16 file's tensors keep their float16 twin for decode steps).
+    public func storedMatrix(_ name: String, rows: Int, cols: Int) throws -> StoredMatrix {
+        .dense(try tensor(name, shape: [rows, cols]))
     }
 
     /// A scalar stored as a 0-d tensor (CTranslate2 keeps layer options this way).

@@ -65,50 +65,63 @@ public final class LlamaModel {
             normEps: float("attention.layer_norm_rms_epsilon", 1e-5), ropeBase: float("rope.freq_base", 10_000),
             ropeDimensions: try int("rope.dimension_count", headDim), ropeInterleaved: arch == "llama")
         // Each size from the file within 1…2^24 before any product or allocation uses it.
-        let sizes: [(String, Int)] = [("embedding_length", dim), ("attention.head_count", heads),
-                                      ("attention.head_count_kv", config.kvHeads), ("attention.key_length", headDim),
-                                      ("feed_forward_length", config.ffnDim), ("context_length", config.contextLength),
-                                      ("block_count", config.layers), ("rope.dimension_count", config.ropeDimensions)]
-        for (key, value) in sizes where value <= 0 || value > 1 << 24 {
-            throw WeightError(path, "metadata \(arch).\(key) = \(value) is out of range (1…\(1 << 24))")
-        }
+        try checkSizes([("embedding_length", dim), ("attention.head_count", heads),
+                        ("attention.head_count_kv", config.kvHeads), ("attention.key_length", headDim),
+                        ("feed_forward_length", config.ffnDim), ("context_length", config.contextLength),
+                        ("block_count", config.layers), ("rope.dimension_count", config.ropeDimensions)],
+                       source: path, prefix: "metadata \(arch).")
         guard config.layers > 0, config.heads > 0, config.kvHeads > 0, config.heads % config.kvHeads == 0,
               config.ropeDimensions <= headDim, config.ropeDimensions % 2 == 0 else {
             throw WeightError(path, "inconsistent dimensions \(config)")
         }
-        let d = dim, q = heads * headDim, kv = config.kvHeads * headDim, f = config.ffnDim
-        func linear(_ name: String, out: Int, in n: Int, bias: Bool = false) throws -> Linear {
-            let b = file.tensors["\(name).bias"] != nil ? try file.tensor("\(name).bias", shape: [out]) : nil
-            if bias && b == nil { throw WeightError(path, "\(name).bias is missing") }
-            return Linear(quantized: try file.matrix("\(name).weight", rows: out, cols: n), bias: b)
+        let names = LlamaTensor.gguf
+        let model = try build(from: file, names: names, config: config, tiedWhenNoOutput: true)
+        // llama 3's rope_freqs (long-context scaling) is not used by the supported models
+        file.markExplained(file.tensorNames.filter { $0.hasSuffix(names.weight(.ropeFrequencies)) })
+        try file.requireAllUsed(by: arch)
+        return model
+    }
+
+    /// The decoder from any source whose tensors `names` locates, sized by `config`. Weights stay
+    /// as the file stores them (GGUF blocks; float32 otherwise); biases are read where present
+    /// (qwen2's q/k/v). The output projection is `names`' `.output`, or the embeddings when absent
+    /// and `tiedWhenNoOutput`.
+    static func build(from source: TensorSource, names n: TensorNames<LlamaTensor>, config: LlamaConfig,
+                      tiedWhenNoOutput: Bool) throws -> LlamaModel {
+        let d = config.dim, hd = config.headDim, q = config.heads * hd, kv = config.kvHeads * hd, f = config.ffnDim
+        func linear(_ role: LlamaTensor, _ layer: Int?, out: Int, in k: Int) throws -> Linear {
+            try source.linear(n, role, layer: layer, out: out, in: k, storage: .asStored)
         }
-        func rms(_ name: String) throws -> Norm {
-            Norm(gamma: try file.tensor(name, shape: [d]), beta: nil, kind: .rmsNorm, eps: config.normEps)
+        func rms(_ role: LlamaTensor, _ layer: Int?) throws -> Norm {
+            try source.norm(n, role, layer: layer, width: d, kind: .rmsNorm, eps: config.normEps)
         }
         let rope = Rope(layout: config.ropeInterleaved ? .interleaved : .halves, dimensions: config.ropeDimensions,
                         base: config.ropeBase)
         let blocks = try (0..<config.layers).map { i -> DecoderOnlyBlock in
-            let p = "blk.\(i)"
             let attention = SelfAttention(
-                projection: .separate(query: try linear("\(p).attn_q", out: q, in: d),
-                                      key: try linear("\(p).attn_k", out: kv, in: d),
-                                      value: try linear("\(p).attn_v", out: kv, in: d)),
-                out: try linear("\(p).attn_output", out: d, in: q),
-                heads: heads, kvHeads: config.kvHeads, headDim: headDim, rope: rope)
-            let ffn = FeedForward(up: try linear("\(p).ffn_up", out: f, in: d), gate: try linear("\(p).ffn_gate", out: f, in: d),
-                                  down: try linear("\(p).ffn_down", out: d, in: f), activation: .silu)
-            return DecoderOnlyBlock(attentionNorm: try rms("\(p).attn_norm.weight"), attention: attention,
-                                    ffnNorm: try rms("\(p).ffn_norm.weight"), ffn: ffn)
+                projection: .separate(query: try linear(.query, i, out: q, in: d), key: try linear(.key, i, out: kv, in: d),
+                                      value: try linear(.value, i, out: kv, in: d)),
+                out: try linear(.attentionOut, i, out: d, in: q),
+                heads: config.heads, kvHeads: config.kvHeads, headDim: hd, rope: rope)
+            let ffn = FeedForward(up: try linear(.ffnUp, i, out: f, in: d), gate: try linear(.ffnGate, i, out: f, in: d),
+                                  down: try linear(.ffnDown, i, out: d, in: f), activation: .silu)
+            return DecoderOnlyBlock(attentionNorm: try rms(.attentionNorm, i), attention: attention,
+                                    ffnNorm: try rms(.ffnNorm, i), ffn: ffn)
         }
-        let embeddings = try file.matrix("token_embd.weight", rows: config.vocabularySize, cols: d)
-        let output = file.tensors["output.weight"] != nil
-            ? try linear("output", out: config.vocabularySize, in: d)
-            : Linear(quantized: embeddings, bias: nil)
-        let model = LlamaModel(config: config, embeddings: embeddings, blocks: blocks, norm: try rms("output_norm.weight"),
-                               output: output)
-        let unused = file.unusedNames.filter { !$0.hasSuffix("rope_freqs.weight") }
-        guard unused.isEmpty else { throw WeightError(path, "tensors not used by \(arch): \(unused.prefix(8).joined(separator: ", "))") }
-        return model
+        let table = try source.storedMatrix(n.weight(.tokenEmbedding), rows: config.vocabularySize, cols: d)
+        let output: Linear
+        if source.contains(n.weight(.output)) {
+            output = try linear(.output, nil, out: config.vocabularySize, in: d)
+        } else if tiedWhenNoOutput {
+            switch table {
+            case .dense(let t): output = Linear(weight: t, bias: nil)
+            case .blocks(let m): output = Linear(quantized: m, bias: nil)
+            }
+        } else {
+            throw WeightError(source.path, "missing tensor \(n.weight(.output)) (the config does not tie word embeddings)")
+        }
+        return LlamaModel(config: config, embeddings: try table.rowMatrix(), blocks: blocks, norm: try rms(.outputNorm, nil),
+                          output: output)
     }
 
     /// A cache for `slots` sequences of up to `maxLength` tokens, float16 like llama.cpp's default

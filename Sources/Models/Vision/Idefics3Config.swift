@@ -3,6 +3,7 @@
 // Idefics3VisionConfig) and models/llama/configuration_llama.py for `text_config`.
 
 import Foundation
+import TransformerCore
 import Weights
 
 /// The SigLIP-style vision tower (`vision_config`).
@@ -169,11 +170,11 @@ public struct Idefics3Config: Codable, Sendable, Equatable {
         guard scaleFactor > 0, v.patchesPerSide % scaleFactor == 0 else {
             throw WeightError(path, "scale_factor \(scaleFactor) does not divide \(v.patchesPerSide) patches per side")
         }
-        guard ["gelu_pytorch_tanh", "gelu_new", "gelu"].contains(v.activation) else {
+        guard [.gelu, .geluTanh].contains(Activation.huggingFaceNames[v.activation]) else {
             throw WeightError(path, "vision hidden_act '\(v.activation)' is not supported")
         }
         guard t.hiddenSize > 0, t.layers > 0, t.heads > 0, t.kvHeads > 0, t.heads % t.kvHeads == 0, t.vocabularySize > 0,
-              t.resolvedHeadDim % 2 == 0, t.activation == "silu" else {
+              t.resolvedHeadDim % 2 == 0, Activation.huggingFaceNames[t.activation] == .silu else {
             throw WeightError(path, "inconsistent or unsupported text_config \(t)")
         }
         guard imageTokenID >= 0, imageTokenID < t.vocabularySize else {

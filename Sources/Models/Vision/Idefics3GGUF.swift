@@ -79,31 +79,9 @@ extension VisionLanguageModel {
         if file.metadata["clip.use_gelu"]?.bool == false || file.metadata["clip.use_silu"]?.bool == true {
             throw WeightError(path, "only the GELU vision MLP of Idefics3 is supported")
         }
-        let e = v.hiddenSize, p = v.patchSize
-        func linear(_ s: String, out: Int, in n: Int) throws -> Linear {
-            Linear(weight: try file.tensor("\(s).weight", shape: [out, n]), bias: try file.tensor("\(s).bias", shape: [out]))
-        }
-        func norm(_ s: String) throws -> Norm {
-            Norm(gamma: try file.tensor("\(s).weight", shape: [e]), beta: try file.tensor("\(s).bias", shape: [e]), eps: v.layerNormEps)
-        }
-        let blocks = try (0..<v.layers).map { i -> EncoderBlock in
-            let s = "v.blk.\(i)"
-            let attention = SelfAttention(
-                projection: .separate(query: try linear("\(s).attn_q", out: e, in: e), key: try linear("\(s).attn_k", out: e, in: e),
-                                      value: try linear("\(s).attn_v", out: e, in: e)),
-                out: try linear("\(s).attn_out", out: e, in: e), heads: heads, kvHeads: heads, headDim: e / heads, rope: nil)
-            let ffn = FeedForward(up: try linear("\(s).ffn_up", out: v.intermediateSize, in: e),
-                                  down: try linear("\(s).ffn_down", out: e, in: v.intermediateSize), activation: .geluTanh)
-            return EncoderBlock(attentionNorm: try norm("\(s).ln1"), attention: attention, ffnNorm: try norm("\(s).ln2"), ffn: ffn)
-        }
-        let conv = try file.tensor("v.patch_embd.weight", shape: [e, 3, p, p])
-        let vision = SigLIPVisionModel(
-            config: v, patchEmbedding: Linear(weight: Tensor(viewing: conv, shape: [e, 3 * p * p]), bias: try file.tensor("v.patch_embd.bias", shape: [e])),
-            positions: try file.tensor("v.position_embd.weight", shape: [v.patchesPerSide * v.patchesPerSide, e]),
-            blocks: blocks, postNorm: try norm("v.post_ln"))
-        let projection = Linear(weight: try file.tensor("mm.model.fc.weight", shape: [textWidth, e * scale * scale]), bias: nil)
-        let unused = file.unusedNames
-        guard unused.isEmpty else { throw WeightError(path, "tensors not used by the Idefics3 projector: \(unused.prefix(8).joined(separator: ", "))") }
+        let vision = try SigLIPVisionModel.build(from: file, names: SigLIPTensor.gguf, config: v)
+        let projection = Linear(weight: try file.tensor("mm.model.fc.weight", shape: [textWidth, v.hiddenSize * scale * scale]), bias: nil)
+        try file.requireAllUsed(by: "the Idefics3 projector")
 
         var c = Idefics3ProcessorConfig()
         c.tileSize = v.imageSize

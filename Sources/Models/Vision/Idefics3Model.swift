@@ -101,41 +101,14 @@ extension Idefics3Model {
         let path = directory.appendingPathComponent("model.safetensors").path
         try config.validate(path: directory.appendingPathComponent("config.json").path)
         let file = try SafetensorsReader.read(path: path)
-        let v = config.vision, e = v.hiddenSize, p = v.patchSize
-        func t(_ name: String, _ shape: [Int]) throws -> Tensor { try file.tensor(name, shape: shape) }
-        func linear(_ s: String, out: Int, in n: Int) throws -> Linear {
-            Linear(weight: try t("\(s).weight", [out, n]), bias: try t("\(s).bias", [out]))
-        }
-        func norm(_ s: String) throws -> Norm { Norm(gamma: try t("\(s).weight", [e]), beta: try t("\(s).bias", [e]), eps: v.layerNormEps) }
-        let prefix = "model.vision_model."
-        let blocks = try (0..<v.layers).map { i -> EncoderBlock in
-            let s = "\(prefix)encoder.layers.\(i)"
-            let attention = SelfAttention(
-                projection: .separate(query: try linear("\(s).self_attn.q_proj", out: e, in: e),
-                                      key: try linear("\(s).self_attn.k_proj", out: e, in: e),
-                                      value: try linear("\(s).self_attn.v_proj", out: e, in: e)),
-                out: try linear("\(s).self_attn.out_proj", out: e, in: e), heads: v.heads, kvHeads: v.heads,
-                headDim: v.headDim, rope: nil)
-            let ffn = FeedForward(up: try linear("\(s).mlp.fc1", out: v.intermediateSize, in: e),
-                                  down: try linear("\(s).mlp.fc2", out: e, in: v.intermediateSize),
-                                  activation: v.activation == "gelu" ? .gelu : .geluTanh)
-            return EncoderBlock(attentionNorm: try norm("\(s).layer_norm1"), attention: attention,
-                                ffnNorm: try norm("\(s).layer_norm2"), ffn: ffn)
-        }
-        let conv = try t("\(prefix)embeddings.patch_embedding.weight", [e, 3, p, p])
-        let vision = SigLIPVisionModel(
-            config: v,
-            patchEmbedding: Linear(weight: Tensor(viewing: conv, shape: [e, 3 * p * p]),
-                                   bias: try t("\(prefix)embeddings.patch_embedding.bias", [e])),
-            positions: try t("\(prefix)embeddings.position_embedding.weight", [v.patchesPerSide * v.patchesPerSide, e]),
-            blocks: blocks, postNorm: try norm("\(prefix)post_layernorm"))
+        let vision = try SigLIPVisionModel.build(from: file, names: SigLIPTensor.huggingFace.scoped("model.vision_model."),
+                                                 config: config.vision)
         let s = config.scaleFactor
-        let projection = Linear(weight: try t("model.connector.modality_projection.proj.weight", [config.text.hiddenSize, e * s * s]),
-                                bias: nil)
+        let projection = Linear(weight: try file.tensor("model.connector.modality_projection.proj.weight",
+                                                        shape: [config.text.hiddenSize, config.vision.hiddenSize * s * s]), bias: nil)
         let language = try LlamaModel.loadHuggingFace(file, config: config.text, prefix: "model.text_model.",
-                                                      lmHead: "lm_head.weight", tied: config.tieWordEmbeddings)
-        let unused = file.unusedNames
-        guard unused.isEmpty else { throw WeightError(path, "tensors not used by Idefics3: \(unused.prefix(8).joined(separator: ", "))") }
+                                                      tied: config.tieWordEmbeddings)
+        try file.requireAllUsed(by: "Idefics3")
         return Idefics3Model(vision: vision, connector: Idefics3Connector(scaleFactor: s, projection: projection),
                              language: language, imageTokenID: config.imageTokenID)
     }

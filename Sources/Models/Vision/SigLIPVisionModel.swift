@@ -8,6 +8,7 @@
 import Foundation
 import Tensors
 import TransformerCore
+import Weights
 
 public final class SigLIPVisionModel {
     public let config: SigLIPVisionConfig
@@ -109,5 +110,40 @@ public struct Idefics3Connector {
         let out = Tensor(zeros: [tokens, projection.outFeatures])
         projection(shuffled.data, rows: tokens, into: out.data)
         return out
+    }
+}
+
+// MARK: Loading
+
+extension SigLIPVisionModel {
+    /// The tower from any source whose tensors `names` locates (float32: encoders batch every
+    /// patch of every tile through BLAS), sized by `config`.
+    static func build(from source: TensorSource, names n: TensorNames<SigLIPTensor>, config v: SigLIPVisionConfig) throws -> SigLIPVisionModel {
+        guard let activation = Activation.huggingFaceNames[v.activation] else {
+            throw WeightError(source.path, "vision hidden_act '\(v.activation)' is not supported")
+        }
+        let e = v.hiddenSize, p = v.patchSize
+        func linear(_ role: SigLIPTensor, _ layer: Int, out: Int, in k: Int) throws -> Linear {
+            try source.linear(n, role, layer: layer, out: out, in: k, bias: true)
+        }
+        func norm(_ role: SigLIPTensor, _ layer: Int?) throws -> Norm {
+            try source.norm(n, role, layer: layer, width: e, eps: v.layerNormEps)
+        }
+        let blocks = try (0..<v.layers).map { i -> EncoderBlock in
+            let attention = SelfAttention(
+                projection: .separate(query: try linear(.query, i, out: e, in: e), key: try linear(.key, i, out: e, in: e),
+                                      value: try linear(.value, i, out: e, in: e)),
+                out: try linear(.attentionOut, i, out: e, in: e), heads: v.heads, kvHeads: v.heads, headDim: v.headDim, rope: nil)
+            let ffn = FeedForward(up: try linear(.ffnUp, i, out: v.intermediateSize, in: e),
+                                  down: try linear(.ffnDown, i, out: e, in: v.intermediateSize), activation: activation)
+            return EncoderBlock(attentionNorm: try norm(.attentionNorm, i), attention: attention, ffnNorm: try norm(.ffnNorm, i), ffn: ffn)
+        }
+        let conv = try source.tensor(n.weight(.patchEmbedding), shape: [e, 3, p, p])
+        return SigLIPVisionModel(
+            config: v,
+            patchEmbedding: Linear(weight: Tensor(viewing: conv, shape: [e, 3 * p * p]),
+                                   bias: try source.tensor(n.bias(.patchEmbedding), shape: [e])),
+            positions: try source.tensor(n.name(.positions), shape: [v.patchesPerSide * v.patchesPerSide, e]),
+            blocks: blocks, postNorm: try norm(.postNorm, nil))
     }
 }

@@ -1,6 +1,7 @@
 // Loads Whisper from a CTranslate2 directory (model.bin + config.json) or a Hugging Face
-// directory (config.json + model.safetensors). Every tensor is shape-checked against the
-// dimensions, and every tensor in the file must be used or explained.
+// directory (config.json + model.safetensors): each format reads its sizes and names its tensors
+// (WhisperTensorNames.swift); one build function makes the model from either. Every tensor is
+// shape-checked against the dimensions, and every tensor in the file must be used or explained.
 
 import Foundation
 import Tensors
@@ -44,6 +45,58 @@ extension WhisperModel {
         return c
     }
 
+    // MARK: The one build function
+
+    /// Whisper from any source whose tensors `names` locates, sized by `dims`.
+    static func build(from source: TensorSource, names n: TensorNames<WhisperTensor>, dims: WhisperDimensions) throws -> WhisperModel {
+        let a = dims.audioWidth, t = dims.textWidth
+        func ffn(_ up: WhisperTensor, _ down: WhisperTensor, layer i: Int, width w: Int) throws -> FeedForward {
+            let hidden = source.shape(of: n.weight(up, layer: i))?.first ?? 4 * w
+            return FeedForward(up: try source.linear(n, up, layer: i, out: hidden, in: w, bias: true),
+                               down: try source.linear(n, down, layer: i, out: w, in: hidden, bias: true), activation: .gelu)
+        }
+        func linear(_ role: WhisperTensor, layer i: Int, out: Int, in k: Int) throws -> Linear {
+            try source.linear(n, role, layer: i, out: out, in: k, bias: true)
+        }
+        let encoderBlocks = try (0..<dims.audioLayers).map { i -> EncoderBlock in
+            EncoderBlock(
+                attentionNorm: try source.norm(n, .encoderAttentionNorm, layer: i, width: a),
+                attention: SelfAttention(
+                    qkv: try source.fusedLinear(n, fused: .encoderQKV, parts: [.encoderQuery, .encoderKey, .encoderValue],
+                                                layer: i, out: a, in: a),
+                    out: try linear(.encoderAttentionOut, layer: i, out: a, in: a), heads: dims.audioHeads),
+                ffnNorm: try source.norm(n, .encoderFFNNorm, layer: i, width: a),
+                ffn: try ffn(.encoderFFNUp, .encoderFFNDown, layer: i, width: a))
+        }
+        let decoderBlocks = try (0..<dims.textLayers).map { i -> DecoderBlock in
+            DecoderBlock(
+                selfAttentionNorm: try source.norm(n, .decoderSelfAttentionNorm, layer: i, width: t),
+                selfAttention: SelfAttention(
+                    qkv: try source.fusedLinear(n, fused: .decoderSelfQKV, parts: [.decoderSelfQuery, .decoderSelfKey, .decoderSelfValue],
+                                                layer: i, out: t, in: t),
+                    out: try linear(.decoderSelfAttentionOut, layer: i, out: t, in: t), heads: dims.textHeads),
+                crossAttentionNorm: try source.norm(n, .decoderCrossAttentionNorm, layer: i, width: t),
+                crossAttention: CrossAttention(
+                    query: try linear(.decoderCrossQuery, layer: i, out: t, in: t),
+                    keyValue: try source.fusedLinear(n, fused: .decoderCrossKV, parts: [.decoderCrossKey, .decoderCrossValue],
+                                                     layer: i, out: t, in: a),
+                    out: try linear(.decoderCrossAttentionOut, layer: i, out: t, in: t), heads: dims.textHeads),
+                ffnNorm: try source.norm(n, .decoderFFNNorm, layer: i, width: t),
+                ffn: try ffn(.decoderFFNUp, .decoderFFNDown, layer: i, width: t))
+        }
+        return WhisperModel(
+            dimensions: dims,
+            conv1: Conv1d(weight: try source.tensor(n.weight(.conv1), shape: [a, dims.melBins, 3]),
+                          bias: try source.tensor(n.bias(.conv1), shape: [a]), stride: 1, padding: 1),
+            conv2: Conv1d(weight: try source.tensor(n.weight(.conv2), shape: [a, a, 3]),
+                          bias: try source.tensor(n.bias(.conv2), shape: [a]), stride: 2, padding: 1),
+            audioPositions: try source.tensor(n.name(.audioPositions), shape: [dims.audioContext, a]),
+            encoderBlocks: encoderBlocks, encoderNorm: try source.norm(n, .encoderNorm, width: a),
+            tokenEmbedding: try source.tensor(n.name(.tokenEmbedding), shape: [dims.vocabularySize, t]),
+            textPositions: try source.tensor(n.name(.textPositions), shape: [dims.textContext, t]),
+            decoderBlocks: decoderBlocks, decoderNorm: try source.norm(n, .decoderNorm, width: t))
+    }
+
     // MARK: CTranslate2 (WhisperSpec, revision 3)
 
     static func loadCTranslate2(directory: URL) throws -> (WhisperModel, WhisperCheckpointConfig, Format) {
@@ -53,14 +106,15 @@ extension WhisperModel {
             throw WeightError(path, "is a \(header.specName) model, not WhisperSpec")
         }
         let config = checkpointConfig(try readJSON(directory.appendingPathComponent("config.json")))
+        let names = WhisperTensor.ctranslate2
         func count(_ prefix: String) -> Int {
             var n = 0
             while file.contains("\(prefix)/layer_\(n)/ffn/linear_0/weight") { n += 1 }
             return n
         }
-        let conv1 = try file.raw("encoder/conv1/weight"), embed = try file.raw("decoder/embeddings/weight")
-        let audioPos = try file.raw("encoder/position_encodings/encodings")
-        let textPos = try file.raw("decoder/position_encodings/encodings")
+        // CTranslate2 stores no sizes: they are the shapes of these tensors and two scalars.
+        let conv1 = try file.raw(names.weight(.conv1)), embed = try file.raw(names.name(.tokenEmbedding))
+        let audioPos = try file.raw(names.name(.audioPositions)), textPos = try file.raw(names.name(.textPositions))
         guard conv1.shape.count == 3, embed.shape.count == 2, audioPos.shape.count == 2, textPos.shape.count == 2 else {
             throw WeightError(path, "unexpected ranks for conv1 / embeddings / position encodings")
         }
@@ -78,57 +132,8 @@ extension WhisperModel {
         }
         file.markExplained(["decoder/alibi", "decoder/alignment_heads", "decoder/alignment_layer",
                             "decoder/start_from_zero_embedding", "decoder/projection/weight"].filter(file.contains))
-
-        let a = dims.audioWidth, t = dims.textWidth
-        func linear(_ s: String, out: Int, in n: Int, bias: Bool = true) throws -> Linear {
-            Linear(weight: try file.tensor("\(s)/weight", shape: [out, n]),
-                   bias: bias ? try file.tensor("\(s)/bias", shape: [out]) : nil)
-        }
-        func norm(_ s: String, _ n: Int) throws -> Norm {
-            Norm(gamma: try file.tensor("\(s)/gamma", shape: [n]), beta: try file.tensor("\(s)/beta", shape: [n]))
-        }
-        func ffn(_ s: String, _ n: Int) throws -> FeedForward {
-            let hidden = try file.raw("\(s)/linear_0/weight").shape.first ?? 4 * n
-            return FeedForward(up: try linear("\(s)/linear_0", out: hidden, in: n),
-                               down: try linear("\(s)/linear_1", out: n, in: hidden), activation: .gelu)
-        }
-        /// Fused q|k|v (`linear_0`) and output (`linear_1`) projections of a CTranslate2 self-attention scope.
-        func selfAttention(_ s: String, _ n: Int, heads: Int) throws -> SelfAttention {
-            SelfAttention(qkv: try linear("\(s)/linear_0", out: 3 * n, in: n), out: try linear("\(s)/linear_1", out: n, in: n),
-                          heads: heads)
-        }
-        let encoderBlocks = try (0..<dims.audioLayers).map { i -> EncoderBlock in
-            let s = "encoder/layer_\(i)"
-            return EncoderBlock(
-                attentionNorm: try norm("\(s)/self_attention/layer_norm", a),
-                attention: try selfAttention("\(s)/self_attention", a, heads: dims.audioHeads),
-                ffnNorm: try norm("\(s)/ffn/layer_norm", a), ffn: try ffn("\(s)/ffn", a))
-        }
-        let decoderBlocks = try (0..<dims.textLayers).map { i -> DecoderBlock in
-            let s = "decoder/layer_\(i)"
-            return DecoderBlock(
-                selfAttentionNorm: try norm("\(s)/self_attention/layer_norm", t),
-                selfAttention: try selfAttention("\(s)/self_attention", t, heads: dims.textHeads),
-                crossAttentionNorm: try norm("\(s)/attention/layer_norm", t),
-                crossAttention: CrossAttention(query: try linear("\(s)/attention/linear_0", out: t, in: t),
-                                               keyValue: try linear("\(s)/attention/linear_1", out: 2 * t, in: a),
-                                               out: try linear("\(s)/attention/linear_2", out: t, in: t),
-                                               heads: dims.textHeads),
-                ffnNorm: try norm("\(s)/ffn/layer_norm", t), ffn: try ffn("\(s)/ffn", t))
-        }
-        let model = WhisperModel(
-            dimensions: dims,
-            conv1: Conv1d(weight: try file.tensor("encoder/conv1/weight", shape: [a, dims.melBins, 3]),
-                          bias: try file.tensor("encoder/conv1/bias", shape: [a]), stride: 1, padding: 1),
-            conv2: Conv1d(weight: try file.tensor("encoder/conv2/weight", shape: [a, a, 3]),
-                          bias: try file.tensor("encoder/conv2/bias", shape: [a]), stride: 2, padding: 1),
-            audioPositions: try file.tensor("encoder/position_encodings/encodings", shape: [dims.audioContext, a]),
-            encoderBlocks: encoderBlocks, encoderNorm: try norm("encoder/layer_norm", a),
-            tokenEmbedding: try file.tensor("decoder/embeddings/weight", shape: [dims.vocabularySize, t]),
-            textPositions: try file.tensor("decoder/position_encodings/encodings", shape: [dims.textContext, t]),
-            decoderBlocks: decoderBlocks, decoderNorm: try norm("decoder/layer_norm", t))
-        let unused = file.unusedNames
-        guard unused.isEmpty else { throw WeightError(path, "tensors not used by Whisper: \(unused.prefix(8).joined(separator: ", "))") }
+        let model = try build(from: file, names: names, dims: dims)
+        try file.requireAllUsed(by: "Whisper")
         return (model, config, .ctranslate2)
     }
 
@@ -143,14 +148,11 @@ extension WhisperModel {
 
     static func validate(_ d: WhisperDimensions, path: String) throws {
         // Each size within 1…2^24 before any product or allocation uses it.
-        let sizes: [(String, Int)] = [("num_mel_bins", d.melBins), ("max_source_positions", d.audioContext),
-                                      ("d_model (audio)", d.audioWidth), ("encoder_attention_heads", d.audioHeads),
-                                      ("encoder_layers", d.audioLayers), ("vocab_size", d.vocabularySize),
-                                      ("max_target_positions", d.textContext), ("d_model (text)", d.textWidth),
-                                      ("decoder_attention_heads", d.textHeads), ("decoder_layers", d.textLayers)]
-        for (key, value) in sizes where value <= 0 || value > 1 << 24 {
-            throw WeightError(path, "\(key) = \(value) is out of range (1…\(1 << 24))")
-        }
+        try checkSizes([("num_mel_bins", d.melBins), ("max_source_positions", d.audioContext),
+                        ("d_model (audio)", d.audioWidth), ("encoder_attention_heads", d.audioHeads),
+                        ("encoder_layers", d.audioLayers), ("vocab_size", d.vocabularySize),
+                        ("max_target_positions", d.textContext), ("d_model (text)", d.textWidth),
+                        ("decoder_attention_heads", d.textHeads), ("decoder_layers", d.textLayers)], source: path)
         guard d.melBins > 0, d.audioLayers > 0, d.textLayers > 0, d.audioHeads > 0, d.textHeads > 0,
               d.audioWidth % d.audioHeads == 0, d.textWidth % d.textHeads == 0, d.audioWidth == d.textWidth else {
             throw WeightError(path, "inconsistent Whisper dimensions \(d)")
@@ -182,64 +184,11 @@ extension WhisperModel {
             if config.alignmentHeads.isEmpty { config.alignmentHeads = g.alignmentHeads }
         }
         let file = try SafetensorsReader.read(path: path)
-        let prefix = file.contains("model.encoder.conv1.weight") ? "model." : ""
-        let d = dims.audioWidth
-        func t(_ name: String, _ shape: [Int]) throws -> Tensor { try file.tensor(prefix + name, shape: shape) }
-        func linear(_ s: String, out: Int, in n: Int, bias: Bool = true) throws -> Linear {
-            Linear(weight: try t("\(s).weight", [out, n]), bias: bias ? try t("\(s).bias", [out]) : nil)
-        }
-        func norm(_ s: String) throws -> Norm { Norm(gamma: try t("\(s).weight", [d]), beta: try t("\(s).bias", [d])) }
-        // q, k, v (k without bias) fused into one (3d, d) projection, as CTranslate2 does.
-        func fused(_ s: String, _ parts: [String]) throws -> Linear {
-            // every part shape-checked (so its size is the file's, not the config's) before allocating
-            let weights = try parts.map { try t("\(s).\($0).weight", [d, d]) }
-            let biases = try parts.map { $0 == "k_proj" ? nil : try t("\(s).\($0).bias", [d]) }
-            let weight = Tensor(zeros: [parts.count * d, d]), bias = Tensor(zeros: [parts.count * d])
-            for i in parts.indices {
-                weights[i].withData { (weight.data + i * d * d).update(from: $0, count: d * d) }
-                biases[i]?.withData { (bias.data + i * d).update(from: $0, count: d) }
-            }
-            return Linear(weight: weight, bias: bias)
-        }
-        func ffn(_ s: String) throws -> FeedForward {
-            let hidden = try file.raw(prefix + "\(s).fc1.weight").shape.first ?? 4 * d
-            return FeedForward(up: try linear("\(s).fc1", out: hidden, in: d), down: try linear("\(s).fc2", out: d, in: hidden),
-                               activation: .gelu)
-        }
-        let encoderBlocks = try (0..<dims.audioLayers).map { i -> EncoderBlock in
-            let s = "encoder.layers.\(i)"
-            return EncoderBlock(attentionNorm: try norm("\(s).self_attn_layer_norm"),
-                                attention: SelfAttention(qkv: try fused("\(s).self_attn", ["q_proj", "k_proj", "v_proj"]),
-                                                         out: try linear("\(s).self_attn.out_proj", out: d, in: d),
-                                                         heads: dims.audioHeads),
-                                ffnNorm: try norm("\(s).final_layer_norm"), ffn: try ffn(s))
-        }
-        let decoderBlocks = try (0..<dims.textLayers).map { i -> DecoderBlock in
-            let s = "decoder.layers.\(i)"
-            let kv = try fused("\(s).encoder_attn", ["k_proj", "v_proj"])
-            return DecoderBlock(
-                selfAttentionNorm: try norm("\(s).self_attn_layer_norm"),
-                selfAttention: SelfAttention(qkv: try fused("\(s).self_attn", ["q_proj", "k_proj", "v_proj"]),
-                                             out: try linear("\(s).self_attn.out_proj", out: d, in: d), heads: dims.textHeads),
-                crossAttentionNorm: try norm("\(s).encoder_attn_layer_norm"),
-                crossAttention: CrossAttention(query: try linear("\(s).encoder_attn.q_proj", out: d, in: d), keyValue: kv,
-                                               out: try linear("\(s).encoder_attn.out_proj", out: d, in: d), heads: dims.textHeads),
-                ffnNorm: try norm("\(s).final_layer_norm"), ffn: try ffn(s))
-        }
-        let model = WhisperModel(
-            dimensions: dims,
-            conv1: Conv1d(weight: try t("encoder.conv1.weight", [d, dims.melBins, 3]), bias: try t("encoder.conv1.bias", [d]),
-                          stride: 1, padding: 1),
-            conv2: Conv1d(weight: try t("encoder.conv2.weight", [d, d, 3]), bias: try t("encoder.conv2.bias", [d]),
-                          stride: 2, padding: 1),
-            audioPositions: try t("encoder.embed_positions.weight", [dims.audioContext, d]),
-            encoderBlocks: encoderBlocks, encoderNorm: try norm("encoder.layer_norm"),
-            tokenEmbedding: try t("decoder.embed_tokens.weight", [dims.vocabularySize, d]),
-            textPositions: try t("decoder.embed_positions.weight", [dims.textContext, d]),
-            decoderBlocks: decoderBlocks, decoderNorm: try norm("decoder.layer_norm"))
+        // WhisperForConditionalGeneration keeps the network under `model.`; WhisperModel has none.
+        let names = file.contains("model.encoder.conv1.weight") ? WhisperTensor.huggingFace.scoped("model.") : WhisperTensor.huggingFace
+        let model = try build(from: file, names: names, dims: dims)
         file.markExplained(["proj_out.weight"].filter(file.contains))   // tied to the token embedding
-        let unused = file.unusedNames
-        guard unused.isEmpty else { throw WeightError(path, "tensors not used by Whisper: \(unused.prefix(8).joined(separator: ", "))") }
+        try file.requireAllUsed(by: "Whisper")
         return (model, config, .huggingface)
     }
 }
