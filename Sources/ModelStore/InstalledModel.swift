@@ -7,12 +7,11 @@ public struct InstalledModel: Sendable, Hashable {
     public let directory: URL
     /// File name → SHA-256 (hex) of the files the model is made of.
     public let files: [String: String]
-    /// `ctranslate2`, `safetensors` or `gguf`.
-    public let format: String
+    public let format: WeightFormat
     /// The catalog entry this model is, when known (also found by hash for models given by path).
     public let entry: CatalogEntry?
 
-    public init(name: String, directory: URL, files: [String: String], format: String, entry: CatalogEntry?) {
+    public init(name: String, directory: URL, files: [String: String], format: WeightFormat, entry: CatalogEntry?) {
         self.name = name
         self.directory = directory
         self.files = files
@@ -25,7 +24,7 @@ public struct InstalledModel: Sendable, Hashable {
     /// The GGUF weights file of a `gguf` model (`model.gguf` when installed from the catalog,
     /// the given file's own name for a path), `nil` for other formats.
     public var ggufFile: URL? {
-        guard format == "gguf" else { return nil }
+        guard format == .gguf else { return nil }
         let name = files.keys.contains("model.gguf") ? "model.gguf" : files.keys.sorted().first { $0.lowercased().hasSuffix(".gguf") }
         return name.map(url(for:))
     }
@@ -47,8 +46,8 @@ struct InstallManifest: Codable {
     static let fileName = "hearth-model.json"
 
     let name: String
-    let family: String
-    let format: String
+    let family: ModelFamily
+    let format: WeightFormat
     let license: String
     let packages: [PackagePin]
     let files: [FileRecord]

@@ -213,7 +213,7 @@ public struct ModelStore: Sendable {
         let files = try HashCache(folder: folder).hashes(of: [file.lastPathComponent])
         let entry = files[file.lastPathComponent].flatMap(ModelCatalog.entry(withFileHash:))
         return InstalledModel(name: file.deletingPathExtension().lastPathComponent, directory: folder, files: files,
-                              format: "gguf", entry: entry)
+                              format: .gguf, entry: entry)
     }
 
     /// An installed model by name, with its files checked for presence and size (not re-hashed).
@@ -259,20 +259,20 @@ public struct ModelStore: Sendable {
             return manifest.installedModel(in: folder)
         }
         let present = Set((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
-        let format: String
+        let format: WeightFormat
         let weights: String
         if present.contains("model.bin") && present.contains("config.json") {
-            (format, weights) = ("ctranslate2", "model.bin")
+            (format, weights) = (.ctranslate2, "model.bin")
         } else if present.contains("model.safetensors") && present.contains("config.json") {
-            (format, weights) = ("safetensors", "model.safetensors")
+            (format, weights) = (.safetensors, "model.safetensors")
         } else if present.contains("model.gguf") {
-            (format, weights) = ("gguf", "model.gguf")
+            (format, weights) = (.gguf, "model.gguf")
         } else if present.contains(where: { $0.hasSuffix(".weights") }) && present.contains(where: { $0.hasSuffix(".cfg") }) {
             // Darknet (YOLO): cfg + weights + class names; every such file is hashed for provenance.
             let hashed = present.filter { [".cfg", ".weights", ".names"].contains(where: $0.hasSuffix) && !$0.hasPrefix(".") }.sorted()
             let files = try HashCache(folder: folder).hashes(of: hashed)
             let entry = files.first { $0.key.hasSuffix(".weights") }.flatMap { ModelCatalog.entry(containing: $0.key, sha256: $0.value) }
-            return InstalledModel(name: folder.lastPathComponent, directory: folder, files: files, format: "darknet", entry: entry)
+            return InstalledModel(name: folder.lastPathComponent, directory: folder, files: files, format: .darknet, entry: entry)
         } else if case let ggufs = present.filter({ $0.lowercased().hasSuffix(".gguf") }), !ggufs.isEmpty {
             guard ggufs.count == 1 else {
                 throw ModelStoreError.invalidModelDirectory(
@@ -280,7 +280,7 @@ public struct ModelStore: Sendable {
             }
             let file = ggufs.first!
             let files = try HashCache(folder: folder).hashes(of: [file])
-            return InstalledModel(name: folder.lastPathComponent, directory: folder, files: files, format: "gguf",
+            return InstalledModel(name: folder.lastPathComponent, directory: folder, files: files, format: .gguf,
                                   entry: files[file].flatMap(ModelCatalog.entry(withFileHash:)))
         } else {
             throw ModelStoreError.invalidModelDirectory(
@@ -289,7 +289,7 @@ public struct ModelStore: Sendable {
         }
         let hashed = Self.describingFiles.filter(present.contains)
         let files = try HashCache(folder: folder).hashes(of: hashed)
-        let entry = format == "gguf" ? files[weights].flatMap(ModelCatalog.entry(withFileHash:))
+        let entry = format == .gguf ? files[weights].flatMap(ModelCatalog.entry(withFileHash:))
             : ModelCatalog.entry(containing: weights, sha256: files[weights] ?? "")
         return InstalledModel(name: folder.lastPathComponent, directory: folder, files: files, format: format, entry: entry)
     }

@@ -17,7 +17,7 @@ public struct UserModelManifest: Codable, Sendable, Equatable {
     /// The folder holding the files (absolute).
     public let directory: String
     /// `safetensors` (Hugging Face directory) or `gguf`.
-    public let format: String
+    public let format: WeightFormat
     public let files: [FileRecord]
     public let addedAt: String
 }
@@ -44,14 +44,14 @@ extension ModelStore {
         guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isDirectory) else {
             throw ModelStoreError.invalidModelDirectory(path: source.path, reason: "no such file or directory")
         }
-        let folder: URL, format: String
+        let folder: URL, format: WeightFormat
         var names: [String]
         if isDirectory.boolValue {
             folder = source
             let present = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
                 .filter { !$0.hasPrefix(".") && Self.isRegularFile(folder.appendingPathComponent($0)) }
             if present.contains("config.json") && present.contains(where: { $0.hasSuffix(".safetensors") }) {
-                format = "safetensors"; names = present
+                format = .safetensors; names = present
             } else if case let ggufs = present.filter({ $0.lowercased().hasSuffix(".gguf") }), !ggufs.isEmpty {
                 let projectors = ggufs.filter { $0.lowercased().hasPrefix("mmproj") }
                 let models = ggufs.filter { !$0.lowercased().hasPrefix("mmproj") }
@@ -59,7 +59,7 @@ extension ModelStore {
                     throw ModelStoreError.invalidModelDirectory(
                         path: folder.path, reason: "it holds \(models.count) model .gguf files and \(projectors.count) mmproj files; give the model file by path (and --mmproj)")
                 }
-                format = "gguf"; names = models + projectors
+                format = .gguf; names = models + projectors
             } else {
                 throw ModelStoreError.invalidModelDirectory(
                     path: folder.path, reason: "expected config.json + *.safetensors (Hugging Face) or .gguf files (llama.cpp)")
@@ -69,7 +69,7 @@ extension ModelStore {
                 throw ModelStoreError.invalidModelDirectory(path: source.path, reason: "a file must be a .gguf (or give a Hugging Face directory)")
             }
             folder = source.deletingLastPathComponent()
-            format = "gguf"; names = [source.lastPathComponent]
+            format = .gguf; names = [source.lastPathComponent]
         }
         if let mmproj {
             let projector = URL(fileURLWithPath: NSString(string: mmproj).expandingTildeInPath).standardizedFileURL
@@ -145,13 +145,13 @@ extension ModelStore {
 extension InstalledModel {
     /// The projector of a GGUF vision-language model (`mmproj*.gguf`), nil when there is none.
     public var mmprojFile: URL? {
-        guard format == "gguf" else { return nil }
+        guard format == .gguf else { return nil }
         return files.keys.sorted().first { $0.lowercased().hasPrefix("mmproj") && $0.lowercased().hasSuffix(".gguf") }.map(url(for:))
     }
 
     /// The language-model GGUF of a model that may also hold an mmproj file.
     public var languageGGUFFile: URL? {
-        guard format == "gguf" else { return nil }
+        guard format == .gguf else { return nil }
         if files.keys.contains("model.gguf") { return url(for: "model.gguf") }
         return files.keys.sorted().first { $0.lowercased().hasSuffix(".gguf") && !$0.lowercased().hasPrefix("mmproj") }.map(url(for:))
     }

@@ -71,7 +71,7 @@ struct ImageCommandOptions: ParsableArguments {
         var detection = detection
         if detect { detection.zoomOutRetry = false }   // detect reports exactly what the network finds
         let installed = try ModelStore().resolve(model)
-        guard installed.format == "darknet" else {
+        guard installed.kind == .objectDetection else {
             throw ValidationError("model '\(installed.name)' is not an image model (a Darknet YOLO such as \(ModelCatalog.defaultDetector))")
         }
         let detector = try YOLODetector(directory: installed.directory.path, inputSize: inputSize)

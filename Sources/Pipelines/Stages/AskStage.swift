@@ -24,7 +24,7 @@ public struct AskTask: StageTask {
                                        options: VisionLanguageOptions(ask: (spec.options as? AskOptions) ?? AskOptions()))
         }
         let model = try store.resolve(spec.model ?? LanguageModel.defaultModelName)
-        if model.entry?.family == "whisper" || model.format != "gguf" && model.entry != nil {
+        guard model.kind == .textGeneration else {
             throw PipelineError("model '\(model.name)' is not a GGUF language model; ask needs one (e.g. \(LanguageModel.defaultModelName))")
         }
         guard spec.prompt != nil else { throw PipelineError("an ask stage needs a `prompt` template") }
@@ -85,13 +85,13 @@ final class AskStage: PipelineStage {
 
     init(spec: StageSpec, model: InstalledModel, options: AskOptions) {
         self.spec = spec; self.model = model; self.options = options
-        provenance = StageProvenance(task: "ask", model: model.name, modelFormat: model.format, files: model.files,
+        provenance = StageProvenance(task: "ask", model: model.name, modelFormat: model.format.rawValue, files: model.files,
                                      options: (try? JSONValue(encoding: options)) ?? .null, prompt: spec.prompt)
     }
 
     func load() throws {
         guard lm == nil else { return }
-        lm = try LanguageModel(path: model.directory.path)
+        lm = try ModelRegistry.languageModel(model)
     }
 
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {

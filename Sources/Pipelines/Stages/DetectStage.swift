@@ -112,22 +112,20 @@ final class ImageStage: PipelineStage {
         self.spec = spec; self.task = task; self.model = model; self.options = options
         rewriteModel = try options.rewriteModel.map { name in
             let m = try store.resolve(name)
-            if m.format != "gguf" { throw PipelineError("rewrite_model '\(name)' is not a GGUF language model (e.g. \(LanguageModel.defaultModelName))") }
+            if m.kind != .textGeneration { throw PipelineError("rewrite_model '\(name)' is not a GGUF language model (e.g. \(LanguageModel.defaultModelName))") }
             return m
         }
         var files = model.files
         if let rewriteModel { for (k, v) in rewriteModel.files { files["rewrite/\(k)"] = v } }
-        provenance = StageProvenance(task: task.name, model: model.name, modelFormat: model.format, files: files,
+        provenance = StageProvenance(task: task.name, model: model.name, modelFormat: model.format.rawValue, files: files,
                                      options: (try? JSONValue(encoding: options)) ?? .null, prompt: spec.prompt)
     }
 
     /// The stage's model: a Darknet detector (a VLM `model:` is taken earlier, in CaptionTask.prepare).
     static func resolveDetector(_ spec: StageSpec, store: ModelStore) throws -> InstalledModel {
         let model = try store.resolve(spec.model ?? ModelCatalog.defaultDetector)
-        guard model.format == "darknet" else {
-            throw PipelineError("model '\(model.name)' is a \(model.entry?.family ?? model.format) model; \(spec.task) needs an image model "
-                                + "(a Darknet YOLO such as \(ModelCatalog.defaultDetector))")
-        }
+        try ModelRegistry.require(model, is: [.objectDetection],
+                                  "\(spec.task) needs an image model (a Darknet YOLO such as \(ModelCatalog.defaultDetector))")
         return model
     }
 
@@ -135,10 +133,10 @@ final class ImageStage: PipelineStage {
 
     func load() throws {
         if describer == nil {
-            let detector = try YOLODetector(directory: model.directory.path, inputSize: options.inputSize)
+            let detector = try ModelRegistry.detector(model, inputSize: options.inputSize)
             describer = DetectionDescriber(detector: detector, options: options.detection)
         }
-        if let rewriteModel, lm == nil { lm = try LanguageModel(path: rewriteModel.directory.path) }
+        if let rewriteModel, lm == nil { lm = try ModelRegistry.languageModel(rewriteModel) }
     }
 
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {

@@ -22,9 +22,7 @@ public struct TranscribeTask: StageTask {
 
     public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
         let model = try store.resolve(spec.model ?? ModelCatalog.defaultWhisper)
-        if let family = model.entry?.family, family != "whisper" {
-            throw PipelineError("model '\(model.name)' is a \(family) model; transcribe needs a Whisper model")
-        }
+        try ModelRegistry.require(model, is: [.speechRecognition], "transcribe needs a Whisper model")
         let options = (spec.options as? TranscribeOptions)?.options ?? TranscriptionOptions()
         return TranscribeStage(spec: spec, model: model, options: options)
     }
@@ -115,7 +113,7 @@ final class TranscribeStage: PipelineStage {
 
     init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions) {
         self.spec = spec; self.model = model; self.options = options
-        provenance = StageProvenance(task: "transcribe", model: model.name, modelFormat: model.format, files: model.files,
+        provenance = StageProvenance(task: "transcribe", model: model.name, modelFormat: model.format.rawValue, files: model.files,
                                      options: (try? JSONValue(encoding: options)) ?? .null, prompt: nil)
     }
 
@@ -136,7 +134,7 @@ final class TranscribeStage: PipelineStage {
 
     func load() throws {
         guard transcriber == nil else { return }
-        transcriber = try WhisperTranscriber.load(directory: model.directory)
+        transcriber = try ModelRegistry.transcriber(model)
     }
 
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {

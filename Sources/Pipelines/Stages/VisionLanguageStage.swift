@@ -19,7 +19,7 @@ public struct ResolvedVisionModel: Sendable {
         guard let nameOrPath, !nameOrPath.isEmpty else { return nil }
         if store.userModelManifest(nameOrPath) != nil {
             let installed = try store.resolveUserModel(nameOrPath)
-            if installed.format == "safetensors", case .huggingface? = VisionLanguageModel.locate(installed.directory.path) {
+            if installed.format == .safetensors, case .huggingface? = VisionLanguageModel.locate(installed.directory.path) {
                 return ResolvedVisionModel(location: .huggingface(directory: installed.directory.path), installed: installed)
             }
             if let mmproj = installed.mmprojFile, let model = installed.languageGGUFFile {
@@ -42,7 +42,7 @@ public struct ResolvedVisionModel: Sendable {
         }
         let files = try store.hashes(of: names, in: folder)
         let name = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
-        let format = if case .gguf = location { "gguf" } else { "safetensors" }
+        let format: WeightFormat = if case .gguf = location { .gguf } else { .safetensors }
         return ResolvedVisionModel(location: location, installed: InstalledModel(name: name, directory: folder, files: files,
                                                                                  format: format, entry: nil))
     }
@@ -91,7 +91,7 @@ public final class VisionLanguageStage: PipelineStage {
 
     public init(spec: StageSpec, task: any StageTask, mode: Mode, model: ResolvedVisionModel, options: VisionLanguageOptions) {
         self.spec = spec; self.task = task; self.mode = mode; self.model = model; self.options = options
-        provenance = StageProvenance(task: task.name, model: model.installed.name, modelFormat: "idefics3-\(model.installed.format)",
+        provenance = StageProvenance(task: task.name, model: model.installed.name, modelFormat: "\(ModelFamily.idefics3)-\(model.installed.format)",
                                      files: model.installed.files, options: (try? JSONValue(encoding: options)) ?? .null,
                                      prompt: spec.prompt)
     }
@@ -100,7 +100,7 @@ public final class VisionLanguageStage: PipelineStage {
 
     public func load() throws {
         guard vlm == nil else { return }
-        vlm = try VisionLanguageModel.load(model.location)
+        vlm = try ModelRegistry.visionLanguageModel(model.installed)
     }
 
     public func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {

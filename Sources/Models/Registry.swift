@@ -1,0 +1,119 @@
+// The model registry (mlx-swift-examples' LLMTypeRegistry habit): (family, format) → loader.
+// Stages and commands ask the registry what a model does and load it through here; no string
+// compares on families or formats anywhere else.
+
+import Foundation
+import ModelStore
+import Weights
+
+/// A loaded model, by what it does.
+public enum LoadedModel {
+    case speechRecognition(WhisperTranscriber)
+    case textGeneration(LanguageModel)
+    case visionLanguage(VisionLanguageModel)
+    case objectDetection(YOLODetector)
+
+    public var kind: ModelKind {
+        switch self {
+        case .speechRecognition: return .speechRecognition
+        case .textGeneration: return .textGeneration
+        case .visionLanguage: return .visionLanguage
+        case .objectDetection: return .objectDetection
+        }
+    }
+}
+
+/// Settings a loader takes from the stage that loads it.
+public struct LoadOptions: Sendable {
+    /// A detector's network input side (multiple of 32; nil: the cfg's).
+    public var detectorInputSize: Int?
+    public init(detectorInputSize: Int? = nil) { self.detectorInputSize = detectorInputSize }
+}
+
+/// A model that a task cannot run, or that nothing in Hearth runs.
+public struct ModelKindError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+public enum ModelRegistry {
+    public struct Key: Hashable, Sendable {
+        public let family: ModelFamily
+        public let format: WeightFormat
+        public init(_ family: ModelFamily, _ format: WeightFormat) { self.family = family; self.format = format }
+    }
+    public typealias Loader = @Sendable (InstalledModel, LoadOptions) throws -> LoadedModel
+
+    /// Every (family, format) Hearth can load.
+    public static let loaders: [Key: Loader] = {
+        let whisper: Loader = { m, _ in .speechRecognition(try WhisperTranscriber.load(directory: m.directory)) }
+        let decoder: Loader = { m, _ in .textGeneration(try LanguageModel(path: (m.ggufFile ?? m.directory).path)) }
+        return [
+            Key(.whisper, .ctranslate2): whisper,
+            Key(.whisper, .safetensors): whisper,
+            Key(.llama, .gguf): decoder,
+            Key(.qwen2, .gguf): decoder,
+            Key(.idefics3, .safetensors): { m, _ in
+                .visionLanguage(try VisionLanguageModel.load(.huggingface(directory: m.directory.path)))
+            },
+            Key(.idefics3, .gguf): { m, _ in
+                guard let text = m.languageGGUFFile, let mmproj = m.mmprojFile else {
+                    throw WeightError(m.directory.path, "a GGUF vision-language model needs a language-model .gguf and an mmproj*.gguf")
+                }
+                return .visionLanguage(try VisionLanguageModel.load(.gguf(model: text.path, mmproj: mmproj.path)))
+            },
+            Key(.yolo, .darknet): { m, o in
+                .objectDetection(try YOLODetector(directory: m.directory.path, inputSize: o.detectorInputSize))
+            },
+        ]
+    }()
+
+    /// What `model` is, for messages: its family, else its format.
+    public static func describe(_ model: InstalledModel) -> String { model.family?.rawValue ?? model.format.rawValue }
+
+    /// Refuses a model that does not do `kind`: "model 'X' is a whisper model; caption needs an image model …".
+    public static func require(_ model: InstalledModel, is kinds: Set<ModelKind>, _ need: String) throws {
+        guard let kind = model.kind, kinds.contains(kind) else {
+            throw ModelKindError("model '\(model.name)' is a \(describe(model)) model; \(need)")
+        }
+    }
+
+    /// Loads `model` through its family's loader for its format.
+    public static func load(_ model: InstalledModel, options: LoadOptions = LoadOptions()) throws -> LoadedModel {
+        guard let family = model.family else {
+            throw ModelKindError("model '\(model.name)' (\(model.format)) is of an architecture Hearth does not run")
+        }
+        guard let loader = loaders[Key(family, model.format)] else {
+            throw ModelKindError("model '\(model.name)': Hearth reads \(family) models from "
+                                 + loaders.keys.filter { $0.family == family }.map(\.format.rawValue).sorted().joined(separator: ", ")
+                                 + ", not \(model.format)")
+        }
+        return try loader(model, options)
+    }
+
+    public static func transcriber(_ model: InstalledModel) throws -> WhisperTranscriber {
+        guard case .speechRecognition(let t) = try load(model) else { throw wrongKind(model, "a Whisper model") }
+        return t
+    }
+
+    public static func languageModel(_ model: InstalledModel) throws -> LanguageModel {
+        guard case .textGeneration(let lm) = try load(model) else { throw wrongKind(model, "a GGUF language model") }
+        return lm
+    }
+
+    public static func visionLanguageModel(_ model: InstalledModel) throws -> VisionLanguageModel {
+        guard case .visionLanguage(let vlm) = try load(model) else { throw wrongKind(model, "a vision-language model") }
+        return vlm
+    }
+
+    public static func detector(_ model: InstalledModel, inputSize: Int? = nil) throws -> YOLODetector {
+        guard case .objectDetection(let d) = try load(model, options: LoadOptions(detectorInputSize: inputSize)) else {
+            throw wrongKind(model, "a Darknet detector")
+        }
+        return d
+    }
+
+    static func wrongKind(_ model: InstalledModel, _ expected: String) -> ModelKindError {
+        ModelKindError("model '\(model.name)' is a \(describe(model)) model, not \(expected)")
+    }
+}
