@@ -83,7 +83,7 @@ struct ImageCommandOptions: ParsableArguments {
         var options: [String: Any] = ["threshold": threshold, "nms": nms, "max_objects": maxObjects,
                                       "input_size": detector.inputWidth, "zoom_out_retry": detection.zoomOutRetry]
         options["threads"] = threads
-        let provenance: [String: Any] = ["hearth_version": Models.Hearth.version, "model": installed.name, "model_format": installed.format,
+        let provenance: [String: Any] = ["hearth_version": Models.Hearth.version, "model": installed.name, "model_format": installed.format.rawValue,
                                          "files": installed.files, "options": options]
         var failures = 0
         for (file, name) in zip(files, names) {
