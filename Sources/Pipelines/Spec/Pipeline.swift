@@ -100,10 +100,6 @@ public final class Pipeline {
                     do { templates[stageSpec.name] = try PromptTemplate(prompt) } catch { report(key("stages", i, "prompt"), "\(error)") }
                 }
             }
-            if let reason = task.unavailableReason {
-                report(key("stages", i, "task"), reason)
-                continue
-            }
             do {
                 stages.append(try task.prepare(stageSpec, store: store))
             } catch {

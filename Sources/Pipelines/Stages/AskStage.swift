@@ -10,7 +10,6 @@ public struct AskTask: StageTask {
     public let fields = ["answer", "prompt"]
     public let takesPrompt = true
     public let defaultModel: String? = LanguageModel.defaultModelName
-    public let unavailableReason: String? = nil
     public let sidecarFormats: Set<SidecarFormat> = [.txt]
 
     public init() {}

@@ -11,7 +11,6 @@ public struct DetectTask: StageTask {
     public let fields = ["text", "objects", "tags", "width", "height"]
     public let takesPrompt = false
     public let defaultModel: String? = ModelCatalog.defaultDetector
-    public let unavailableReason: String? = nil
     public let sidecarFormats: Set<SidecarFormat> = [.txt, .json]
 
     public init() {}

@@ -1,7 +1,7 @@
 // How a task plugs into pipelines. A task (`StageTask`) is a stateless description: what it
 // reads, which result fields templates may use, how to decode its options and how to build a
-// runnable stage (`PipelineStage`). Adding caption/detect/ask means writing one StageTask and
-// one PipelineStage and replacing its `PlannedTask` entry in `StageTasks.all`.
+// runnable stage (`PipelineStage`). A new task is one StageTask and one PipelineStage, listed in
+// `StageTasks.all`.
 
 import Foundation
 import ModelStore
@@ -18,8 +18,6 @@ public protocol StageTask: Sendable {
     var takesPrompt: Bool { get }
     /// Model used when the stage names none.
     var defaultModel: String? { get }
-    /// `nil` when this build runs the task; otherwise why not (validation reports it).
-    var unavailableReason: String? { get }
     /// Sidecar formats the task can render from its result.
     var sidecarFormats: Set<SidecarFormat> { get }
 
@@ -106,31 +104,6 @@ public enum StageTasks {
     ]
 
     public static func named(_ name: String) -> (any StageTask)? { all.first { $0.name == name } }
-}
-
-/// A task that pipeline files may already name, so files can be written against the documented
-/// schema, but that this build cannot run: validation says so; its options are kept opaque.
-public struct PlannedTask: StageTask {
-    public let name: String
-    public let media: Set<MediaKind>
-    public let fields: [String]
-    public let takesPrompt: Bool
-    public let defaultModel: String?
-    let issue: String
-    public var sidecarFormats: Set<SidecarFormat> { [] }
-
-    public var unavailableReason: String? {
-        "stage task '\(name)' is not available yet in this build of Hearth (it arrives with \(issue)); available: "
-            + StageTasks.all.filter { !($0 is PlannedTask) }.map(\.name).joined(separator: ", ")
-    }
-
-    public func decodeOptions(from decoder: Decoder) throws -> any StageOptions { try JSONValue(from: decoder) }
-
-    public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
-        throw PipelineError(unavailableReason ?? name)
-    }
-
-    public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) -> String? { nil }
 }
 
 /// A plain error message.

@@ -11,7 +11,6 @@ public struct TranscribeTask: StageTask {
     public let fields = ["text", "language", "language_probability", "duration"]
     public let takesPrompt = false
     public let defaultModel: String? = ModelCatalog.defaultWhisper
-    public let unavailableReason: String? = nil
     public let sidecarFormats: Set<SidecarFormat> = Set(SidecarFormat.allCases)
 
     public init() {}
