@@ -72,7 +72,7 @@ enum VisionLanguageCLI {
                 let record: [String: Any] = [
                     "path": files[r.index], "text": text, "width": r.width, "height": r.height, "tiles": r.request.images[0].tiles,
                     "prompt_tokens": g.promptTokens, "generated_tokens": g.tokens.count, "finish": g.finish.rawValue,
-                    "timings": ["vision": vlm.lastVisionSeconds, "prompt": g.promptSeconds, "generation": g.generationSeconds],
+                    "timings": ["vision": g.visionSeconds, "prompt": g.promptSeconds, "generation": g.generationSeconds],
                     "provenance": provenance]
                 let line = String(decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]),
                                   as: UTF8.self)
@@ -113,7 +113,7 @@ enum VisionLanguageCLI {
         if json {
             let object: [String: Any] = [
                 "answer": answer, "image": image, "tiles": processed.tiles, "prompt_tokens": g.promptTokens,
-                "generated_tokens": g.tokens.count, "vision_seconds": vlm.lastVisionSeconds, "prompt_seconds": g.promptSeconds,
+                "generated_tokens": g.tokens.count, "vision_seconds": g.visionSeconds, "prompt_seconds": g.promptSeconds,
                 "generation_seconds": g.generationSeconds,
                 "finish": g.finish.rawValue,
                 "provenance": provenance(resolved, options: ["max_tokens": generation.maxTokens, "temperature": generation.temperature,

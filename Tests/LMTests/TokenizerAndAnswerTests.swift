@@ -46,7 +46,7 @@ final class TokenizerAndAnswerTests: XCTestCase {
         let expected = golden["generated_ids"] as! [Int]
         var options = GenerationOptions()
         options.maxTokens = expected.count
-        let tokens = lm.generate(prompts: [prompt], options: options)[0].tokens
+        let tokens = try lm.generate(prompts: [prompt], options: options)[0].tokens
         let agree = zip(tokens, expected).prefix { $0 == $1 }.count
         let decisive = (golden["top1_minus_top2_per_step"] as! [Double]).firstIndex { $0 < 0.05 } ?? expected.count
         print("qwen2: \(agree)/\(expected.count) greedy tokens equal to llama.cpp (first near-tie at step \(decisive))")
@@ -61,9 +61,9 @@ final class TokenizerAndAnswerTests: XCTestCase {
         }
         var options = GenerationOptions()
         options.maxTokens = 12
-        let batched = lm.generate(prompts: prompts, options: options)
+        let batched = try lm.generate(prompts: prompts, options: options)
         for (i, p) in prompts.enumerated() {
-            XCTAssertEqual(batched[i].tokens, lm.generate(prompts: [p], options: options)[0].tokens)
+            XCTAssertEqual(batched[i].tokens, try lm.generate(prompts: [p], options: options)[0].tokens)
         }
     }
 

@@ -7,6 +7,9 @@ import Tokenizers
 import TransformerCore
 import Weights
 
+/// The one set of sampling options: the text LM, the VLM, the ask stage and the caption-with-VLM
+/// stage all take these (pipeline files spell them `max_tokens`, `temperature`, `top_k`, `top_p`,
+/// `seed`, `stop`).
 public struct GenerationOptions: Codable, Sendable, Equatable {
     public var maxTokens = 256
     /// 0 = greedy (reproducible); > 0 samples with `topK`, `topP` and `seed`.
@@ -16,15 +19,75 @@ public struct GenerationOptions: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     public var stop: [String] = []
     public init() {}
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case maxTokens = "max_tokens", temperature, topK = "top_k", topP = "top_p", seed, stop
+    }
+
+    /// The keys, for stages whose options are these plus their own.
+    public static let keyNames = CodingKeys.allCases.map(\.stringValue)
+
+    /// Reads the keys present from any keyed container whose key type spells them (a stage's
+    /// options container, so unknown keys are that stage's to report); checks the ranges.
+    public init<K: CodingKey>(from c: KeyedDecodingContainer<K>) throws {
+        func key(_ k: CodingKeys) -> K { K(stringValue: k.stringValue)! }
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: key(.maxTokens)) ?? maxTokens
+        temperature = try c.decodeIfPresent(Float.self, forKey: key(.temperature)) ?? temperature
+        topK = try c.decodeIfPresent(Int.self, forKey: key(.topK)) ?? topK
+        topP = try c.decodeIfPresent(Float.self, forKey: key(.topP)) ?? topP
+        seed = try c.decodeIfPresent(UInt64.self, forKey: key(.seed)) ?? seed
+        if c.contains(key(.stop)) { stop = try c.decode(OneOrMany.self, forKey: key(.stop)).values }
+        if maxTokens < 1 { throw DecodingError.dataCorruptedError(forKey: key(.maxTokens), in: c, debugDescription: "must be at least 1") }
+        if temperature < 0 { throw DecodingError.dataCorruptedError(forKey: key(.temperature), in: c, debugDescription: "must be ≥ 0") }
+        if !(topP > 0 && topP <= 1) { throw DecodingError.dataCorruptedError(forKey: key(.topP), in: c, debugDescription: "must be in (0, 1]") }
+    }
+
+    public init(from decoder: Decoder) throws { try self.init(from: decoder.container(keyedBy: CodingKeys.self)) }
+
+    /// Writes the fields into a stage's options container (provenance).
+    public func encode<K: CodingKey>(into c: inout KeyedEncodingContainer<K>) throws {
+        func key(_ k: CodingKeys) -> K { K(stringValue: k.stringValue)! }
+        try c.encode(maxTokens, forKey: key(.maxTokens)); try c.encode(temperature, forKey: key(.temperature))
+        try c.encode(topK, forKey: key(.topK)); try c.encode(topP, forKey: key(.topP))
+        try c.encode(seed, forKey: key(.seed)); try c.encode(stop, forKey: key(.stop))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try encode(into: &c)
+    }
 }
 
+/// One string or a list of strings (`stop: "\n"` or `stop: [".", "\n"]`).
+private struct OneOrMany: Decodable {
+    var values: [String]
+    init(from decoder: Decoder) throws {
+        if var list = try? decoder.unkeyedContainer() {
+            var values: [String] = []
+            while !list.isAtEnd { values.append(try list.decode(String.self)) }
+            self.values = values
+        } else {
+            values = [try String(from: decoder)]
+        }
+    }
+}
+
+/// A request the model cannot generate for (a prompt longer than its context).
+public struct GenerationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// A continuation and what it cost.
 public struct Generation: Sendable {
     public var text: String
     public var tokens: [Int]
     public var promptTokens: Int
     public enum Finish: String, Codable, Sendable { case end, stop, length }
     public var finish: Finish
-    /// Wall time of the batched prompt pass and of the generation steps (shared by a batch).
+    /// Wall seconds (shared by a batch): the vision tower and connector over all the batch's images
+    /// (0 for text), the batched prompt pass, the generation steps.
+    public var visionSeconds: Double = 0
     public var promptSeconds: Double
     public var generationSeconds: Double
 }
@@ -100,27 +163,13 @@ public final class LanguageModel {
     }
 
     /// Generates a continuation for each prompt, all prompts decoded together.
-    public func generate(prompts: [[Int]], options: GenerationOptions) -> [Generation] {
-        guard !prompts.isEmpty else { return [] }
-        let search = options.searchOptions
-        let width = Search.slotsPerRequest(search)
-        let longest = prompts.map(\.count).max()! + options.maxTokens + 1
-        let cache = model.makeCache(slots: prompts.count * width, maxLength: longest)
-        // Prefill every prompt but its last token into its slot (one batched forward).
-        var tokens: [Int] = [], slots: [Int] = [], positions: [Int] = []
-        for (i, p) in prompts.enumerated() where p.count > 1 {
-            for (position, t) in p.dropLast().enumerated() { tokens.append(t); slots.append(i * width); positions.append(position) }
-        }
-        let start = Date()
-        if !tokens.isEmpty { _ = model.forward(tokens: tokens, slots: slots, positions: positions, cache: cache, logitRows: []) }
-        let promptSeconds = Date().timeIntervalSince(start)
-        return decodeContinuations(prompts: prompts, model: model, cache: cache, tokenizer: tokenizer, endTokens: endTokens,
-                                   options: options, search: search, promptSeconds: promptSeconds, startToken: bos ?? 0)
+    public func generate(prompts: [[Int]], options: GenerationOptions) throws -> [Generation] {
+        try model.generate(prompts: prompts, options: options, tokenizer: tokenizer, endTokens: endTokens, startToken: bos ?? 0)
     }
 
     /// Answers one chat.
     public func answer(_ messages: [ChatMessage], options: GenerationOptions) throws -> Generation {
-        generate(prompts: [try chatTokens(messages)], options: options)[0]
+        try generate(prompts: [try chatTokens(messages)], options: options)[0]
     }
 }
 
@@ -133,36 +182,75 @@ extension GenerationOptions {
     }
 }
 
-/// Decodes every prompt's continuation together, once all but each prompt's last token are in
-/// `cache` at slot `index × slotsPerRequest` (text LM and VLM share this). Stop strings cut the text.
-func decodeContinuations(prompts: [[Int]], model: LlamaModel, cache: KVCache, tokenizer: BPETokenizer, endTokens: Set<Int>,
-                         options: GenerationOptions, search: SearchOptions, promptSeconds: Double, startToken: Int) -> [Generation] {
-    let stops = options.stop
-    let requests = prompts.enumerated().map { i, p -> SearchRequest in
-        var r = SearchRequest(startToken: p.last ?? startToken, endToken: endTokens.min() ?? -1, startPosition: max(0, p.count - 1),
-                              maxSteps: min(options.maxTokens, cache.maxLength - p.count), processors: [], context: i)
-        r.otherEndTokens = endTokens
-        if !stops.isEmpty {
-            r.shouldStop = { generated in
-                let text = tokenizer.decode(generated, skipSpecial: true)
-                return stops.contains { text.contains($0) }
+extension LlamaModel {
+    /// Writes the input embeddings (prompt.count - 1, dim) of all but a prompt's last token: a VLM's
+    /// token embeddings with its image features spliced in.
+    public typealias PrefillEmbeddings = (_ request: Int, _ tokens: [Int], _ into: UnsafeMutablePointer<Float>) throws -> Void
+
+    /// The one generation path of the text LM and the VLM: every prompt but its last token prefilled
+    /// into its cache slot in one batched forward (from token ids, or from `embeddings` when given),
+    /// then all continuations decoded together (`Search`); stop strings cut the text.
+    func generate(prompts: [[Int]], options: GenerationOptions, tokenizer: BPETokenizer, endTokens: Set<Int>, startToken: Int,
+                  cachePrecision: KVCache.Precision = .float16, embeddings: PrefillEmbeddings? = nil,
+                  visionSeconds: Double = 0) throws -> [Generation] {
+        guard !prompts.isEmpty else { return [] }
+        let search = options.searchOptions
+        let width = Search.slotsPerRequest(search)
+        let longest = prompts.map(\.count).max()! + options.maxTokens + 1
+        let cache = makeCache(slots: prompts.count * width, maxLength: longest, precision: cachePrecision)
+        if let tooLong = prompts.first(where: { $0.count >= cache.maxLength }) {
+            throw GenerationError("a prompt of \(tooLong.count) tokens does not fit the context of \(config.contextLength)")
+        }
+        // Prefill: rows of every prompt but its last token, slot i·width, positions 0…
+        var tokens: [Int] = [], slots: [Int] = [], positions: [Int] = []
+        for (i, p) in prompts.enumerated() where p.count > 1 {
+            for (position, t) in p.dropLast().enumerated() { tokens.append(t); slots.append(i * width); positions.append(position) }
+        }
+        var x: Tensor?   // (rows, dim) input embeddings, when the caller supplies them
+        if let embeddings, !tokens.isEmpty {
+            let rows = Tensor(zeros: [tokens.count, config.dim])
+            var row = 0
+            for (i, p) in prompts.enumerated() where p.count > 1 {
+                try embeddings(i, Array(p.dropLast()), rows.data + row * config.dim)
+                row += p.count - 1
             }
+            x = rows
         }
-        return r
-    }
-    let generationStart = Date()
-    let results = Search.run(requests, options: search, model: LlamaStepModel(model: model, cache: cache))
-    let generationSeconds = Date().timeIntervalSince(generationStart)
-    return results.enumerated().map { i, hyps in
-        let best = hyps.first ?? Hypothesis(tokens: [], score: 0, cumulativeLogProb: 0)
-        var text = tokenizer.decode(best.tokens, skipSpecial: true)
-        var finish: Generation.Finish = best.tokens.count >= requests[i].maxSteps ? .length : .end
-        if let stop = stops.compactMap({ s in text.range(of: s) }).min(by: { $0.lowerBound < $1.lowerBound }) {
-            text = String(text[..<stop.lowerBound])
-            finish = .stop
+        let start = Date()
+        if let x {
+            _ = forward(embeddings: x.data, rows: tokens.count, slots: slots, positions: positions, cache: cache, logitRows: [])
+        } else if !tokens.isEmpty {
+            _ = forward(tokens: tokens, slots: slots, positions: positions, cache: cache, logitRows: [])
         }
-        return Generation(text: text, tokens: best.tokens, promptTokens: prompts[i].count, finish: finish,
-                          promptSeconds: promptSeconds, generationSeconds: generationSeconds)
+        let promptSeconds = Date().timeIntervalSince(start)
+
+        let stops = options.stop
+        let requests = prompts.enumerated().map { i, p -> SearchRequest in
+            var r = SearchRequest(startToken: p.last ?? startToken, endToken: endTokens.min() ?? -1, startPosition: max(0, p.count - 1),
+                                  maxSteps: min(options.maxTokens, cache.maxLength - p.count), processors: [], context: i)
+            r.otherEndTokens = endTokens
+            if !stops.isEmpty {
+                r.shouldStop = { generated in
+                    let text = tokenizer.decode(generated, skipSpecial: true)
+                    return stops.contains { text.contains($0) }
+                }
+            }
+            return r
+        }
+        let generationStart = Date()
+        let results = Search.run(requests, options: search, model: LlamaStepModel(model: self, cache: cache))
+        let generationSeconds = Date().timeIntervalSince(generationStart)
+        return results.enumerated().map { i, hyps in
+            let best = hyps.first ?? Hypothesis(tokens: [], score: 0, cumulativeLogProb: 0)
+            var text = tokenizer.decode(best.tokens, skipSpecial: true)
+            var finish: Generation.Finish = best.tokens.count >= requests[i].maxSteps ? .length : .end
+            if let stop = stops.compactMap({ s in text.range(of: s) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+                text = String(text[..<stop.lowerBound])
+                finish = .stop
+            }
+            return Generation(text: text, tokens: best.tokens, promptTokens: prompts[i].count, finish: finish,
+                              visionSeconds: visionSeconds, promptSeconds: promptSeconds, generationSeconds: generationSeconds)
+        }
     }
 }
 

@@ -26,8 +26,6 @@ public final class VisionLanguageModel {
     public let format: Format
     /// The files the model was built from (for provenance and hashing).
     public let files: [String]
-    /// Wall seconds the last `generate` spent in the vision tower and connector (all its images).
-    public private(set) var lastVisionSeconds: Double = 0
 
     init(model: Idefics3Model, tokenizer: BPETokenizer, processor: Idefics3ImageProcessor, endTokens: Set<Int>,
          format: Format, files: [String]) {
@@ -156,40 +154,23 @@ public final class VisionLanguageModel {
                           positions: Array(tokens.indices), cache: cache, logitRows: rows)
     }
 
-    /// Answers every request; all requests' image tiles go through the vision tower together and
-    /// all prompts are prefilled in one batched forward, then decoded together.
+    /// Answers every request; all requests' image tiles go through the vision tower together, then
+    /// the language model's one generation path prefills the prompts (image features spliced in at
+    /// their `<image>` positions) in one batched forward and decodes them together.
     public func generate(_ requests: [VisionRequest], options: GenerationOptions) throws -> [Generation] {
         guard !requests.isEmpty else { return [] }
         let prompts = try requests.map { try promptTokens($0) }
+        for p in prompts where p.last == model.imageTokenID { throw VisionError("the prompt ends with an image token") }
         let visionStart = Date()
         let features = try model.imageFeatures(requests.flatMap(\.images))
-        lastVisionSeconds = Date().timeIntervalSince(visionStart)
-        let search = options.searchOptions
-        let width = Search.slotsPerRequest(search)
-        let lm = model.language, d = lm.config.dim
-        let longest = prompts.map(\.count).max()! + options.maxTokens + 1
-        let cache = lm.makeCache(slots: requests.count * width, maxLength: longest, precision: .float32)
-        if let tooLong = prompts.first(where: { $0.count >= cache.maxLength }) {
-            throw VisionError("a prompt of \(tooLong.count) tokens does not fit the context of \(lm.config.contextLength)")
-        }
-        // Prefill every prompt but its last token, image features spliced in, in one forward.
-        let rows = prompts.reduce(0) { $0 + $1.count - 1 }
-        let x = Tensor(zeros: [max(rows, 1), d])
-        var slots: [Int] = [], positions: [Int] = [], row = 0, featureIndex = 0
-        for (i, p) in prompts.enumerated() {
-            let n = requests[i].images.count
-            let own = Array(features[featureIndex..<featureIndex + n])
-            featureIndex += n
-            guard let last = p.last, last != model.imageTokenID else { throw VisionError("the prompt ends with an image token") }
-            try model.inputEmbeddings(tokens: Array(p.dropLast()), features: own, into: x.data + row * d)
-            for position in 0..<(p.count - 1) { slots.append(i * width); positions.append(position) }
-            row += p.count - 1
-        }
-        let start = Date()
-        if rows > 0 { _ = lm.forward(embeddings: x.data, rows: rows, slots: slots, positions: positions, cache: cache, logitRows: []) }
-        let promptSeconds = Date().timeIntervalSince(start)
-        return decodeContinuations(prompts: prompts, model: lm, cache: cache, tokenizer: tokenizer, endTokens: endTokens,
-                                   options: options, search: search, promptSeconds: promptSeconds, startToken: 0)
+        let visionSeconds = Date().timeIntervalSince(visionStart)
+        // request i's images are features[first[i] ..< first[i] + images]
+        let first = requests.reduce(into: [0]) { $0.append($0.last! + $1.images.count) }
+        return try model.language.generate(
+            prompts: prompts, options: options, tokenizer: tokenizer, endTokens: endTokens, startToken: 0, cachePrecision: .float32,
+            embeddings: { i, tokens, x in
+                try self.model.inputEmbeddings(tokens: tokens, features: Array(features[first[i]..<first[i + 1]]), into: x)
+            }, visionSeconds: visionSeconds)
             .map { var g = $0; g.text = g.text.trimmingCharacters(in: .whitespaces); return g }
     }
 }

@@ -170,6 +170,30 @@ public protocol StageOptions: Encodable, Sendable {}
 
 extension JSONValue: StageOptions {}
 
+/// Option keys given as a list of names, for options made of shared parts (the sampling options of
+/// every generating stage plus the stage's own keys): a name not in the list is an unknown key.
+protocol OptionKey: CodingKey, CaseIterable {
+    static var names: [String] { get }
+    var name: String { get }
+    init(name: String)
+}
+
+extension OptionKey {
+    init?(stringValue: String) {
+        guard Self.names.contains(stringValue) else { return nil }
+        self.init(name: stringValue)
+    }
+    init?(intValue: Int) { nil }
+    /// A key the type lists.
+    init(_ name: String) {
+        precondition(Self.names.contains(name), "\(name) is not an option key")
+        self.init(name: name)
+    }
+    var stringValue: String { name }
+    var intValue: Int? { nil }
+    static var allCases: [Self] { names.map { Self(name: $0) } }
+}
+
 /// `outputs`: where results go. Relative paths are relative to the pipeline file's folder
 /// (`directory`) or to `directory` (the others).
 public struct OutputSpec: Decodable, Sendable {

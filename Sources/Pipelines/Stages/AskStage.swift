@@ -36,40 +36,25 @@ public struct AskTask: StageTask {
     }
 }
 
-/// `options` of an ask stage.
+/// `options` of an ask stage: the sampling options every generating stage takes, and a system message.
 struct AskOptions: StageOptions, Codable {
-    var maxTokens = 256
-    var temperature: Float = 0
-    var topK = 0
-    var topP: Float = 1
-    var seed: UInt64 = 0
-    var stop: [String] = []
+    var generation = GenerationOptions()
     var system: String? = nil
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case maxTokens = "max_tokens", temperature, topK = "top_k", topP = "top_p", seed, stop, system
-    }
+    struct Key: OptionKey { static let names = GenerationOptions.keyNames + ["system"]; let name: String }
 
     init() {}
 
     init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? maxTokens
-        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature) ?? temperature
-        topK = try c.decodeIfPresent(Int.self, forKey: .topK) ?? topK
-        topP = try c.decodeIfPresent(Float.self, forKey: .topP) ?? topP
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
-        if c.contains(.stop) { stop = try c.decode(OneOrMany<String>.self, forKey: .stop).values }
-        system = try c.decodeIfPresent(String.self, forKey: .system)
-        if maxTokens < 1 { throw DecodingError.dataCorruptedError(forKey: .maxTokens, in: c, debugDescription: "must be at least 1") }
-        if temperature < 0 { throw DecodingError.dataCorruptedError(forKey: .temperature, in: c, debugDescription: "must be ≥ 0") }
-        if !(topP > 0 && topP <= 1) { throw DecodingError.dataCorruptedError(forKey: .topP, in: c, debugDescription: "must be in (0, 1]") }
+        let c = try decoder.container(keyedBy: Key.self)
+        generation = try GenerationOptions(from: c)
+        system = try c.decodeIfPresent(String.self, forKey: Key("system"))
     }
 
-    var generation: GenerationOptions {
-        var g = GenerationOptions()
-        g.maxTokens = maxTokens; g.temperature = temperature; g.topK = topK; g.topP = topP; g.seed = seed; g.stop = stop
-        return g
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try generation.encode(into: &c)
+        try c.encodeIfPresent(system, forKey: Key("system"))
     }
 }
 
@@ -109,8 +94,13 @@ final class AskStage: PipelineStage {
         var start = 0
         while start < prompts.count {
             let group = Array(prompts[start..<min(prompts.count, start + max(1, batchSize))])
+            start += group.count
             let began = Date()
-            let generations = lm.generate(prompts: group.map(\.tokens), options: options.generation)
+            let generations: [Generation]
+            do { generations = try lm.generate(prompts: group.map(\.tokens), options: options.generation) } catch {
+                for p in group { finish(p.index, .failure(error)) }
+                continue
+            }
             let wall = Date().timeIntervalSince(began)
             for (p, g) in zip(group, generations) {
                 let result: JSONValue = .object([
@@ -121,7 +111,6 @@ final class AskStage: PipelineStage {
                 finish(p.index, .success(StageOutput(result: result, timings: ["wall": wall, "prompt": g.promptSeconds,
                                                                                "generation": g.generationSeconds])))
             }
-            start += group.count
         }
     }
 }

@@ -179,7 +179,12 @@ final class ImageStage: PipelineStage {
                 }
             }
             let live = group.indices.filter { !failed.contains($0) }
-            let generations = lm.generate(prompts: live.map { prompts[$0] }, options: generation)
+            let generations: [Generation]
+            do { generations = try lm.generate(prompts: live.map { prompts[$0] }, options: generation) } catch {
+                for n in live { finish(group[n].index, .failure(error)) }
+                start += group.count
+                continue
+            }
             let wall = Date().timeIntervalSince(began)
             for (n, g) in zip(live, generations) {
                 let d = group[n]

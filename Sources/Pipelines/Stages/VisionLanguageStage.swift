@@ -51,30 +51,21 @@ public struct ResolvedVisionModel: Sendable {
 /// Options of a vision-language caption or ask stage, built from the ask stage's options (or the
 /// caption stage's `max_tokens`); encoded into provenance.
 public struct VisionLanguageOptions: StageOptions {
-    public var maxTokens = 256
-    public var temperature: Float = 0
-    public var topK = 0
-    public var topP: Float = 1
-    public var seed: UInt64 = 0
-    public var stop: [String] = []
+    public var generation = GenerationOptions()
     /// Largest decoded image, in pixels (refused before its pixels are allocated).
     public var maxPixels = ImageDecodeOptions().maxPixels
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case maxTokens = "max_tokens", temperature, topK = "top_k", topP = "top_p", seed, stop, maxPixels = "max_pixels"
-    }
+    struct Key: OptionKey { static let names = GenerationOptions.keyNames + ["max_pixels"]; let name: String }
 
     public init() {}
 
-    public var generation: GenerationOptions {
-        var g = GenerationOptions()
-        g.maxTokens = maxTokens; g.temperature = temperature; g.topK = topK; g.topP = topP; g.seed = seed; g.stop = stop
-        return g
-    }
-
     /// An ask stage's options (its `system` message does not apply: SmolVLM's template has none).
-    init(ask: AskOptions) {
-        maxTokens = ask.maxTokens; temperature = ask.temperature; topK = ask.topK; topP = ask.topP; seed = ask.seed; stop = ask.stop
+    init(ask: AskOptions) { generation = ask.generation }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try generation.encode(into: &c)
+        try c.encode(maxPixels, forKey: Key("max_pixels"))
     }
 }
 
@@ -144,7 +135,7 @@ public final class VisionLanguageStage: PipelineStage {
                     ]
                     fields[mode == .caption ? "text" : "answer"] = text
                     finish(p.index, .success(StageOutput(result: .object(fields), timings: [
-                        "wall": wall + p.seconds, "image": p.seconds, "vision": vlm.lastVisionSeconds, "prompt": g.promptSeconds,
+                        "wall": wall + p.seconds, "image": p.seconds, "vision": g.visionSeconds, "prompt": g.promptSeconds,
                         "generation": g.generationSeconds])))
                 }
             } catch {
@@ -160,7 +151,7 @@ extension VisionLanguageStage {
     public static func caption(_ spec: StageSpec, task: any StageTask, store: ModelStore) throws -> VisionLanguageStage? {
         guard let model = try ResolvedVisionModel.resolve(spec.model, store: store) else { return nil }
         var options = VisionLanguageOptions()
-        options.maxTokens = (spec.options as? ImageStageOptions)?.maxTokens ?? 64
+        options.generation.maxTokens = (spec.options as? ImageStageOptions)?.maxTokens ?? 64
         return VisionLanguageStage(spec: spec, task: task, mode: .caption, model: model, options: options)
     }
 }
