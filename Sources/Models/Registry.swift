@@ -12,15 +12,6 @@ public enum LoadedModel {
     case textGeneration(LanguageModel)
     case visionLanguage(VisionLanguageModel)
     case objectDetection(YOLODetector)
-
-    public var kind: ModelKind {
-        switch self {
-        case .speechRecognition: return .speechRecognition
-        case .textGeneration: return .textGeneration
-        case .visionLanguage: return .visionLanguage
-        case .objectDetection: return .objectDetection
-        }
-    }
 }
 
 /// Settings a loader takes from the stage that loads it.

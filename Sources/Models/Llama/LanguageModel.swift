@@ -36,7 +36,7 @@ public struct GenerationOptions: Codable, Sendable, Equatable {
         topK = try c.decodeIfPresent(Int.self, forKey: key(.topK)) ?? topK
         topP = try c.decodeIfPresent(Float.self, forKey: key(.topP)) ?? topP
         seed = try c.decodeIfPresent(UInt64.self, forKey: key(.seed)) ?? seed
-        if c.contains(key(.stop)) { stop = try c.decode(OneOrMany.self, forKey: key(.stop)).values }
+        if c.contains(key(.stop)) { stop = try c.decode(OneOrMany<String>.self, forKey: key(.stop)).values }
         if maxTokens < 1 { throw DecodingError.dataCorruptedError(forKey: key(.maxTokens), in: c, debugDescription: "must be at least 1") }
         if temperature < 0 { throw DecodingError.dataCorruptedError(forKey: key(.temperature), in: c, debugDescription: "must be ≥ 0") }
         if !(topP > 0 && topP <= 1) { throw DecodingError.dataCorruptedError(forKey: key(.topP), in: c, debugDescription: "must be in (0, 1]") }
@@ -55,20 +55,6 @@ public struct GenerationOptions: Codable, Sendable, Equatable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try encode(into: &c)
-    }
-}
-
-/// One string or a list of strings (`stop: "\n"` or `stop: [".", "\n"]`).
-private struct OneOrMany: Decodable {
-    var values: [String]
-    init(from decoder: Decoder) throws {
-        if var list = try? decoder.unkeyedContainer() {
-            var values: [String] = []
-            while !list.isAtEnd { values.append(try list.decode(String.self)) }
-            self.values = values
-        } else {
-            values = [try String(from: decoder)]
-        }
     }
 }
 

@@ -58,23 +58,25 @@ extension WhisperModel {
         func linear(_ role: WhisperTensor, layer i: Int, out: Int, in k: Int) throws -> Linear {
             try source.linear(n, role, layer: i, out: out, in: k, bias: true)
         }
+        /// q|k|v (fused, or the three parts) and the output projection of one self-attention.
+        func selfAttention(_ qkv: WhisperTensor, _ parts: [WhisperTensor], _ out: WhisperTensor, layer i: Int, width w: Int,
+                           heads: Int) throws -> SelfAttention {
+            SelfAttention(qkv: try source.fusedLinear(n, fused: qkv, parts: parts, layer: i, out: w, in: w),
+                          out: try linear(out, layer: i, out: w, in: w), heads: heads)
+        }
         let encoderBlocks = try (0..<dims.audioLayers).map { i -> EncoderBlock in
             EncoderBlock(
                 attentionNorm: try source.norm(n, .encoderAttentionNorm, layer: i, width: a),
-                attention: SelfAttention(
-                    qkv: try source.fusedLinear(n, fused: .encoderQKV, parts: [.encoderQuery, .encoderKey, .encoderValue],
-                                                layer: i, out: a, in: a),
-                    out: try linear(.encoderAttentionOut, layer: i, out: a, in: a), heads: dims.audioHeads),
+                attention: try selfAttention(.encoderQKV, [.encoderQuery, .encoderKey, .encoderValue], .encoderAttentionOut,
+                                             layer: i, width: a, heads: dims.audioHeads),
                 ffnNorm: try source.norm(n, .encoderFFNNorm, layer: i, width: a),
                 ffn: try ffn(.encoderFFNUp, .encoderFFNDown, layer: i, width: a))
         }
         let decoderBlocks = try (0..<dims.textLayers).map { i -> DecoderBlock in
             DecoderBlock(
                 selfAttentionNorm: try source.norm(n, .decoderSelfAttentionNorm, layer: i, width: t),
-                selfAttention: SelfAttention(
-                    qkv: try source.fusedLinear(n, fused: .decoderSelfQKV, parts: [.decoderSelfQuery, .decoderSelfKey, .decoderSelfValue],
-                                                layer: i, out: t, in: t),
-                    out: try linear(.decoderSelfAttentionOut, layer: i, out: t, in: t), heads: dims.textHeads),
+                selfAttention: try selfAttention(.decoderSelfQKV, [.decoderSelfQuery, .decoderSelfKey, .decoderSelfValue],
+                                                 .decoderSelfAttentionOut, layer: i, width: t, heads: dims.textHeads),
                 crossAttentionNorm: try source.norm(n, .decoderCrossAttentionNorm, layer: i, width: t),
                 crossAttention: CrossAttention(
                     query: try linear(.decoderCrossQuery, layer: i, out: t, in: t),

@@ -2,6 +2,7 @@
 // README.md, "Pipeline files", documents every key; keep the two in step.
 
 import Foundation
+import Models
 
 /// A whole pipeline file.
 public struct PipelineSpec: Decodable, Sendable {
@@ -263,17 +264,3 @@ public struct RunSpec: Decodable, Sendable {
     }
 }
 
-/// A value or a list of values (`sidecars: srt` or `sidecars: [srt, vtt]`).
-struct OneOrMany<T: Decodable>: Decodable {
-    var values: [T]
-    init(from decoder: Decoder) throws {
-        if let list = try? decoder.unkeyedContainer() {
-            var list = list
-            var values: [T] = []
-            while !list.isAtEnd { values.append(try list.decode(T.self)) }
-            self.values = values
-        } else {
-            values = [try T(from: decoder)]
-        }
-    }
-}
