@@ -7,7 +7,8 @@ import XCTest
 /// the same files, byte for byte, under every line option.
 final class SubtitleTests: XCTestCase {
     static let fixtures = ["words_greedy_jfk.json", "words_greedy_espeak.json", "words_greedy_longform.json",
-                           "words_beam5_jfk.json", "words_beam5_espeak.json"]
+                           "words_beam5_jfk.json", "words_beam5_espeak.json",
+                           "words_base_greedy_german.json", "words_base_greedy_spanish.json"]
 
     func testWritersMatchOpenAIWhisperOnTheSameWords() throws {
         var compared = 0
@@ -22,7 +23,7 @@ final class SubtitleTests: XCTestCase {
                 compared += 1
             }
         }
-        XCTAssertEqual(compared, 4 * 15 + 5)   // short clips: 7 option sets × srt, vtt + tsv; longform: 2 × 2 + tsv
+        XCTAssertEqual(compared, 4 * 15 + 3 * 5)   // jfk, espeak: 7 option sets × srt, vtt + tsv; others: 2 × 2 + tsv
     }
 
     func testSegmentsWithoutWordsAreOneCueEach() throws {

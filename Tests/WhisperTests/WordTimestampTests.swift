@@ -26,20 +26,45 @@ final class WordTimestampTests: XCTestCase {
     /// Seven windows: the seek after each window follows the last word (faster-whisper), so the
     /// windows themselves depend on the word times.
     func testGreedyLongForm() throws {
-        let path = try TestEnv.testClip("longform.wav")
-        let golden = try TestEnv.json("words_greedy_longform.json")
-        try XCTSkipIf(try fileSHA256(path) != golden["audio_sha256"] as! String,
-                      "longform.wav differs from the golden's (another espeak-ng/sox build)")
-        try check("words_greedy_longform.json", path, beam: 1)
+        try check("words_greedy_longform.json", try TestEnv.testClip("longform.wav"), beam: 1)
     }
 
-    func check(_ fixture: String, _ path: String, beam: Int, file: StaticString = #filePath, line: UInt = #line) throws {
-        let golden = try TestEnv.json(fixture)
+    /// The multilingual model: <|startoftranscript|> <|de|> <|transcribe|> before the forced text.
+    func testMultilingualGerman() throws {
+        try check("words_base_greedy_german.json", try TestEnv.testClip("german.wav"), beam: 1, model: "whisper-base", language: "de")
+    }
+    func testMultilingualSpanish() throws {
+        try check("words_base_greedy_spanish.json", try TestEnv.testClip("spanish.wav"), beam: 1, model: "whisper-base", language: "es")
+    }
+
+    func testWordsInJSONAndSubtitleOptionsOnHearthsOwnWords() throws {
         var options = TestEnv.greedy()
+        options.wordTimestamps = true
+        let transcript = try TestEnv.transcribe(TestEnv.samples.appendingPathComponent("jfk.wav").path, options)
+        let document = TranscriptDocument(path: "jfk.wav", transcript: transcript,
+                                          provenance: Provenance(model: "whisper-tiny.en", modelFormat: "ctranslate2", files: [:], options: options))
+        let json = try JSONSerialization.jsonObject(with: Data(try document.render(.json).utf8)) as! [String: Any]
+        let words = (json["segments"] as! [[String: Any]])[0]["words"] as! [[String: Any]]
+        XCTAssertEqual(words[0]["word"] as? String, " And")
+        XCTAssertEqual(Set(words[0].keys), ["word", "start", "end", "probability"])
+        XCTAssertEqual(((json["provenance"] as! [String: Any])["options"] as! [String: Any])["word_timestamps"] as? Bool, true)
+        // Without word timestamps the records have no words key at all.
+        let plain = try TestEnv.transcribe(TestEnv.samples.appendingPathComponent("jfk.wav").path, TestEnv.greedy())
+        XCTAssertNil(plain.segments[0].words)
+    }
+
+    func check(_ fixture: String, _ path: String, beam: Int, model: String = "whisper-tiny.en", language: String = "en",
+               file: StaticString = #filePath, line: UInt = #line) throws {
+        let golden = try TestEnv.json(fixture)
+        if !path.hasPrefix(TestEnv.samples.path) {   // generated clips: another espeak-ng/sox build makes other audio
+            try XCTSkipIf(try fileSHA256(path) != golden["audio_sha256"] as! String, "\(path) differs from the golden's audio")
+        }
+        var options = TestEnv.greedy()
+        options.language = language
         options.beamSize = beam
         options.bestOf = beam == 1 ? 1 : 5
         options.wordTimestamps = true
-        let transcript = try TestEnv.transcribe(path, options)
+        let transcript = try TestEnv.transcribe(path, options, model: model)
         let segments = golden["segments"] as! [[String: Any]]
         XCTAssertEqual(transcript.segments.map(\.text), segments.map { $0["text"] as! String }, "\(fixture): segment texts",
                        file: file, line: line)
@@ -62,6 +87,14 @@ final class WordTimestampTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxTime, Self.timeTolerance, "\(fixture): word times", file: file, line: line)
         XCTAssertLessThanOrEqual(maxSegment, Self.timeTolerance, "\(fixture): segment bounds", file: file, line: line)
         XCTAssertLessThanOrEqual(maxProbability, Self.probabilityTolerance, "\(fixture): word probabilities", file: file, line: line)
+        // End to end: Hearth's own words through Hearth's writers give openai-whisper's files.
+        let document = TranscriptDocument(path: path, transcript: transcript,
+                                          provenance: Provenance(model: model, modelFormat: "ctranslate2", files: [:], options: options))
+        for case let expected as [String: Any] in golden["subtitles"] as! [Any] {
+            let format = TranscriptFormat(rawValue: expected["format"] as! String)!
+            XCTAssertEqual(try document.render(format, subtitles: SubtitleTests.options(expected["options"] as! [String: Any])),
+                           expected["output"] as! String, "\(fixture) \(format) \(expected["options"]!)", file: file, line: line)
+        }
     }
 }
 

@@ -15,7 +15,7 @@ Run (from the repo root; ~30 s):
   /work/venvs/words/bin/pip download --no-deps --no-binary :all: openai-whisper==20250625 -d /tmp/owdl
   /work/venvs/words/bin/python scripts/goldens/make_word_goldens.py \
       --model-dir ~/.cache/hearth/models/whisper-tiny.en --openai-sdist /tmp/owdl/openai_whisper-20250625.tar.gz \
-      --testdata .build/testdata
+      --testdata .build/testdata --base-model-dir ~/.cache/hearth/models/whisper-base
 """
 from __future__ import annotations
 
@@ -72,6 +72,8 @@ def main() -> None:
     ap.add_argument("--model-dir", type=Path, required=True)
     ap.add_argument("--openai-sdist", type=Path, required=True)
     ap.add_argument("--testdata", type=Path, default=REPO / ".build" / "testdata")
+    ap.add_argument("--base-model-dir", type=Path, default=None,
+                    help="CTranslate2 whisper-base (multilingual): adds german.wav / spanish.wav goldens")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -80,18 +82,28 @@ def main() -> None:
     from faster_whisper import WhisperModel
 
     utils, utils_sha = load_openai_utils(args.openai_sdist)
-    model = WhisperModel(str(args.model_dir), device="cpu", compute_type="float32", cpu_threads=args.threads)
+    models = {"whisper-tiny.en": (args.model_dir, WhisperModel(str(args.model_dir), device="cpu", compute_type="float32",
+                                                               cpu_threads=args.threads))}
+    if args.base_model_dir:
+        models["whisper-base"] = (args.base_model_dir, WhisperModel(str(args.base_model_dir), device="cpu",
+                                                                    compute_type="float32", cpu_threads=args.threads))
     clips = {
         "jfk": REPO / "samples" / "jfk.wav",
         "espeak": REPO / "samples" / "speech_espeak.flac",
         "longform": args.testdata / "longform.wav",
+        "german": args.testdata / "german.wav",
+        "spanish": args.testdata / "spanish.wav",
     }
     setups = [("greedy", "jfk"), ("greedy", "espeak"), ("greedy", "longform"), ("beam5", "jfk"), ("beam5", "espeak")]
+    if args.base_model_dir:
+        setups += [("base_greedy", "german"), ("base_greedy", "spanish")]
+    language = {"german": "de", "spanish": "es"}
     written = {}
     for setup, clip in setups:
         path = clips[clip]
-        beam = 1 if setup == "greedy" else 5
-        options = dict(beam_size=beam, best_of=1 if beam == 1 else 5, temperature=0.0, language="en",
+        model_dir, model = models["whisper-base" if setup.startswith("base") else "whisper-tiny.en"]
+        beam = 5 if setup == "beam5" else 1
+        options = dict(beam_size=beam, best_of=1 if beam == 1 else 5, temperature=0.0, language=language.get(clip, "en"),
                        condition_on_previous_text=True, vad_filter=False, word_timestamps=True)
         segments, info = model.transcribe(str(path), **options)
         segments = list(segments)
@@ -103,7 +115,7 @@ def main() -> None:
                                for s in seg_records]}
         subtitles = []
         # The long clip keeps two cases (fixture size); the short clips run them all.
-        cases = SUBTITLE_CASES if clip != "longform" else SUBTITLE_CASES[1:2] + SUBTITLE_CASES[4:5]
+        cases = SUBTITLE_CASES if clip in ("jfk", "espeak") else SUBTITLE_CASES[1:2] + SUBTITLE_CASES[4:5]
         for case in cases:
             for fmt in ("srt", "vtt"):
                 subtitles.append(dict(format=fmt, options=case, output=render(utils, result, fmt, case)))
@@ -114,7 +126,8 @@ def main() -> None:
             versions=dict(faster_whisper=faster_whisper.__version__, ctranslate2=ctranslate2.__version__,
                           openai_whisper_utils="openai-whisper==20250625 whisper/utils.py sha256 " + utils_sha,
                           python=sys.version.split()[0]),
-            model_files={p.name: sha256(p) for p in sorted(args.model_dir.iterdir())
+            model=model_dir.name,
+            model_files={p.name: sha256(p) for p in sorted(model_dir.iterdir())
                          if p.name in ("model.bin", "config.json", "vocabulary.txt", "tokenizer.json")},
         )
         out = FIXTURES / f"words_{setup}_{clip}.json"
