@@ -37,6 +37,29 @@ final class WordTimestampTests: XCTestCase {
         try check("words_base_greedy_spanish.json", try TestEnv.testClip("spanish.wav"), beam: 1, model: "whisper-base", language: "es")
     }
 
+    /// Files batched together (one encoder call, one search) get the words they get alone.
+    func testBatchedFilesGetTheirOwnWords() throws {
+        var options = TestEnv.greedy()
+        options.wordTimestamps = true
+        let paths = [TestEnv.samples.appendingPathComponent("jfk.wav").path,
+                     TestEnv.samples.appendingPathComponent("speech_espeak.flac").path, try TestEnv.testClip("speech.ogg")]
+        let t = try TestEnv.transcriber()
+        let batched = t.transcribe(count: paths.count, load: { try LogMelSpectrogram.load(path: paths[$0], nMels: 80) },
+                                   options: options, batchSize: 3)
+        for (i, path) in paths.enumerated() {
+            let alone = try TestEnv.transcribe(path, options)
+            let together = try batched[i].get()
+            // Texts and times identical; probabilities to float32 rounding (the batched encoder's
+            // GEMMs block differently: measured |Δ| ≤ 2e-6).
+            let (a, b) = (together.segments.flatMap { $0.words ?? [] }, alone.segments.flatMap { $0.words ?? [] })
+            XCTAssertFalse(a.isEmpty, path)
+            XCTAssertEqual(a.map(\.word), b.map(\.word), path)
+            XCTAssertEqual(a.map(\.start), b.map(\.start), path)
+            XCTAssertEqual(a.map(\.end), b.map(\.end), path)
+            XCTAssertLessThanOrEqual(zip(a, b).map { abs($0.probability - $1.probability) }.max() ?? 0, 2e-5, path)
+        }
+    }
+
     func testWordsInJSONAndSubtitleOptionsOnHearthsOwnWords() throws {
         var options = TestEnv.greedy()
         options.wordTimestamps = true
