@@ -37,6 +37,24 @@ final class WordTimestampTests: XCTestCase {
         try check("words_base_greedy_spanish.json", try TestEnv.testClip("spanish.wav"), beam: 1, model: "whisper-base", language: "es")
     }
 
+    /// Word splitting (spaces and punctuation; every character for zh/ja) and punctuation merging
+    /// on texts with quotes, brackets, numbers, accents, CJK and emoji: identical to faster-whisper.
+    func testWordSplittingAndPunctuationMergingMatchFasterWhisper() throws {
+        let golden = try TestEnv.json("words_split.json")
+        for case let c as [String: Any] in golden["cases"] as! [Any] {
+            let tokenizer = try TestEnv.transcriber(c["model"] as! String).tokenizer
+            let tokens = c["tokens"] as! [Int], language = c["language"] as! String
+            let split = c["split"] as! [String: Any]
+            let (words, ids) = tokenizer.splitToWordTokens(tokens + [tokenizer.endOfText], language: language)
+            XCTAssertEqual(words, split["words"] as! [String], "\(language): split")
+            XCTAssertEqual(ids, split["tokens"] as! [[Int]], "\(language): split tokens")
+            let merged = tokenizer.alignmentWords(tokens, language: language)
+            let expected = c["merged"] as! [[String: Any]]
+            XCTAssertEqual(merged.map(\.word), expected.map { $0["word"] as! String }, "\(language): merged")
+            XCTAssertEqual(merged.map(\.tokens), expected.map { $0["tokens"] as! [Int] }, "\(language): merged tokens")
+        }
+    }
+
     /// Files batched together (one encoder call, one search) get the words they get alone.
     func testBatchedFilesGetTheirOwnWords() throws {
         var options = TestEnv.greedy()

@@ -134,6 +134,35 @@ def main() -> None:
         out.write_text(json.dumps(golden, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         written[out.name] = out.stat().st_size
         print(out.name, out.stat().st_size, "bytes,", sum(len(s["words"]) for s in seg_records), "words")
+    # Word splitting and punctuation merging on their own (no audio): token ids of varied texts,
+    # split by faster-whisper's Tokenizer.split_to_word_tokens, then merge_punctuations.
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import merge_punctuations
+    split_cases = [
+        ("whisper-tiny.en", "en", ' "Hello," she said -- (quietly) [really?] ¿Qué tal? It\'s 3.5% of $20... ok!'),
+        ("whisper-tiny.en", "en", " Well-known e-mail: a.b@c.de; 'quoted' “curly” {braces} — dash… end."),
+        ("whisper-tiny.en", "en", " Café naïve façade, 東京 and emoji 🎉 done."),
+        ("whisper-base", "zh", "我们今天去公园，好吗？“天气很好”。"),
+        ("whisper-base", "ja", "こんにちは、世界！「東京」へ行きます。"),
+        ("whisper-base", "de", " Grüße aus München: „Straße“ (groß) – ja?"),
+    ]
+    records = []
+    for model_name, lang, text in split_cases:
+        if model_name not in models:
+            continue
+        wm = models[model_name][1]
+        tok = Tokenizer(wm.hf_tokenizer, wm.model.is_multilingual, task="transcribe", language=lang)
+        ids = tok.encode(text)
+        words, word_tokens = tok.split_to_word_tokens(ids + [tok.eot])
+        alignment = [dict(word=w, tokens=list(t)) for w, t in zip(words[:-1], word_tokens[:-1])]
+        merge_punctuations(alignment, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
+        records.append(dict(model=model_name, language=lang, text=text, tokens=ids,
+                            split=dict(words=words, tokens=[list(t) for t in word_tokens]),
+                            merged=[dict(word=a["word"], tokens=a["tokens"]) for a in alignment]))
+    out = FIXTURES / "words_split.json"
+    out.write_text(json.dumps(dict(cases=records, faster_whisper=faster_whisper.__version__), indent=1,
+                              ensure_ascii=False) + "\n", encoding="utf-8")
+    written[out.name] = out.stat().st_size
     print(json.dumps(written, indent=1))
 
 

@@ -312,6 +312,16 @@ struct WindowPiece {
 }
 
 extension WhisperTokenizer {
+    /// The words word timestamps give `tokens` (text ids), before timing: split, then punctuation
+    /// merged (merged-away words stay as empty strings, as in faster-whisper's alignment list).
+    public func alignmentWords(_ tokens: [Int], language: String, prepend: String = TranscriptionOptions().prependPunctuations,
+                               append: String = TranscriptionOptions().appendPunctuations) -> [(word: String, tokens: [Int])] {
+        let (words, ids) = splitToWordTokens(tokens + [endOfText], language: language)
+        var alignment = zip(words, ids).dropLast().map { AlignedWord(word: $0, tokens: $1, start: 0, end: 0, probability: 0) }
+        WhisperTranscriber.mergePunctuations(&alignment, prepended: prepend, appended: append)
+        return alignment.map { ($0.word, $0.tokens) }
+    }
+
     /// faster-whisper `split_to_word_tokens`: words at spaces and punctuation, or at every
     /// complete Unicode character for languages written without spaces.
     public func splitToWordTokens(_ tokens: [Int], language: String) -> (words: [String], tokens: [[Int]]) {
@@ -352,15 +362,16 @@ extension WhisperTokenizer {
         return (words, wordTokens)
     }
 
-    /// Text with timestamp tokens spelled <|1.23|> (faster-whisper `decode_with_timestamps`).
+    /// Text with timestamp tokens spelled <|1.23|> and other special tokens dropped (faster-whisper
+    /// `decode_with_timestamps`: HF tokenizers decode with skip_special_tokens).
     func decodeWithTimestamps(_ tokens: [Int]) -> String {
         var out = "", run: [Int] = []
         for t in tokens {
             if t >= timestampBegin {
-                out += bpe.decode(run); run = []
+                out += bpe.decode(run, skipSpecial: true); run = []
                 out += String(format: "<|%.2f|>", Double(t - timestampBegin) * 0.02)
             } else { run.append(t) }
         }
-        return out + bpe.decode(run)
+        return out + bpe.decode(run, skipSpecial: true)
     }
 }
