@@ -206,6 +206,19 @@ public struct SelfAttention {
     }
 }
 
+/// Where cross-attention leaves the scaled, pre-softmax scores q·k/√d of chosen heads, for
+/// alignment (Whisper word timestamps: CTranslate2 returns these for its alignment heads, then
+/// applies its own softmax over the content frames). `scores[i]` is (rows, length) for `heads[i]`.
+public final class CrossAttentionScores {
+    public let heads: [Int]
+    public private(set) var scores: [Tensor] = []
+    public init(heads: [Int]) { self.heads = heads }
+
+    func prepare(rows: Int, length: Int) {
+        if scores.first?.shape != [rows, length] { scores = heads.map { _ in Tensor(zeros: [rows, length]) } }
+    }
+}
+
 /// Attention from decoder rows to encoder memory, with keys/values computed once per window.
 public struct CrossAttention {
     public let query: Linear
@@ -228,8 +241,10 @@ public struct CrossAttention {
     }
 
     /// x (rows, dim) → y (rows, dim); row r attends to window `windowOfRow[r]` of `memory`.
+    /// With `keepScores`, the scaled scores of its heads are copied out before the softmax.
     public func callAsFunction(_ x: UnsafePointer<Float>, rows: Int, memory: Tensor, windowOfRow: [Int],
-                               into y: UnsafeMutablePointer<Float>, scratch: Scratch) {
+                               into y: UnsafeMutablePointer<Float>, scratch: Scratch,
+                               keepScores: CrossAttentionScores? = nil) {
         let d = dim, dh = headDim, length = memory.shape[1]
         let q = scratch.buffer(3, rows * d)
         let gathered = scratch.buffer(4, rows * d)
@@ -237,6 +252,7 @@ public struct CrossAttention {
         let groupContext = scratch.buffer(6, rows * d)
         let scores = scratch.buffer(7, rows * length)
         query(x, rows: rows, into: q)
+        keepScores?.prepare(rows: rows, length: length)
         let scale = 1 / Float(dh).squareRoot()
         // Rows that share a window go through GEMMs together (the beams of one request, say).
         var rowsOfWindow: [Int: [Int]] = [:]
@@ -248,6 +264,12 @@ public struct CrossAttention {
             for h in 0..<heads {
                 BLAS.gemm(m: m, n: length, k: dh, a: gathered + h * dh, lda: d, b: kv + h * dh, ldb: 2 * d,
                           transB: true, c: scores, ldc: length)
+                if let keep = keepScores, let k = keep.heads.firstIndex(of: h) {
+                    for (i, r) in members.enumerated() {
+                        let kept = keep.scores[k].data + r * length, row = scores + i * length
+                        for t in 0..<length { kept[t] = row[t] * scale }
+                    }
+                }
                 Kernels.softmaxRows(scores, rows: m, n: length, scale: scale)
                 BLAS.gemm(m: m, n: dh, k: length, a: scores, lda: length, b: kv + d + h * dh, ldb: 2 * d,
                           transB: false, c: groupContext + h * dh, ldc: d)

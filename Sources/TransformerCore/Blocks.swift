@@ -43,7 +43,8 @@ public struct DecoderBlock {
 
     /// x (rows, dim) in place; see `SelfAttention.decode` for the meaning of slots and positions.
     public func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows: Int, slots: [Int], positions: [Int],
-                               cache: KVCache, layer: Int, memory: Tensor, windowOfRow: [Int], scratch: Scratch) {
+                               cache: KVCache, layer: Int, memory: Tensor, windowOfRow: [Int], scratch: Scratch,
+                               keepCrossScores: CrossAttentionScores? = nil) {
         let d = selfAttention.dim
         let normed = scratch.buffer(8, rows * d), delta = scratch.buffer(9, rows * d)
         selfAttentionNorm(x, rows: rows, into: normed)
@@ -51,7 +52,8 @@ public struct DecoderBlock {
                              into: delta, scratch: scratch)
         Kernels.add(x, delta, count: rows * d)
         crossAttentionNorm(x, rows: rows, into: normed)
-        crossAttention(normed, rows: rows, memory: memory, windowOfRow: windowOfRow, into: delta, scratch: scratch)
+        crossAttention(normed, rows: rows, memory: memory, windowOfRow: windowOfRow, into: delta, scratch: scratch,
+                       keepScores: keepCrossScores)
         Kernels.add(x, delta, count: rows * d)
         ffn.residual(x, rows: rows, norm: ffnNorm, scratch: scratch)
     }

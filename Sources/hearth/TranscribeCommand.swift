@@ -20,7 +20,7 @@ struct TranscribeCommand: ParsableCommand {
     @Option(name: .customLong("output-dir"), help: "Write one file per input and format here (default: print text).")
     var outputDir: String?
 
-    @Option(help: "Comma-separated output formats: txt, srt, vtt, json.")
+    @Option(help: "Comma-separated output formats: txt, srt, vtt, json, tsv, lrc, csv.")
     var format = "txt"
 
     @Option(name: .customLong("beam-size"), help: "Beam size; 1 = greedy.")
@@ -47,6 +47,27 @@ struct TranscribeCommand: ParsableCommand {
     @Option(name: .customLong("initial-prompt"), help: "Text that primes the first window.")
     var initialPrompt: String?
 
+    @Flag(name: .customLong("word-timestamps"), help: "Word-level timestamps (json words, subtitle line options).")
+    var wordTimestamps = false
+
+    @Option(name: .customLong("prepend-punctuations"), help: "With --word-timestamps: marks merged into the next word.")
+    var prependPunctuations = TranscriptionOptions().prependPunctuations
+
+    @Option(name: .customLong("append-punctuations"), help: "With --word-timestamps: marks merged into the previous word.")
+    var appendPunctuations = TranscriptionOptions().appendPunctuations
+
+    @Option(name: .customLong("max-line-width"), help: "Subtitles: characters per line (needs --word-timestamps).")
+    var maxLineWidth: Int?
+
+    @Option(name: .customLong("max-line-count"), help: "Subtitles: lines per cue (needs --max-line-width).")
+    var maxLineCount: Int?
+
+    @Option(name: .customLong("max-words-per-line"), help: "Subtitles: words per line (needs --word-timestamps).")
+    var maxWordsPerLine: Int?
+
+    @Flag(name: .customLong("highlight-words"), help: "Subtitles: underline each word as it is spoken (needs --word-timestamps).")
+    var highlightWords = false
+
     @Option(help: "CPU threads for matrix products.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -57,7 +78,7 @@ struct TranscribeCommand: ParsableCommand {
         BLAS.setThreads(threads)
         let formats = try format.split(separator: ",").map { name -> TranscriptFormat in
             guard let f = TranscriptFormat(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("unknown format '\(name)' (txt, srt, vtt, json)")
+                throw ValidationError("unknown format '\(name)' (\(TranscriptFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             return f
         }
@@ -74,6 +95,17 @@ struct TranscribeCommand: ParsableCommand {
         options.conditionOnPreviousText = !noConditionOnPreviousText
         options.withoutTimestamps = withoutTimestamps
         options.initialPrompt = initialPrompt
+        options.wordTimestamps = wordTimestamps
+        options.prependPunctuations = prependPunctuations
+        options.appendPunctuations = appendPunctuations
+        var subtitles = SubtitleOptions()
+        subtitles.maxLineWidth = maxLineWidth
+        subtitles.maxLineCount = maxLineCount
+        subtitles.maxWordsPerLine = maxWordsPerLine
+        subtitles.highlightWords = highlightWords
+        if let problem = subtitles.problem(wordTimestamps: wordTimestamps, spell: { "--" + $0.replacingOccurrences(of: "_", with: "-") }) {
+            throw ValidationError(problem)
+        }
 
         let installed = try ModelStore().resolve(model)
         let transcriber = try WhisperTranscriber.load(directory: installed.directory)
@@ -99,12 +131,12 @@ struct TranscribeCommand: ParsableCommand {
                     if let outputDir {
                         for f in formats {
                             let url = URL(fileURLWithPath: outputDir).appendingPathComponent("\(outputNames[i]).\(f.rawValue)")
-                            try document.render(f).write(to: url, atomically: true, encoding: .utf8)
+                            try document.render(f, subtitles: subtitles).write(to: url, atomically: true, encoding: .utf8)
                         }
                         FileHandle.standardError.write(Data("done: \(files[i]) (\(String(format: "%.1f", transcript.duration)) s)\n".utf8))
                     } else {
                         print("== \(files[i])")
-                        print(try document.render(formats.first ?? .txt), terminator: "")
+                        print(try document.render(formats.first ?? .txt, subtitles: subtitles), terminator: "")
                     }
                 } catch {
                     failures += 1

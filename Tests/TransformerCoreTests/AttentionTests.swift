@@ -195,4 +195,36 @@ final class CrossAttentionTests: XCTestCase {
             }
         }
     }
+
+    /// `keepScores` leaves q·k/√d of the chosen heads for every row (its own window), and the
+    /// output is unchanged by asking for them.
+    func testKeptScoresAreTheScaledPreSoftmaxScores() {
+        var rng = TestRNG(seed: 211)
+        let cross = CrossAttention(query: randomLinear(&rng, in: d, out: d), keyValue: randomLinear(&rng, in: d, out: 2 * d),
+                                   out: randomLinear(&rng, in: d, out: d), heads: heads)
+        let windows = 2, length = 7, dh = d / heads, windowOfRow = [1, 0, 1, 1]
+        let rows = windowOfRow.count
+        let encoded = rng.normals(windows * length * d, scale: 2)
+        let memory = encoded.withUnsafeBufferPointer { cross.memory($0.baseAddress!, windows: windows, length: length) }
+        let x = rng.normals(rows * d, scale: 2)
+        let scratch = Scratch(), kept = CrossAttentionScores(heads: [3, 1])
+        let plain = apply(x, outCount: rows * d) { cross($0, rows: rows, memory: memory, windowOfRow: windowOfRow, into: $1, scratch: scratch) }
+        let withScores = apply(x, outCount: rows * d) {
+            cross($0, rows: rows, memory: memory, windowOfRow: windowOfRow, into: $1, scratch: scratch, keepScores: kept)
+        }
+        XCTAssertEqual(plain, withScores)
+        XCTAssertEqual(kept.scores.map(\.shape), [[rows, length], [rows, length]])
+        let q = Ref.linear(doubles(x), rows: rows, cross.query)
+        for (k, h) in kept.heads.enumerated() {
+            for r in 0..<rows {
+                let w = windowOfRow[r]
+                let kv = Ref.linear(doubles(Array(encoded[(w * length * d)..<((w + 1) * length * d)])), rows: length, cross.keyValue)
+                for t in 0..<length {
+                    var dot = 0.0
+                    for i in 0..<dh { dot += q[r * d + h * dh + i] * kv[t * 2 * d + h * dh + i] }
+                    XCTAssertEqual(Double(kept.scores[k].data[r * length + t]), dot / Double(dh).squareRoot(), accuracy: 1e-4)
+                }
+            }
+        }
+    }
 }

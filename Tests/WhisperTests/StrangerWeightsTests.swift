@@ -106,6 +106,18 @@ final class StrangerWeightsTests: XCTestCase {
         assertRefused(try write(config: uneven), file: "config.json", ["inconsistent"])
     }
 
+    /// Word-timestamp heads must name a decoder layer and head that exist.
+    func testAlignmentHeadsOutsideTheDecoderAreRefused() throws {
+        var good = config
+        good["alignment_heads"] = [[0, 1]]
+        XCTAssertEqual(try WhisperModel.load(directory: try write(config: good)).1.alignmentHeads, [[0, 1]])
+        for heads: Any in [[[1, 0]], [[0, 2]], [[0]], [[-1, 0]], "all"] {
+            var bad = config
+            bad["alignment_heads"] = heads
+            assertRefused(try write(config: bad), file: "config.json", ["alignment_heads"])
+        }
+    }
+
     func testMissingExtraAndDuplicatedTensorsAreRefused() throws {
         let all = tensors
         assertRefused(try write(tensors: all.filter { $0.0 != "model.decoder.layers.0.fc2.bias" }), file: "model.safetensors",

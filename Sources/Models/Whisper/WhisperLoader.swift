@@ -107,7 +107,8 @@ extension WhisperModel {
         guard header.specName == "WhisperSpec" else {
             throw WeightError(path, "is a \(header.specName) model, not WhisperSpec")
         }
-        let config = checkpointConfig(try readJSON(directory.appendingPathComponent("config.json")))
+        let configJSON = try readJSON(directory.appendingPathComponent("config.json"))
+        let config = checkpointConfig(configJSON)
         let names = WhisperTensor.ctranslate2
         func count(_ prefix: String) -> Int {
             var n = 0
@@ -126,6 +127,7 @@ extension WhisperModel {
             vocabularySize: embed.shape[0], textContext: textPos.shape[0], textWidth: embed.shape[1],
             textHeads: try integer(file, "decoder/num_heads", path: path), textLayers: count("decoder"))
         try validate(dims, path: path)
+        try checkAlignmentHeads(configJSON, dims: dims, path: directory.appendingPathComponent("config.json").path)
         // Flags that CTranslate2 stores as scalars; Whisper's values are fixed, so check them.
         let expectedFlags: [(String, Float)] = [("decoder/pre_norm", 1), ("decoder/activation", 3),
                                                  ("decoder/scale_embeddings", 0)]
@@ -146,6 +148,17 @@ extension WhisperModel {
             throw WeightError(path, "\(name) = \(value) is not a whole number of a plausible size")
         }
         return Int(value)
+    }
+
+    /// `alignment_heads` (word timestamps), when present: [layer, head] pairs inside the decoder.
+    static func checkAlignmentHeads(_ json: [String: Any], dims d: WhisperDimensions, path: String) throws {
+        guard let value = json["alignment_heads"], !(value is NSNull) else { return }
+        guard let pairs = value as? [[Int]] else { throw WeightError(path, "alignment_heads: expected a list of [layer, head] pairs") }
+        for pair in pairs {
+            guard pair.count == 2, (0..<d.textLayers).contains(pair[0]), (0..<d.textHeads).contains(pair[1]) else {
+                throw WeightError(path, "alignment_heads: \(pair) is not a [layer, head] of a decoder with \(d.textLayers) layers × \(d.textHeads) heads")
+            }
+        }
     }
 
     static func validate(_ d: WhisperDimensions, path: String) throws {
@@ -178,7 +191,9 @@ extension WhisperModel {
             textHeads: try int("decoder_attention_heads"), textLayers: try int("decoder_layers"))
         try validate(dims, path: configPath)
         var config = checkpointConfig(json)
+        try checkAlignmentHeads(json, dims: dims, path: configPath)
         if let generation = try? readJSON(directory.appendingPathComponent("generation_config.json")) {
+            try checkAlignmentHeads(generation, dims: dims, path: directory.appendingPathComponent("generation_config.json").path)
             let g = checkpointConfig(generation)
             if config.suppressIDs.isEmpty { config.suppressIDs = g.suppressIDs }
             if config.suppressIDsBegin.isEmpty { config.suppressIDsBegin = g.suppressIDsBegin }

@@ -79,9 +79,10 @@ public final class WhisperModel {
 
     /// Runs the decoder on `tokens` (one row each: token at `positions[r]` of cache slot `slots[r]`,
     /// attending to window `windows[r]` of `memory`) and returns logits (logitRows.count, vocab)
-    /// for the rows listed in `logitRows`.
+    /// for the rows listed in `logitRows`. `crossScores[layer]`, when given, keeps that layer's
+    /// cross-attention scores of some heads (word alignment).
     public func decode(tokens: [Int], slots: [Int], positions: [Int], windows: [Int], memory: [Tensor],
-                       cache: KVCache, logitRows: [Int]) -> Tensor {
+                       cache: KVCache, logitRows: [Int], crossScores: [Int: CrossAttentionScores] = [:]) -> Tensor {
         let rows = tokens.count, w = dimensions.textWidth
         let x = scratch.buffer(14, rows * w)
         for r in 0..<rows {
@@ -90,7 +91,7 @@ public final class WhisperModel {
         }
         for (layer, block) in decoderBlocks.enumerated() {
             block(x, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
-                  memory: memory[layer], windowOfRow: windows, scratch: scratch)
+                  memory: memory[layer], windowOfRow: windows, scratch: scratch, keepCrossScores: crossScores[layer])
         }
         let selected = scratch.buffer(15, logitRows.count * w)
         for (i, r) in logitRows.enumerated() { (selected + i * w).update(from: x + r * w, count: w) }

@@ -32,6 +32,11 @@ public struct TranscriptionOptions: Codable, Sendable, Equatable {
     public var maxNewTokens: Int? = nil
     /// Seed of the sampler used by temperature fallback.
     public var seed: UInt64 = 0
+    /// Word-level timestamps from the alignment heads' cross-attention (faster-whisper's `word_timestamps`).
+    public var wordTimestamps = false
+    /// With word timestamps: marks merged into the following word / the previous word.
+    public var prependPunctuations = "\"'“¿([{-"
+    public var appendPunctuations = "\"'.。,，!！?？:：”)]}、"
     public init() {}
 }
 
@@ -46,6 +51,8 @@ public struct TranscriptSegment: Codable, Sendable, Equatable {
     public var avgLogprob: Float
     public var compressionRatio: Float
     public var noSpeechProb: Float
+    /// With `wordTimestamps`: the segment's words.
+    public var words: [WordTiming]? = nil
 }
 
 public struct Transcript: Codable, Sendable {
@@ -127,6 +134,8 @@ public final class WhisperTranscriber {
         var promptResetSince = 0
         var language: String?
         var languageProbability: Float = 1
+        /// End of the last speech seen (faster-whisper's `last_speech_timestamp`).
+        var lastSpeech = 0.0
         var transcript: Transcript
         var done: Bool { seek >= contentFrames }
 
@@ -177,7 +186,7 @@ public final class WhisperTranscriber {
         let decoded = generateWithFallback(prompts: prompts, seeds: seeds, memory: memory, options: options)
         for (i, f) in files.enumerated() {
             f.transcript.windows.append(decoded[i].tokens)
-            advance(f, decoded: decoded[i], segmentSize: segmentSizes[i], options: options)
+            advance(f, decoded: decoded[i], segmentSize: segmentSizes[i], options: options, window: i, memory: memory)
         }
     }
 
@@ -341,7 +350,8 @@ public final class WhisperTranscriber {
 
     // MARK: Segments from timestamps
 
-    func advance(_ f: FileState, decoded: Decoded, segmentSize: Int, options: TranscriptionOptions) {
+    /// `window`: the file's window in `memory` (for word alignment).
+    func advance(_ f: FileState, decoded: Decoded, segmentSize: Int, options: TranscriptionOptions, window: Int, memory: [Tensor]) {
         if let threshold = options.noSpeechThreshold {
             var skip = decoded.noSpeechProb > threshold
             if let lp = options.logProbThreshold, decoded.avgLogprob > lp { skip = false }
@@ -351,7 +361,7 @@ public final class WhisperTranscriber {
         let previousSeek = f.seek
         let timeOffset = Double(f.seek) * Self.secondsPerFrame
         let segmentDuration = Double(segmentSize) * Self.secondsPerFrame
-        var pieces: [(start: Double, end: Double, tokens: [Int])] = []
+        var pieces: [WindowPiece] = []
         let singleTimestampEnding = tokens.count >= 2 && tokens[tokens.count - 2] < begin && tokens[tokens.count - 1] >= begin
         let consecutive = tokens.indices.filter { $0 > 0 && tokens[$0] >= begin && tokens[$0 - 1] >= begin }
         if !consecutive.isEmpty {
@@ -360,8 +370,8 @@ public final class WhisperTranscriber {
             var last = 0
             for current in slices {
                 let sliced = Array(tokens[last..<current])
-                pieces.append((timeOffset + Double(sliced.first! - begin) * Self.timePrecision,
-                               timeOffset + Double(sliced.last! - begin) * Self.timePrecision, sliced))
+                pieces.append(WindowPiece(start: timeOffset + Double(sliced.first! - begin) * Self.timePrecision,
+                                          end: timeOffset + Double(sliced.last! - begin) * Self.timePrecision, tokens: sliced))
                 last = current
             }
             if singleTimestampEnding {
@@ -374,8 +384,17 @@ public final class WhisperTranscriber {
             if let lastStamp = tokens.last(where: { $0 >= begin }), lastStamp != begin {
                 duration = Double(lastStamp - begin) * Self.timePrecision
             }
-            pieces.append((timeOffset, timeOffset + duration, tokens))
+            pieces.append(WindowPiece(start: timeOffset, end: timeOffset + duration, tokens: tokens))
             f.seek += segmentSize
+        }
+        if options.wordTimestamps {
+            addWordTimestamps(&pieces, window: window, memory: memory, numFrames: segmentSize, timeOffset: timeOffset,
+                              language: f.language, options: options, lastSpeech: f.lastSpeech)
+            // Resume after the last word rather than the last timestamp token.
+            if !singleTimestampEnding, let lastWordEnd = Self.lastEnd(pieces), lastWordEnd > timeOffset {
+                f.seek = Int((lastWordEnd * 100).rounded(.toNearestOrEven))
+            }
+            if let end = Self.lastEnd(pieces) { f.lastSpeech = end }
         }
         for piece in pieces {
             let text = tokenizer.decodeText(piece.tokens)
@@ -384,7 +403,7 @@ public final class WhisperTranscriber {
             f.transcript.segments.append(TranscriptSegment(
                 id: f.transcript.segments.count + 1, seek: previousSeek, start: piece.start, end: piece.end, text: text,
                 tokens: piece.tokens, temperature: decoded.temperature, avgLogprob: decoded.avgLogprob,
-                compressionRatio: decoded.compressionRatio, noSpeechProb: decoded.noSpeechProb))
+                compressionRatio: decoded.compressionRatio, noSpeechProb: decoded.noSpeechProb, words: piece.words))
         }
         if !options.conditionOnPreviousText || decoded.temperature > options.promptResetOnTemperature {
             f.promptResetSince = f.allTokens.count

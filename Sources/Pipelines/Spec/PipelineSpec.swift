@@ -230,7 +230,7 @@ public struct OutputSpec: Decodable, Sendable {
 
 /// Per-item files a stage can render from its result.
 public enum SidecarFormat: String, Codable, Sendable, CaseIterable {
-    case txt, srt, vtt, json
+    case txt, srt, vtt, json, tsv, lrc, csv
 
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)

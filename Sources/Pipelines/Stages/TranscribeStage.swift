@@ -22,8 +22,9 @@ public struct TranscribeTask: StageTask {
     public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
         let model = try store.resolve(spec.model ?? ModelCatalog.defaultWhisper)
         try ModelRegistry.require(model, is: [.speechRecognition], "transcribe needs a Whisper model")
-        let options = (spec.options as? TranscribeOptions)?.options ?? TranscriptionOptions()
-        return TranscribeStage(spec: spec, model: model, options: options)
+        let stageOptions = spec.options as? TranscribeOptions
+        return TranscribeStage(spec: spec, model: model, options: stageOptions?.options ?? TranscriptionOptions(),
+                               subtitles: stageOptions?.subtitles ?? SubtitleOptions())
     }
 
     public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord,
@@ -32,17 +33,20 @@ public struct TranscribeTask: StageTask {
         fields["windows"] = .array([])   // not stored in records; Transcript's decoder wants the key
         let transcript = try JSONValue.object(fields).decode(Transcript.self)
         let options = (try? provenance.options.decode(TranscriptionOptions.self)) ?? TranscriptionOptions()
+        let subtitles = (try? provenance.options.decode(SubtitleOptions.self)) ?? SubtitleOptions()
         let document = TranscriptDocument(
             path: item.input, transcript: transcript,
             provenance: Provenance(model: provenance.model ?? "", modelFormat: provenance.modelFormat ?? "",
                                    files: provenance.files ?? [:], options: options))
-        return try document.render(TranscriptFormat(rawValue: format.rawValue)!)
+        return try document.render(TranscriptFormat(rawValue: format.rawValue)!, subtitles: subtitles)
     }
 }
 
-/// `options` of a transcribe stage: faster-whisper's names and defaults (`TranscriptionOptions`).
+/// `options` of a transcribe stage: faster-whisper's names and defaults (`TranscriptionOptions`),
+/// and openai-whisper's subtitle line options for the srt/vtt sidecars (`SubtitleOptions`).
 struct TranscribeOptions: StageOptions, Decodable {
     var options = TranscriptionOptions()
+    var subtitles = SubtitleOptions()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case language, task, beamSize = "beam_size", bestOf = "best_of", patience, lengthPenalty = "length_penalty"
@@ -52,6 +56,10 @@ struct TranscribeOptions: StageOptions, Decodable {
         case initialPrompt = "initial_prompt", suppressBlank = "suppress_blank", suppressTokens = "suppress_tokens"
         case withoutTimestamps = "without_timestamps", maxInitialTimestamp = "max_initial_timestamp"
         case maxNewTokens = "max_new_tokens", seed
+        case wordTimestamps = "word_timestamps", prependPunctuations = "prepend_punctuations"
+        case appendPunctuations = "append_punctuations"
+        case maxLineWidth = "max_line_width", maxLineCount = "max_line_count", maxWordsPerLine = "max_words_per_line"
+        case highlightWords = "highlight_words"
     }
 
     init(from decoder: Decoder) throws {
@@ -90,15 +98,33 @@ struct TranscribeOptions: StageOptions, Decodable {
         o.maxInitialTimestamp = try value(.maxInitialTimestamp, o.maxInitialTimestamp)
         o.maxNewTokens = try c.decodeIfPresent(Int.self, forKey: .maxNewTokens)
         o.seed = try value(.seed, o.seed)
+        o.wordTimestamps = try value(.wordTimestamps, o.wordTimestamps)
+        o.prependPunctuations = try value(.prependPunctuations, o.prependPunctuations)
+        o.appendPunctuations = try value(.appendPunctuations, o.appendPunctuations)
+        var sub = SubtitleOptions()
+        sub.maxLineWidth = try c.decodeIfPresent(Int.self, forKey: .maxLineWidth)
+        sub.maxLineCount = try c.decodeIfPresent(Int.self, forKey: .maxLineCount)
+        sub.maxWordsPerLine = try c.decodeIfPresent(Int.self, forKey: .maxWordsPerLine)
+        sub.highlightWords = try value(.highlightWords, sub.highlightWords)
+        if let problem = sub.problem(wordTimestamps: o.wordTimestamps) {
+            let key: CodingKeys = [(CodingKeys.maxLineWidth, sub.maxLineWidth != nil), (.maxLineCount, sub.maxLineCount != nil),
+                                   (.maxWordsPerLine, sub.maxWordsPerLine != nil), (.highlightWords, sub.highlightWords)]
+                .first { problem.hasPrefix($0.0.stringValue) }?.0 ?? .wordTimestamps
+            try check(false, key, problem)
+        }
         try check(o.beamSize >= 1, .beamSize, "must be at least 1")
         try check(o.bestOf >= 1, .bestOf, "must be at least 1")
         try check(!o.temperatures.isEmpty && o.temperatures.allSatisfy { $0 >= 0 }, .temperature,
                   "must be a number ≥ 0 or a non-empty list of them")
         try check((o.maxNewTokens ?? 1) >= 1, .maxNewTokens, "must be at least 1")
         options = o
+        subtitles = sub
     }
 
-    func encode(to encoder: Encoder) throws { try options.encode(to: encoder) }
+    func encode(to encoder: Encoder) throws {
+        try options.encode(to: encoder)
+        try subtitles.encode(to: encoder)
+    }
 }
 
 /// A loaded Whisper model transcribing batches of items.
@@ -107,13 +133,20 @@ final class TranscribeStage: PipelineStage {
     let task: any StageTask = TranscribeTask()
     let model: InstalledModel
     let options: TranscriptionOptions
+    let subtitles: SubtitleOptions
     let provenance: StageProvenance
     private var transcriber: WhisperTranscriber?
 
-    init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions) {
-        self.spec = spec; self.model = model; self.options = options
+    init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions, subtitles: SubtitleOptions = SubtitleOptions()) {
+        self.spec = spec; self.model = model; self.options = options; self.subtitles = subtitles
+        // The subtitle options ride along in the options (the sidecars read them back from there).
+        var recorded = (try? JSONValue(encoding: options)) ?? .null
+        if !subtitles.isDefault, case .object(var fields) = recorded, case .object(let extra)? = try? JSONValue(encoding: subtitles) {
+            fields.merge(extra) { a, _ in a }
+            recorded = .object(fields)
+        }
         provenance = StageProvenance(task: "transcribe", model: model.name, modelFormat: model.format.rawValue, files: model.files,
-                                     options: (try? JSONValue(encoding: options)) ?? .null, prompt: nil)
+                                     options: recorded, prompt: nil)
     }
 
     /// Files per batch: as many as keep a decoding step within the rows that read float16 weights
