@@ -31,7 +31,15 @@ public struct ONNXTensor: Sendable {
             case .float16: return 2
             }
         }
-        public var description: String { "\(self)".uppercased() }
+        public var description: String {
+            switch self {
+            case .float: return "FLOAT"
+            case .int32: return "INT32"
+            case .int64: return "INT64"
+            case .float16: return "FLOAT16"
+            case .double: return "DOUBLE"
+            }
+        }
     }
 
     public let name: String
