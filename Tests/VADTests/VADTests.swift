@@ -333,3 +333,32 @@ final class LSTMCellTests: XCTestCase {
         }
     }
 }
+
+/// `vad_filter` end to end against faster-whisper's `transcribe(vad_filter=True)` (whisper-tiny.en, beam 5).
+final class VADFilterTranscriptionTests: XCTestCase {
+    func testTranscriptsMatchFasterWhisper() throws {
+        let vad = try VADSupport.vad()
+        let directory: URL
+        do { directory = try ModelStore().resolve(ModelCatalog.defaultWhisper).directory } catch {
+            XCTFail("whisper-tiny.en is not installed (\(error)); run `make test-models`"); throw error
+        }
+        let whisper = try WhisperTranscriber.load(directory: directory)
+        var options = TranscriptionOptions()
+        options.language = "en"
+        var worst = 0.0
+        for golden in try VADSupport.goldens().transcripts {
+            let audio = try AudioDecoder.decodeMono16k(path: try VADSupport.clipPath(golden.path))
+            let speech = vad.speechOnly(audio, options: VADSupport.options(golden.vad_parameters))
+            XCTAssertEqual(speech.durationAfterVAD, golden.duration_after_vad, accuracy: 1e-9, golden.path)
+            let transcript = try whisper.transcribe(samples: speech.samples, options: options).restoringSpeechTimestamps(speech)
+            XCTAssertEqual(transcript.duration, golden.duration, accuracy: 1e-9)
+            XCTAssertEqual(transcript.segments.map(\.text), golden.segments.map(\.text), "\(golden.path) \(golden.vad_parameters)")
+            for (ours, theirs) in zip(transcript.segments, golden.segments) {
+                worst = max(worst, abs(ours.start - theirs.start), abs(ours.end - theirs.end))
+            }
+            if golden.segments.isEmpty { XCTAssertEqual(transcript.text, "", golden.path) }   // noise and a tone: no words
+        }
+        print("vad_filter transcripts: max segment time difference vs faster-whisper = \(worst) s")
+        XCTAssertLessThanOrEqual(worst, 0.02)
+    }
+}
