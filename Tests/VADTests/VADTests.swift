@@ -263,6 +263,17 @@ final class ONNXReaderTests: XCTestCase {
         }
     }
 
+    /// The right node types wired differently (the LSTM's state output renamed) are refused too.
+    func testRewiredGraphIsRefused() throws {
+        var all = try bytes()
+        let output = [0x12, 0x02] + Array("hn".utf8)   // NodeProto.output (field 2) "hn"
+        let at = try XCTUnwrap((0..<(all.count - output.count)).first { Array(all[$0..<($0 + output.count)]) == output })
+        all[at + 3] = UInt8(ascii: "x")
+        XCTAssertThrowsError(try SileroVAD.build(from: ONNXModel(bytes: all, path: "rewired.onnx"))) { error in
+            XCTAssertTrue("\(error)".contains("rewired.onnx: not the Silero VAD v6 graph: graph.node[18]"), "\(error)")
+        }
+    }
+
     func testGarbageAndHandMadeMessagesAreRefused() {
         func refuse(_ bytes: [UInt8], _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXModel(bytes: bytes, path: "x.onnx"), line: line) { error in

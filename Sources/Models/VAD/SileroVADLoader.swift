@@ -69,6 +69,20 @@ extension SileroVAD {
             if !ok { throw fail("graph.node[\(i)] (\(n[i].opType)): \(what)") }
         }
 
+        // Data flow: each node reads the node before it, except the two slices (both read the STFT),
+        // the squares (one slice each) and their sum.
+        func output(_ i: Int) -> String? { n[i].outputs.first }
+        let sources: [Int: [Int]] = [3: [2], 4: [2], 5: [3], 6: [4], 7: [5, 6]]
+        try require(n[0].inputs.first == "input", 0, "does not read the graph input")
+        for i in 1..<n.count {
+            let from = sources[i] ?? [i - 1]
+            try require(n[i].inputs.count >= from.count && zip(n[i].inputs, from).allSatisfy { $0 == output($1) }, i,
+                        "does not read the output of graph.node\(from)")
+        }
+        try require(output(24) == "speech_probs" && n[18].outputs.count == 3 && Array(n[18].outputs[1...]) == ["hn", "cn"]
+                    && n[2].inputs.count == 2 && n[2].inputs[1] == names.name(.stftBasis), 18,
+                    "speech_probs / hn / cn are not the graph's outputs, or the STFT does not read its basis")
+
         // Pad: reflect, pads [begin0, begin1, end0, end1] = [0, P, 0, P].
         try require(n[0].attributes["mode"]?.string == "reflect", 0, "mode is not reflect")
         let pads = try constant(0, 1)
@@ -94,7 +108,8 @@ extension SileroVAD {
         try require(starts.count == 2 && starts[0] == 0 && starts[1] >= 0 && starts[1] < 64 && starts2 == [Int64(bins), starts[1]], 3,
                     "slice starts \(starts) / \(starts2), expected [0, F] / [\(bins), F]")
         let firstFrame = Int(starts[1])
-        guard let two = try? onnx.info(n[5].inputs[1]), two.floats() == [2], n[6].inputs[1] == n[5].inputs[1] else {
+        guard n[5].inputs.count == 2, n[6].inputs.count == 2, n[6].inputs[1] == n[5].inputs[1],
+              let two = try? onnx.info(n[5].inputs[1]), two.floats() == [2] else {
             throw fail("graph.node[5] (Pow) exponent is not 2")
         }
 
