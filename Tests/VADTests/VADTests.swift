@@ -99,9 +99,10 @@ enum VADSupport {
 }
 
 final class SileroParityTests: XCTestCase {
-    /// Measured max |Δp| vs onnxruntime over all 7,056 chunks of the five clips: 2.24e-5 (longform.wav;
-    /// see README); the tolerance is the issue's 1e-4, a 4.5× margin.
-    static let probabilityTolerance: Float = 1e-4
+    /// Measured max |Δp| vs onnxruntime over all 7,056 chunks of the five clips: 5.9e-6 (longform.wav;
+    /// 2.2e-5 when each chunk's encoder ran as its own small product, BLAS summing in another order;
+    /// see README); the tolerance, 5e-5, keeps an 8.5× margin (the issue asks for 1e-4).
+    static let probabilityTolerance: Float = 5e-5
 
     func testInstalledFileIsTheGoldensFile() throws {
         let path = try VADSupport.modelPath()

@@ -117,13 +117,15 @@ public final class SileroVAD: @unchecked Sendable {
         }
     }
 
-    /// Work buffers for one block of chunks.
+    /// Work buffers for one block of chunks; every layer runs on the whole block in one product.
     final class Work {
-        let padded, stftOut, magnitude, a, b, columns, features, outputs, lstmScratch: UnsafeMutablePointer<Float>
+        let block: Int
+        let padded, stftOut, magnitude, a, b, columns, outputs, lstmScratch: UnsafeMutablePointer<Float>
         let paddedCount: Int
         private var all: [UnsafeMutablePointer<Float>] = []
 
         init(_ vad: SileroVAD, block: Int) {
+            self.block = block
             func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
                 let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
                 p.initialize(repeating: 0, count: max(count, 1))
@@ -137,66 +139,63 @@ public final class SileroVAD: @unchecked Sendable {
                 widest = max(widest, out * conv.outChannels)
                 length = out
             }
-            padded = buffer(paddedCount)                                  // (832, 1)
-            stftOut = buffer(vad.stftFrames * vad.stft.outChannels)      // (5, 258)
-            magnitude = buffer(vad.frames * vad.bins)                     // (4, 129)
-            a = buffer(widest); b = buffer(widest)                        // (frames, channels) ping-pong
-            columns = buffer(columnCount)
-            features = buffer(block * vad.lstm.inputSize)                 // (block, 128)
-            outputs = buffer(block * vad.hiddenSize)                      // (block, 128)
+            padded = buffer(block * paddedCount)                                  // (block, 832, 1)
+            stftOut = buffer(block * vad.stftFrames * vad.stft.outChannels)      // (block, 5, 258)
+            magnitude = buffer(block * vad.frames * vad.bins)                     // (block, 4, 129)
+            a = buffer(block * widest); b = buffer(block * widest)                // (block, frames, channels) ping-pong
+            columns = buffer(block * columnCount)
+            outputs = buffer(block * vad.hiddenSize)                              // (block, 128)
             lstmScratch = buffer(vad.lstm.scratchCount(steps: block))
-            all = [padded, stftOut, magnitude, a, b, columns, features, outputs, lstmScratch]
+            all = [padded, stftOut, magnitude, a, b, columns, outputs, lstmScratch]
         }
 
         deinit { for p in all { p.deallocate() } }
 
-        /// Runs `chunks` chunks of 512 samples at `audio`: encoder per chunk, then the LSTM over them.
+        /// Runs `chunks` (≤ block) chunks of 512 samples at `audio`: the encoder over all of them,
+        /// then the LSTM steps through them in order.
         func run(_ vad: SileroVAD, _ audio: UnsafePointer<Float>, chunks: Int, context: inout [Float],
                  h: inout [Float], c: inout [Float], into probabilities: inout [Float]) {
+            precondition(chunks <= block)
             let n = SileroVAD.chunkSamples, ctx = SileroVAD.contextSamples, chunk = n + ctx, pad = vad.reflectPad
-            let hidden = vad.hiddenSize
+            let hidden = vad.hiddenSize, bins = vad.bins, width = vad.stft.outChannels
             for k in 0..<chunks {
-                let samples = audio + k * n
+                let samples = audio + k * n, row = padded + k * paddedCount
                 // (576) = context | chunk, reflect-padded by `pad` each side (numpy / ONNX "reflect": the edge is not repeated)
-                let x = padded + pad
+                let x = row + pad
                 for j in 0..<ctx { x[j] = context[j] }
                 (x + ctx).update(from: samples, count: n)
                 for j in 0..<pad {
-                    padded[pad - 1 - j] = x[j + 1]
+                    row[pad - 1 - j] = x[j + 1]
                     x[chunk + j] = x[chunk - 2 - j]
                 }
                 for j in 0..<ctx { context[j] = samples[n - ctx + j] }
-                encode(vad, into: features + k * vad.lstm.inputSize)
             }
-            // LSTM over the block's chunks, its state carried in and out.
-            vad.lstm.run(features, steps: chunks, h: &h, c: &c, outputs: outputs, scratch: lstmScratch)
+            vad.stft(padded, length: paddedCount, batch: chunks, into: stftOut, columns: columns)
+            // (chunks, frames, bins) magnitudes of frames firstFrame…: sqrt(re² + im²)
+            for k in 0..<chunks {
+                for t in 0..<vad.frames {
+                    let src = stftOut + (k * vad.stftFrames + t + vad.firstFrame) * width
+                    let dst = magnitude + (k * vad.frames + t) * bins
+                    for f in 0..<bins { dst[f] = (src[f] * src[f] + src[bins + f] * src[bins + f]).squareRoot() }
+                }
+            }
+            var length = vad.frames
+            var source = UnsafePointer(magnitude), target = a
+            for conv in vad.encoder {
+                let out = conv.outputLength(length)
+                conv(source, length: length, batch: chunks, into: target, columns: columns)
+                for j in 0..<(chunks * out * conv.outChannels) { target[j] = max(target[j], 0) }   // ReLU
+                source = UnsafePointer(target); target = target == a ? b : a
+                length = out
+            }
+            // the last layer's (chunks, 1, 128) are the LSTM's inputs; it carries its state in and out
+            vad.lstm.run(source, steps: chunks, h: &h, c: &c, outputs: outputs, scratch: lstmScratch)
             let w = vad.decoderWeight.data
             for k in 0..<chunks {
                 var logit = vad.decoderBias
                 for j in 0..<hidden { logit += max(outputs[k * hidden + j], 0) * w[j] }
                 probabilities.append(1 / (1 + expf(-logit)))
             }
-        }
-
-        /// One padded chunk → its feature vector (128) at `feature`.
-        private func encode(_ vad: SileroVAD, into feature: UnsafeMutablePointer<Float>) {
-            let bins = vad.bins, width = vad.stft.outChannels
-            vad.stft(padded, length: paddedCount, into: stftOut, columns: columns)
-            // (frames, bins) magnitudes of frames firstFrame…: sqrt(re² + im²)
-            for t in 0..<vad.frames {
-                let row = stftOut + (t + vad.firstFrame) * width
-                for f in 0..<bins { magnitude[t * bins + f] = (row[f] * row[f] + row[bins + f] * row[bins + f]).squareRoot() }
-            }
-            var length = vad.frames
-            var source = UnsafePointer(magnitude), target = a
-            for conv in vad.encoder {
-                let out = conv.outputLength(length)
-                conv(source, length: length, into: target, columns: columns)
-                for j in 0..<(out * conv.outChannels) { target[j] = max(target[j], 0) }   // ReLU
-                source = UnsafePointer(target); target = target == a ? b : a
-                length = out
-            }
-            feature.update(from: source, count: vad.lstm.inputSize)   // the last layer's (1, 128)
         }
     }
 }
