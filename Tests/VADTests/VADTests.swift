@@ -275,6 +275,38 @@ final class ONNXReaderTests: XCTestCase {
         }
     }
 
+    /// Constant nodes and subgraphs (If branches) hold weights too; typed *_data fields as well as raw_data.
+    func testSubgraphsConstantsAndTypedData() throws {
+        func delimited(_ key: UInt8, _ payload: [UInt8]) -> [UInt8] {
+            var length: [UInt8] = [], n = payload.count
+            repeat { length.append(UInt8(n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n >>= 7 } while n > 0
+            return [key] + length + payload
+        }
+        func floats(_ v: [Float]) -> [UInt8] { v.flatMap { f in withUnsafeBytes(of: f.bitPattern.littleEndian) { Array($0) } } }
+        // TensorProto: dims (1) · data_type (2) · float_data (4, packed) · int64_data (7, packed) · name (8) · raw_data (9)
+        let constant: [UInt8] = [0x08, 0x02, 0x08, 0x02, 0x10, 0x01] + delimited(0x22, floats([1, 2, 3, 4]))
+        let bias: [UInt8] = [0x08, 0x02, 0x10, 0x01] + delimited(0x42, Array("b".utf8)) + delimited(0x4a, floats([0.5, -0.5]))
+        let value: [UInt8] = delimited(0x0a, Array("value".utf8)) + [0xa0, 0x01, 0x04] + delimited(0x2a, constant)
+        let constantNode: [UInt8] = delimited(0x12, Array("w".utf8)) + delimited(0x22, Array("Constant".utf8)) + delimited(0x2a, value)
+        let branch: [UInt8] = delimited(0x0a, constantNode) + delimited(0x2a, bias)
+        let then: [UInt8] = delimited(0x0a, Array("then_branch".utf8)) + [0xa0, 0x01, 0x05] + delimited(0x32, branch)
+        let ifNode: [UInt8] = delimited(0x0a, Array("cond".utf8)) + delimited(0x22, Array("If".utf8)) + delimited(0x2a, then)
+        let axes: [UInt8] = [0x08, 0x02, 0x10, 0x07] + delimited(0x3a, [0x01, 0x02]) + delimited(0x42, Array("axes".utf8))
+        let graph = delimited(0x0a, ifNode) + delimited(0x2a, axes)
+        let model = try ONNXModel(bytes: [0x08, 0x08] + delimited(0x3a, graph), path: "sub.onnx")
+        XCTAssertEqual(model.tensorNames, ["axes", "b", "w"])   // outer initializers, then the branch's, then its Constant
+        XCTAssertEqual(try model.tensor("w", shape: [2, 2]).withData { Array(UnsafeBufferPointer(start: $0, count: 4)) }, [1, 2, 3, 4])
+        XCTAssertEqual(try model.info("b").floats(), [0.5, -0.5])
+        XCTAssertEqual(try model.info("axes").integers(), [1, 2])
+        XCTAssertEqual(model.unusedNames, [])
+        XCTAssertThrowsError(try model.tensor("b", shape: [3])) { XCTAssertTrue("\($0)".contains("sub.onnx: tensor 'b' has shape [2], expected [3]"), "\($0)") }
+        // the branch's initializer named like the outer one: refused, naming both
+        let clash = delimited(0x0a, ifNode) + delimited(0x2a, axes) + delimited(0x2a, bias)
+        XCTAssertThrowsError(try ONNXModel(bytes: [0x08, 0x08] + delimited(0x3a, clash), path: "sub.onnx")) {
+            XCTAssertTrue("\($0)".contains("tensor 'b' is defined twice"), "\($0)")
+        }
+    }
+
     func testGarbageAndHandMadeMessagesAreRefused() {
         func refuse(_ bytes: [UInt8], _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try ONNXModel(bytes: bytes, path: "x.onnx"), line: line) { error in
