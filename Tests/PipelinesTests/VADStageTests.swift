@@ -47,7 +47,7 @@ final class VADStageTests: XCTestCase {
                 options: {language: en, beam_size: 1, best_of: 1, temperature: 0, vad_filter: true, vad_parameters: {speech_pad_ms: 200}}
             outputs:
               directory: out
-              sidecars: [srt]
+              sidecars: [srt, json]
             """, to: folder.appendingPathComponent("p.yaml"))
         let records = try run(pipeline)
         let byName = Dictionary(uniqueKeysWithValues: records.map { (URL(fileURLWithPath: $0.input).lastPathComponent, $0) })
@@ -72,6 +72,8 @@ final class VADStageTests: XCTestCase {
         XCTAssertLessThan(late["transcribe"]?["duration_after_vad"]?.doubleValue ?? 99, 12)
         let srt = try String(contentsOf: folder.appendingPathComponent("out/late.srt"), encoding: .utf8)
         XCTAssertTrue(srt.contains("00:00:0"), srt)
+        let sidecar = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("out/late.vad.json"))) as? [String: Any]
+        XCTAssertEqual((sidecar?["speech"] as? [[String: Double]])?.count, lateRegions.count)
 
         let quiet = try XCTUnwrap(byName["noise.wav"]?.results)
         XCTAssertEqual(quiet["vad"]?["speech"]?.arrayValue?.count, 0)

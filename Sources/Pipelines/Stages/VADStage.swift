@@ -13,7 +13,8 @@ public struct VADTask: StageTask {
     public let takesPrompt = false
     public let defaultModel: String? = ModelCatalog.defaultVAD
     public let unavailableReason: String? = nil
-    public let sidecarFormats: Set<SidecarFormat> = []
+    /// `json`: the speech regions with the input path and provenance.
+    public let sidecarFormats: Set<SidecarFormat> = [.json]
 
     public init() {}
 
@@ -25,7 +26,9 @@ public struct VADTask: StageTask {
         return VADStage(spec: spec, model: model, options: (spec.options as? VADOptions) ?? VADOptions())
     }
 
-    public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) -> String? { nil }
+    public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) throws -> String? {
+        format == .json ? try ImageStage.renderSidecar(result, format: .json, item: item, provenance: provenance) : nil
+    }
 }
 
 extension VADOptions: StageOptions {}
