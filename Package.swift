@@ -60,6 +60,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DetectionTests", dependencies: ["Models", "ModelStore", "Weights", "TransformerCore", "Tensors", "Media"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "VADTests", dependencies: ["Models", "Weights", "Media", "ModelStore", "TransformerCore", "Tensors"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "WhisperTests", dependencies: ["Models", "Media", "Weights", "Tensors", "ModelStore", "Decoding"],
                     resources: [.copy("Fixtures")]),
     ],

@@ -15,6 +15,7 @@ let fuzzTargets: [(name: String, modules: [String])] = [
     ("fuzz-results", ["Pipelines"]),
     ("fuzz-image", ["Media"]),
     ("fuzz-darknet", ["Weights"]),
+    ("fuzz-onnx", ["Weights", "Models"]),
 ]
 
 let package = Package(

@@ -220,7 +220,104 @@ def darknet():
     put("fuzz-darknet", "tiny-yolo-old-header", struct.pack("<H", len(cfg)) + cfg + struct.pack("<iiii", 0, 1, 0, 0) + weights[20:])
 
 
+# ---- ONNX (protobuf wire format, by hand) --------------------------------------------------
+def pb_varint(n):
+    out = b""
+    n &= (1 << 64) - 1
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_key(field, wire):
+    return pb_varint(field << 3 | wire)
+
+
+def pb_int(field, n):
+    return pb_key(field, 0) + pb_varint(n)
+
+
+def pb_bytes(field, data):
+    if isinstance(data, str):
+        data = data.encode()
+    return pb_key(field, 2) + pb_varint(len(data)) + data
+
+
+def onnx_tensor(name, dims, floats=None, ints=None, raw=True):
+    t = b"".join(pb_int(1, d) for d in dims) + pb_bytes(8, name)
+    if floats is not None:
+        t += pb_int(2, 1)
+        t += pb_bytes(9, struct.pack("<%df" % len(floats), *floats)) if raw else pb_bytes(4, struct.pack("<%df" % len(floats), *floats))
+    else:
+        t += pb_int(2, 7)
+        t += pb_bytes(9, struct.pack("<%dq" % len(ints), *ints)) if raw else pb_bytes(7, b"".join(pb_varint(i) for i in ints))
+    return t
+
+
+def onnx_attr(name, kind, value):
+    a = pb_bytes(1, name) + pb_int(20, kind)
+    if kind == 2:
+        a += pb_int(3, value)
+    elif kind == 3:
+        a += pb_bytes(4, value)
+    elif kind == 4:
+        a += pb_bytes(5, value)
+    elif kind == 5:
+        a += pb_bytes(6, value)
+    elif kind == 7:
+        a += pb_bytes(8, b"".join(pb_varint(i) for i in value))
+    elif kind == 1:
+        a += pb_key(2, 5) + struct.pack("<f", value)
+    return a
+
+
+def onnx_node(op, inputs, outputs, attrs=()):
+    n = b"".join(pb_bytes(1, i) for i in inputs) + b"".join(pb_bytes(2, o) for o in outputs) + pb_bytes(4, op)
+    return n + b"".join(pb_bytes(5, a) for a in attrs)
+
+
+def onnx_model(nodes, initializers, inputs, outputs):
+    g = b"".join(pb_bytes(1, n) for n in nodes) + pb_bytes(2, "main_graph")
+    g += b"".join(pb_bytes(5, t) for t in initializers)
+    g += b"".join(pb_bytes(11, pb_bytes(1, i)) for i in inputs) + b"".join(pb_bytes(12, pb_bytes(1, o)) for o in outputs)
+    return pb_int(1, 8) + pb_bytes(2, "pytorch") + pb_bytes(3, "2.8.0") + pb_bytes(7, g) + pb_bytes(8, pb_int(2, 18))
+
+
+def onnx():
+    """A small graph with every tensor encoding and an If subgraph, and Silero VAD v6's node list with tiny weights."""
+    sub = pb_bytes(1, onnx_node("Constant", [], ["w"], [onnx_attr("value", 4, onnx_tensor("", [2, 2], floats=[1, 2, 3, 4], raw=False))]))
+    sub += pb_bytes(5, onnx_tensor("b", [2], floats=[0.5, -0.5]))
+    nodes = [onnx_node("If", ["cond"], ["y"], [onnx_attr("then_branch", 5, sub), onnx_attr("else_branch", 5, sub[:0] + pb_bytes(2, "empty"))]),
+             onnx_node("Conv", ["x", "k"], ["z"], [onnx_attr("strides", 7, [2]), onnx_attr("group", 2, 1), onnx_attr("alpha", 1, 0.5),
+                                                   onnx_attr("mode", 3, b"reflect")])]
+    inits = [onnx_tensor("k", [1, 1, 3], floats=[0.1, 0.2, 0.3]), onnx_tensor("pads", [4], ints=[0, 128, 0, 128]),
+             onnx_tensor("axes", [2], ints=[1, 2], raw=False)]
+    put("fuzz-onnx", "small.onnx", onnx_model(nodes, inits, ["x", "cond"], ["y", "z"]))
+    ops = [("Pad", ["input", "pads"], [("mode", 3, b"reflect")]), ("Unsqueeze", ["p", "one"], []),
+           ("Conv", ["u", "encoder.feature_extractor.forward_basis_buffer"], [("strides", 7, [128]), ("pads", 7, [0, 0])]),
+           ("Slice", ["s", "st", "en", "ax", "stp"], []), ("Slice", ["s", "st2", "en2", "ax", "stp"], []),
+           ("Pow", ["a", "two"], []), ("Pow", ["b", "two"], []), ("Add", ["c", "d"], []), ("Sqrt", ["e"], [])]
+    for i, s in enumerate([1, 2, 2, 1]):
+        ops += [("Conv", ["f", "encoder.conv_layers.%d.weight" % i, "encoder.conv_layers.%d.bias" % i],
+                 [("strides", 7, [s]), ("pads", 7, [1, 1]), ("kernel_shape", 7, [3])]), ("Relu", ["g"], [])]
+    ops += [("Transpose", ["t"], []), ("LSTM", ["x", "W", "R", "B", "", "h", "c"], [("hidden_size", 2, 128)]),
+            ("Squeeze", ["l", "one"], []), ("Relu", ["q"], []), ("Transpose", ["r"], []),
+            ("Conv", ["v", "decoder.conv1d.weight", "decoder.conv1d.bias"], []), ("Sigmoid", ["w"], []), ("Reshape", ["z", "minus1"], [])]
+    nodes = [onnx_node(op, ins, ["o%d" % k], [onnx_attr(*a) for a in attrs]) for k, (op, ins, attrs) in enumerate(ops)]
+    inits = [onnx_tensor("pads", [4], ints=[0, 128, 0, 128]), onnx_tensor("one", [1], ints=[1]), onnx_tensor("minus1", [1], ints=[-1]),
+             onnx_tensor("encoder.feature_extractor.forward_basis_buffer", [4, 1, 256], floats=[0.01] * 1024),
+             onnx_tensor("st", [2], ints=[0, 1]), onnx_tensor("st2", [2], ints=[2, 1]), onnx_tensor("en", [2], ints=[2, 2**63 - 1]),
+             onnx_tensor("en2", [2], ints=[2**63 - 1, 2**63 - 1]), onnx_tensor("ax", [2], ints=[1, 2]), onnx_tensor("stp", [2], ints=[1, 1]),
+             onnx_tensor("two", [], floats=[2.0])]
+    put("fuzz-onnx", "silero-shaped.onnx", onnx_model(nodes, inits, ["input", "h", "c"], ["speech_probs", "hn", "cn"]))
+
+
 def main():
+    onnx()
     audio()
     darknet()
     images()

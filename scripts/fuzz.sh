@@ -12,6 +12,7 @@ SCRATCH=.build-fuzz
 ALL="fuzz-audio fuzz-ctranslate2 fuzz-safetensors fuzz-gguf fuzz-tokenizer fuzz-pipeline fuzz-manifest fuzz-results"
 [ -d Sources/Media/Image ] && [ -d fuzz/Sources/fuzz-image ] && ALL="$ALL fuzz-image"
 [ -d fuzz/Sources/fuzz-darknet ] && ALL="$ALL fuzz-darknet"
+[ -d fuzz/Sources/fuzz-onnx ] && ALL="$ALL fuzz-onnx"
 TARGETS=${FUZZ_TARGETS:-$ALL}
 
 echo "building fuzz targets (ASan + libFuzzer, debug) ..."

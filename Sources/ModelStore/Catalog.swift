@@ -69,11 +69,14 @@ public struct ModelFile: Sendable, Hashable {
 public enum Languages: Sendable, Hashable, CustomStringConvertible {
     case englishOnly
     case multilingual(count: Int)
+    /// Works on any language's audio (a voice activity detector).
+    case anyLanguage
 
     public var description: String {
         switch self {
         case .englishOnly: "English"
         case .multilingual(let count): "\(count) languages"
+        case .anyLanguage: "any language"
         }
     }
 }
@@ -129,9 +132,11 @@ public enum ModelCatalog {
     public static let defaultTextModel = "smollm2-135m-instruct"
     /// The default image describer for `hearth caption` and `caption` / `detect` stages.
     public static let defaultDetector = "yolov3-tiny"
+    /// The voice activity detector for `vad_filter` and `vad` stages.
+    public static let defaultVAD = "silero-vad"
 
     public static let entries: [CatalogEntry] = [
-        whisperTinyEn, whisperBase, whisperSmall, smolLM2_135M, qwenCoder05B, qwenCoder15B, yolov3Tiny,
+        whisperTinyEn, whisperBase, whisperSmall, smolLM2_135M, qwenCoder05B, qwenCoder15B, yolov3Tiny, sileroVAD,
     ]
 
     public static func entry(named name: String) -> CatalogEntry? {
@@ -290,4 +295,23 @@ public enum ModelCatalog {
         ],
         license: "MIT", parameterCount: 8_858_734, languages: .englishOnly,
         summary: "YOLOv3-tiny (darknet), COCO 80 classes: object detection → tags, boxes and captions for photos.")
+
+    // MARK: Voice activity (ONNX)
+
+    private static let fasterWhisper = PackagePin("faster-whisper", "1.2.1")
+
+    /// Silero VAD v6 (snakers4/silero-vad, MIT) as faster-whisper 1.2.1 ships it: a 16 kHz-only
+    /// ONNX graph (IR 8, opset 18, exported by PyTorch 2.8.0) taking a batch of 576-sample chunks
+    /// (64 context + 512 new samples) and the LSTM state; 24 initializers, no subgraphs.
+    /// Parameters: STFT basis 66,048 (fixed, not trained), encoder convolutions 110,976 + 384 biases,
+    /// LSTM 132,096, decoder 129.
+    private static let sileroVAD = CatalogEntry(
+        name: "silero-vad", family: .sileroVAD, format: .onnx, precision: "float32",
+        packages: [fasterWhisper],
+        files: [
+            ModelFile("model.onnx", parts: [WheelMember(fasterWhisper, "faster_whisper/assets/silero_vad_v6.onnx")],
+                      sha256: "4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2", size: 1_245_151),
+        ],
+        license: "MIT", parameterCount: 309_633, languages: .anyLanguage,
+        summary: "Silero VAD v6 (from the faster-whisper 1.2.1 wheel): where speech is, for vad_filter and vad stages.")
 }

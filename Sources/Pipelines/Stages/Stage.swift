@@ -101,6 +101,7 @@ public enum StageTasks {
         CaptionTask(),
         DetectTask(),
         AskTask(),
+        VADTask(),
     ]
 
     public static func named(_ name: String) -> (any StageTask)? { all.first { $0.name == name } }

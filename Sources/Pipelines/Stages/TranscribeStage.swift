@@ -8,7 +8,7 @@ import TransformerCore
 public struct TranscribeTask: StageTask {
     public let name = "transcribe"
     public let media: Set<MediaKind> = [.audio]
-    public let fields = ["text", "language", "language_probability", "duration"]
+    public let fields = ["text", "language", "language_probability", "duration", "duration_after_vad"]
     public let takesPrompt = false
     public let defaultModel: String? = ModelCatalog.defaultWhisper
     public let sidecarFormats: Set<SidecarFormat> = Set(SidecarFormat.allCases)
@@ -23,8 +23,15 @@ public struct TranscribeTask: StageTask {
         let model = try store.resolve(spec.model ?? ModelCatalog.defaultWhisper)
         try ModelRegistry.require(model, is: [.speechRecognition], "transcribe needs a Whisper model")
         let stageOptions = spec.options as? TranscribeOptions
-        return TranscribeStage(spec: spec, model: model, options: stageOptions?.options ?? TranscriptionOptions(),
-                               subtitles: stageOptions?.subtitles ?? SubtitleOptions())
+        let options = stageOptions?.options ?? TranscriptionOptions()
+        // vad_filter: the Silero VAD from the catalog (`hearth models install silero-vad`)
+        let vad = try stageOptions?.vad.map { vadOptions -> (InstalledModel, VADOptions) in
+            let vadModel = try store.resolve(ModelCatalog.defaultVAD)
+            try ModelRegistry.require(vadModel, is: [.voiceActivity], "vad_filter needs the Silero VAD model")
+            return (vadModel, vadOptions)
+        }
+        return TranscribeStage(spec: spec, model: model, options: options,
+                               subtitles: stageOptions?.subtitles ?? SubtitleOptions(), vad: vad)
     }
 
     public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord,
@@ -43,10 +50,13 @@ public struct TranscribeTask: StageTask {
 }
 
 /// `options` of a transcribe stage: faster-whisper's names and defaults (`TranscriptionOptions`),
-/// and openai-whisper's subtitle line options for the srt/vtt sidecars (`SubtitleOptions`).
+/// openai-whisper's subtitle line options for the srt/vtt sidecars (`SubtitleOptions`), and
+/// `vad_filter` (default false) with `vad_parameters` (faster-whisper's `VadOptions`).
 struct TranscribeOptions: StageOptions, Decodable {
     var options = TranscriptionOptions()
     var subtitles = SubtitleOptions()
+    /// Set when `vad_filter: true`: the VAD options (`vad_parameters`, else faster-whisper's defaults).
+    var vad: VADOptions?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case language, task, beamSize = "beam_size", bestOf = "best_of", patience, lengthPenalty = "length_penalty"
@@ -60,6 +70,7 @@ struct TranscribeOptions: StageOptions, Decodable {
         case appendPunctuations = "append_punctuations"
         case maxLineWidth = "max_line_width", maxLineCount = "max_line_count", maxWordsPerLine = "max_words_per_line"
         case highlightWords = "highlight_words"
+        case vadFilter = "vad_filter", vadParameters = "vad_parameters"
     }
 
     init(from decoder: Decoder) throws {
@@ -119,11 +130,27 @@ struct TranscribeOptions: StageOptions, Decodable {
         try check((o.maxNewTokens ?? 1) >= 1, .maxNewTokens, "must be at least 1")
         options = o
         subtitles = sub
+        let vadFilter = try value(.vadFilter, false)
+        let parameters = try c.decodeIfPresent(VADOptions.self, forKey: .vadParameters)
+        try check(vadFilter || parameters == nil, .vadParameters, "takes effect only with vad_filter: true")
+        vad = vadFilter ? parameters ?? VADOptions() : nil
     }
 
+    init(options: TranscriptionOptions, subtitles: SubtitleOptions, vad: VADOptions?) {
+        self.options = options; self.subtitles = subtitles; self.vad = vad
+    }
+
+    enum VADKeys: String, CodingKey { case vadFilter = "vad_filter", vadParameters = "vad_parameters" }
+
+    /// The Whisper options, the subtitle ones when set and the VAD ones only when on (so files
+    /// without them keep their provenance hash); the sidecars read the subtitle options back.
     func encode(to encoder: Encoder) throws {
         try options.encode(to: encoder)
-        try subtitles.encode(to: encoder)
+        if !subtitles.isDefault { try subtitles.encode(to: encoder) }
+        guard let vad else { return }
+        var c = encoder.container(keyedBy: VADKeys.self)
+        try c.encode(true, forKey: .vadFilter)
+        try c.encode(vad, forKey: .vadParameters)
     }
 }
 
@@ -134,19 +161,20 @@ final class TranscribeStage: PipelineStage {
     let model: InstalledModel
     let options: TranscriptionOptions
     let subtitles: SubtitleOptions
+    /// vad_filter: the VAD model and its options.
+    let vad: (model: InstalledModel, options: VADOptions)?
     let provenance: StageProvenance
     private var transcriber: WhisperTranscriber?
+    private var detector: SileroVAD?
 
-    init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions, subtitles: SubtitleOptions = SubtitleOptions()) {
-        self.spec = spec; self.model = model; self.options = options; self.subtitles = subtitles
-        // The subtitle options ride along in the options (the sidecars read them back from there).
-        var recorded = (try? JSONValue(encoding: options)) ?? .null
-        if !subtitles.isDefault, case .object(var fields) = recorded, case .object(let extra)? = try? JSONValue(encoding: subtitles) {
-            fields.merge(extra) { a, _ in a }
-            recorded = .object(fields)
-        }
-        provenance = StageProvenance(task: "transcribe", model: model.name, modelFormat: model.format.rawValue, files: model.files,
-                                     options: recorded, prompt: nil)
+    init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions, subtitles: SubtitleOptions = SubtitleOptions(),
+         vad: (InstalledModel, VADOptions)? = nil) {
+        self.spec = spec; self.model = model; self.options = options; self.subtitles = subtitles; self.vad = vad
+        var files = model.files
+        if let vad { for (k, v) in vad.0.files { files["vad/\(k)"] = v } }
+        let recorded = TranscribeOptions(options: options, subtitles: subtitles, vad: vad?.1)
+        provenance = StageProvenance(task: "transcribe", model: model.name, modelFormat: model.format.rawValue, files: files,
+                                     options: (try? JSONValue(encoding: recorded)) ?? .null, prompt: nil)
     }
 
     /// Files per batch: as many as keep a decoding step within the rows that read float16 weights
@@ -165,8 +193,8 @@ final class TranscribeStage: PipelineStage {
     }
 
     func load() throws {
-        guard transcriber == nil else { return }
-        transcriber = try ModelRegistry.transcriber(model)
+        if transcriber == nil { transcriber = try ModelRegistry.transcriber(model) }
+        if let vad, detector == nil { detector = try ModelRegistry.voiceActivityDetector(vad.model) }
     }
 
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
@@ -177,17 +205,26 @@ final class TranscribeStage: PipelineStage {
         let melBins = transcriber.model.dimensions.melBins
         var entered = [Date](repeating: Date(), count: inputs.count)
         var loadSeconds = [Double](repeating: 0, count: inputs.count)
+        var speech = [SpeechOnlyAudio?](repeating: nil, count: inputs.count)
+        let (detector, vadOptions) = (self.detector, vad?.options ?? VADOptions())
         withoutActuallyEscaping(finish) { finish in
             _ = transcriber.transcribe(count: inputs.count, load: { i in
                 entered[i] = Date()
                 defer { loadSeconds[i] = Date().timeIntervalSince(entered[i]) }
-                return try LogMelSpectrogram.load(path: inputs[i].item.path, nMels: melBins)
+                guard let detector else { return try LogMelSpectrogram.load(path: inputs[i].item.path, nMels: melBins) }
+                // vad_filter (faster-whisper): only the speech chunks, concatenated, are transcribed
+                let kept = detector.speechOnly(try AudioDecoder.decodeMono16k(path: inputs[i].item.path), options: vadOptions)
+                speech[i] = kept
+                return LogMelSpectrogram(samples: kept.samples, nMels: melBins)
             }, options: options, batchSize: batchSize) { i, result in
-                finish(i, result.flatMap { transcript in
+                finish(i, result.flatMap { heard in
                     Result {
+                        // times mapped back to the original recording (restore_speech_timestamps)
+                        let transcript = speech[i].map { heard.restoringSpeechTimestamps($0) } ?? heard
                         var fields = try JSONValue(encoding: transcript).objectValue ?? [:]
                         fields["windows"] = nil   // every window's ids: the segments' tokens already hold them
                         fields["text"] = .string(transcript.text)
+                        if let kept = speech[i] { fields["duration_after_vad"] = .double(kept.durationAfterVAD) }
                         return StageOutput(result: .object(fields), mediaSeconds: transcript.duration,
                                            timings: ["audio": loadSeconds[i], "wall": Date().timeIntervalSince(entered[i])])
                     }
