@@ -48,6 +48,9 @@ public struct SearchRequest {
     public var processors: [LogitsProcessor]
     /// Anything the step function needs per request (e.g. which encoder window it reads).
     public var context: Int
+    /// Tokens forced at the first steps (CTranslate2's hard prefix, `return_prefix`): they are part
+    /// of the hypothesis but add nothing to its log-prob; the processors still see those steps.
+    public var prefix: [Int] = []
     public init(startToken: Int, endToken: Int, startPosition: Int, maxSteps: Int, processors: [LogitsProcessor], context: Int) {
         self.startToken = startToken; self.endToken = endToken; self.startPosition = startPosition; self.maxSteps = maxSteps
         self.processors = processors; self.context = context
@@ -125,11 +128,16 @@ public enum Search {
                 let request = requests[l.request]
                 let row = logits.data + r * vocab
                 for p in request.processors { p.process(step: step, generated: l.tokens, logits: row, vocabularySize: vocab) }
-                Kernels.logSoftmax(row, logProbs, count: vocab)
-                let token = options.temperature > 0
-                    ? sample(row, count: vocab, options: options, rng: &l.rng)
-                    : argmax(logProbs, count: vocab)
-                l.logProb += logProbs[token]
+                let token: Int
+                if step < request.prefix.count {
+                    token = request.prefix[step]
+                } else {
+                    Kernels.logSoftmax(row, logProbs, count: vocab)
+                    token = options.temperature > 0
+                        ? sample(row, count: vocab, options: options, rng: &l.rng)
+                        : argmax(logProbs, count: vocab)
+                    l.logProb += logProbs[token]
+                }
                 let isEnd = isEndToken(token, request)
                 if !isEnd { l.tokens.append(token) }
                 if isEnd || step == request.maxSteps - 1 || (request.shouldStop?(l.tokens) ?? false) {
@@ -172,6 +180,11 @@ public enum Search {
                 let request = requests[owner.request], beam = states[owner.request].beams[owner.beam]
                 let row = logits.data + r * vocab
                 for p in request.processors { p.process(step: step, generated: beam.tokens, logits: row, vocabularySize: vocab) }
+                if step < request.prefix.count {
+                    // A forced token: one beam, log-prob 0 (CTranslate2's update_sample_with_prefix).
+                    candidatesOf[owner.request] = [(0, owner.beam, request.prefix[step])]
+                    continue
+                }
                 Kernels.logSoftmax(row, logProbs, count: vocab)
                 var top = candidatesOf[owner.request] ?? []
                 topK(logProbs, count: vocab, k: candidates, offset: beam.logProb, beam: owner.beam, into: &top)
@@ -186,6 +199,11 @@ public enum Search {
                 var spare = beamSize
                 for k in 0..<min(beamSize, top.count) {
                     var pick = top[k]
+                    // First free step after a prefix: an end token below the best candidate makes a
+                    // dead beam (CTranslate2 penalizes </s> in secondary beams there, issue #277).
+                    if k > 0 && step == request.prefix.count && !request.prefix.isEmpty && isEndToken(pick.token, request) {
+                        continue
+                    }
                     if isEndToken(pick.token, request) || lastStep {
                         var tokens = old[pick.beam].tokens
                         if !isEndToken(pick.token, request) { tokens.append(pick.token) }
@@ -300,4 +318,32 @@ public struct SplitMix64 {
         return z ^ (z >> 31)
     }
     public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+/// CTranslate2's `repetition_penalty` (decoding_utils.cc RepetitionPenalty): every token already
+/// generated has its logit divided by `penalty` when positive, multiplied when negative.
+public struct RepetitionPenalty: LogitsProcessor {
+    public let penalty: Float
+    public init(_ penalty: Float) { self.penalty = penalty }
+    public func process(step: Int, generated: [Int], logits: UnsafeMutablePointer<Float>, vocabularySize: Int) {
+        for t in Set(generated) where t >= 0 && t < vocabularySize {
+            logits[t] = logits[t] < 0 ? logits[t] * penalty : logits[t] / penalty
+        }
+    }
+}
+
+/// CTranslate2's `no_repeat_ngram_size` (decoding_utils.cc NoRepeatNgram): a token that would
+/// complete an n-gram already present in the generated tokens is disabled.
+public struct NoRepeatNgram: LogitsProcessor {
+    public let size: Int
+    public init(_ size: Int) { self.size = size }
+    public func process(step: Int, generated: [Int], logits: UnsafeMutablePointer<Float>, vocabularySize: Int) {
+        let n = size, count = generated.count
+        guard n > 0, count >= n else { return }
+        let suffix = generated[(count - n + 1)...]   // the n−1 latest tokens
+        for start in 0...(count - n) where generated[start..<(start + n - 1)].elementsEqual(suffix) {
+            let banned = generated[start + n - 1]
+            if banned >= 0 && banned < vocabularySize { logits[banned] = -Float.infinity }
+        }
+    }
 }

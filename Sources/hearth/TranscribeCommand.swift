@@ -68,6 +68,33 @@ struct TranscribeCommand: ParsableCommand {
     @Flag(name: .customLong("highlight-words"), help: "Subtitles: underline each word as it is spoken (needs --word-timestamps).")
     var highlightWords = false
 
+    @Option(name: .customLong("repetition-penalty"), help: "Penalty on tokens already generated in a window (default 1: off).")
+    var repetitionPenalty: Float = 1
+
+    @Option(name: .customLong("no-repeat-ngram-size"), help: "n-grams of this size never repeat within a window (default 0: off).")
+    var noRepeatNgramSize = 0
+
+    @Option(name: .customLong("prefix"), help: "Text forced at the start of the first window.")
+    var prefix: String?
+
+    @Option(name: .customLong("hotwords"), help: "Hint phrases for every window (not where --prefix applies).")
+    var hotwords: String?
+
+    @Option(name: .customLong("clip-timestamps"), help: "Regions to transcribe: start,end,… in seconds (an odd last start runs to the end).")
+    var clipTimestamps: String?
+
+    @Option(name: .customLong("hallucination-silence-threshold"), help: "With --word-timestamps: skip silences longer than this (s) before likely hallucinations.")
+    var hallucinationSilenceThreshold: Float?
+
+    @Option(name: .customLong("language-detection-threshold"), help: "A window's top language above this probability decides (default 0.5).")
+    var languageDetectionThreshold: Float = 0.5
+
+    @Option(name: .customLong("language-detection-segments"), help: "30 s windows language detection may look at (default 1).")
+    var languageDetectionSegments = 1
+
+    @Flag(name: .customLong("multilingual"), help: "Detect the language of every window (multilingual models).")
+    var multilingual = false
+
     @Flag(name: .customLong("vad"), help: "Transcribe only the speech Silero VAD finds (faster-whisper's vad_filter; model silero-vad).")
     var vad = false
 
@@ -117,6 +144,23 @@ struct TranscribeCommand: ParsableCommand {
         options.withoutTimestamps = withoutTimestamps
         options.initialPrompt = initialPrompt
         options.wordTimestamps = wordTimestamps
+        options.repetitionPenalty = repetitionPenalty
+        options.noRepeatNgramSize = noRepeatNgramSize
+        options.prefix = prefix
+        options.hotwords = hotwords
+        if let clipTimestamps {
+            let parts = clipTimestamps.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.contains(nil) else { throw ValidationError("--clip-timestamps: seconds separated by commas, e.g. 0,30.5,60") }
+            options.clipTimestamps = parts.map { $0! }
+            if vad { throw ValidationError("--clip-timestamps cannot be used with --vad (faster-whisper ignores vad_filter then)") }
+        }
+        options.hallucinationSilenceThreshold = hallucinationSilenceThreshold
+        options.languageDetectionThreshold = languageDetectionThreshold
+        options.languageDetectionSegments = languageDetectionSegments
+        options.multilingual = multilingual
+        if let problem = options.problem() {
+            throw ValidationError("--" + problem.replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: "-timestamps: true", with: "-timestamps"))
+        }
         options.prependPunctuations = prependPunctuations
         options.appendPunctuations = appendPunctuations
         var subtitles = SubtitleOptions()

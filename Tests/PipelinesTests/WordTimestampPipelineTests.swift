@@ -41,6 +41,25 @@ final class WordTimestampPipelineTests: XCTestCase {
         XCTAssertEqual(try problems("{word_timestamps: true, max_line_width: 42, max_line_count: 2, highlight_words: true}"), [])
     }
 
+    /// faster-whisper's decoding options validate, and say what is wrong with them.
+    func testDecodingOptionsValidate() throws {
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("media"), withIntermediateDirectories: true)
+        XCTAssertEqual(try problems("""
+            {hotwords: "Hearth archive", prefix: "Welcome", repetition_penalty: 1.2, no_repeat_ngram_size: 3, \
+            clip_timestamps: "0,30.5,60", language_detection_segments: 2, language_detection_threshold: 0.8, \
+            multilingual: true, word_timestamps: true, hallucination_silence_threshold: 2}
+            """), [])
+        XCTAssertEqual(try problems("{clip_timestamps: [5.5, 20]}"), [])
+        XCTAssertEqual(try problems("{hallucination_silence_threshold: 2}"),
+                       ["stages[0].options.hallucination_silence_threshold: hallucination_silence_threshold needs word_timestamps: true"])
+        XCTAssertEqual(try problems("{clip_timestamps: \"0,ten\"}"),
+                       ["stages[0].options.clip_timestamps: must be seconds separated by commas, or a list of seconds"])
+        XCTAssertEqual(try problems("{repetition_penalty: 0}"),
+                       ["stages[0].options.repetition_penalty: repetition_penalty must be > 0"])
+        XCTAssertEqual(try problems("{clip_timestamps: [0, 10], vad_filter: true}"),
+                       ["stages[0].options.vad_filter: cannot be used with clip_timestamps (faster-whisper ignores vad_filter when clip_timestamps is given)"])
+    }
+
     func testWordsInRecordsAndSidecars() throws {
         try Fixtures.copy(Fixtures.sample("jfk.wav"), into: folder.appendingPathComponent("media"))
         let url = try Fixtures.write("""

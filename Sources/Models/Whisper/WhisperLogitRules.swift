@@ -4,6 +4,9 @@
 //   3. timestamp rules: <|notimestamps|> never; the first token is a timestamp ≤ max initial;
 //      timestamps come in pairs except before EOT and never decrease; if the total probability
 //      of timestamps beats every text token, a timestamp is forced.
+// With a prefix (faster-whisper's `prefix`: forced tokens after the prompt), sampling begins after
+// it: the begin rules apply at that step, the initial-timestamp rule not at all, and the pair and
+// order rules look at the sampled tokens only (CTranslate2's get_sample_begin).
 
 import Decoding
 import Foundation
@@ -18,10 +21,13 @@ public struct WhisperLogitRules: LogitsProcessor {
     public let timestampBegin: Int
     public let timestampEnd: Int
     public let maxInitialTimestamp: Int
+    /// Length of the forced prefix: the first sampled step.
+    public let sampleBegin: Int
 
     public init(tokenizer: WhisperTokenizer, suppressed: [Int], suppressedAtBegin: [Int], timestamps: Bool,
-                maxInitialTimestampIndex: Int) {
+                maxInitialTimestampIndex: Int, sampleBegin: Int = 0) {
         self.suppressed = suppressed; self.suppressedAtBegin = suppressedAtBegin; self.timestamps = timestamps
+        self.sampleBegin = sampleBegin
         endOfText = tokenizer.endOfText; noTimestamps = tokenizer.noTimestamps
         timestampBegin = tokenizer.timestampBegin; timestampEnd = tokenizer.timestampEnd
         maxInitialTimestamp = tokenizer.timestampBegin + maxInitialTimestampIndex
@@ -30,18 +36,19 @@ public struct WhisperLogitRules: LogitsProcessor {
     public func process(step: Int, generated: [Int], logits: UnsafeMutablePointer<Float>, vocabularySize: Int) {
         let off = -Float.infinity
         for t in suppressed where t < vocabularySize { logits[t] = off }
-        if step == 0 { for t in suppressedAtBegin where t < vocabularySize { logits[t] = off } }
+        if step == sampleBegin { for t in suppressedAtBegin where t < vocabularySize { logits[t] = off } }
         guard timestamps else { return }
         logits[noTimestamps] = off
-        if step == 0 {
+        if step == 0 && sampleBegin == 0 {
             for t in 0..<timestampBegin { logits[t] = off }
             if maxInitialTimestamp + 1 <= timestampEnd { for t in (maxInitialTimestamp + 1)...timestampEnd { logits[t] = off } }
             return
         }
+        guard step > sampleBegin else { return }
         var checkTimestampMass = true
         let last = generated[step - 1]
         if last >= timestampBegin {
-            let penultimate = step >= 2 ? generated[step - 2] : last
+            let penultimate = step - 1 > sampleBegin ? generated[step - 2] : last
             if penultimate >= timestampBegin {
                 for t in timestampBegin...timestampEnd { logits[t] = off }     // must be text now
                 checkTimestampMass = false
@@ -49,7 +56,8 @@ public struct WhisperLogitRules: LogitsProcessor {
                 for t in 0..<endOfText { logits[t] = off }                    // timestamp or EOT
             }
         }
-        if let lastTimestamp = generated.last(where: { $0 >= timestampBegin }), lastTimestamp > timestampBegin {
+        if let lastTimestamp = generated[min(sampleBegin, generated.count)...].last(where: { $0 >= timestampBegin }),
+           lastTimestamp > timestampBegin {
             for t in timestampBegin..<lastTimestamp { logits[t] = off }       // never decrease
         }
         guard checkTimestampMass else { return }

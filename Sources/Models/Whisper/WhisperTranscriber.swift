@@ -37,7 +37,37 @@ public struct TranscriptionOptions: Codable, Sendable, Equatable {
     /// With word timestamps: marks merged into the following word / the previous word.
     public var prependPunctuations = "\"'“¿([{-"
     public var appendPunctuations = "\"'.。,，!！?？:：”)]}、"
+    /// Logits of tokens already generated in a window are divided (positive) or multiplied
+    /// (negative) by this (1: off).
+    public var repetitionPenalty: Float = 1
+    /// n-grams of this size never repeat within a window (0: off).
+    public var noRepeatNgramSize = 0
+    /// Text forced at the start of the first window (seek 0); hotwords are then left out there.
+    public var prefix: String? = nil
+    /// Hint phrases put in every window's previous-text prompt (not where `prefix` applies).
+    public var hotwords: String? = nil
+    /// Seconds: start,end pairs of the regions to transcribe (an odd last start runs to the end);
+    /// empty: the whole recording.
+    public var clipTimestamps: [Double] = []
+    /// With word timestamps: silent gaps longer than this (s) before a likely hallucination are skipped.
+    public var hallucinationSilenceThreshold: Float? = nil
+    /// Language detection: a 30 s window whose top language is more probable than this decides;
+    /// otherwise the next, up to `languageDetectionSegments` windows, then a majority vote.
+    public var languageDetectionThreshold: Float = 0.5
+    public var languageDetectionSegments = 1
+    /// Detect the language of every window (multilingual models); segments record theirs.
+    public var multilingual = false
     public init() {}
+
+    /// Problems with combinations of options, named by their snake_case keys.
+    public func problem() -> String? {
+        if hallucinationSilenceThreshold != nil && !wordTimestamps { return "hallucination_silence_threshold needs word_timestamps: true" }
+        if repetitionPenalty <= 0 { return "repetition_penalty must be > 0" }
+        if noRepeatNgramSize < 0 { return "no_repeat_ngram_size must be ≥ 0" }
+        if languageDetectionSegments < 1 { return "language_detection_segments must be at least 1" }
+        if clipTimestamps.contains(where: { !$0.isFinite || $0 < 0 }) { return "clip_timestamps must be seconds ≥ 0" }
+        return nil
+    }
 }
 
 public struct TranscriptSegment: Codable, Sendable, Equatable {
@@ -53,6 +83,8 @@ public struct TranscriptSegment: Codable, Sendable, Equatable {
     public var noSpeechProb: Float
     /// With `wordTimestamps`: the segment's words.
     public var words: [WordTiming]? = nil
+    /// With `multilingual`: the language detected for this segment's window.
+    public var language: String? = nil
 }
 
 public struct Transcript: Codable, Sendable {
@@ -132,19 +164,43 @@ public final class WhisperTranscriber {
         var seek = 0
         var allTokens: [Int] = []
         var promptResetSince = 0
+        /// The language of the current window's prompt (nil: not detected yet).
         var language: String?
         var languageProbability: Float = 1
         /// End of the last speech seen (faster-whisper's `last_speech_timestamp`).
         var lastSpeech = 0.0
         var transcript: Transcript
-        var done: Bool { seek >= contentFrames }
+        /// Regions to transcribe in frames (clip_timestamps; the whole recording by default).
+        let clips: [(start: Int, end: Int)]
+        var clip = 0
+        var done: Bool { clip >= clips.count }
 
         init(index: Int, mel: LogMelSpectrogram, options: TranscriptionOptions, tokenizer: WhisperTokenizer) {
             self.index = index; self.mel = mel; contentFrames = mel.contentFrames
+            // seek points as faster-whisper: round(seconds · 100), paired; an odd last start runs to the end
+            var points = options.clipTimestamps.map { Int(($0 * 100).rounded(.toNearestOrEven)) }
+            if points.isEmpty { points = [0] }
+            if points.count % 2 == 1 { points.append(mel.contentFrames) }
+            clips = stride(from: 0, to: points.count, by: 2).map { (points[$0], points[$0 + 1]) }
             language = tokenizer.isMultilingual ? options.language : "en"
             transcript = Transcript(language: language ?? "", languageProbability: 1, duration: mel.durationSeconds, segments: [])
             if let prompt = options.initialPrompt {
                 allTokens = tokenizer.encode(" " + prompt.trimmingCharacters(in: .whitespaces))
+            }
+            seek = clips[0].start
+            settle()
+        }
+
+        /// The end of the current clip (frames, within the content).
+        var clipEnd: Int { min(clips[clip].end, contentFrames) }
+
+        /// Moves `seek` into the current clip, or on to the next clip when this one is done.
+        func settle() {
+            while clip < clips.count {
+                if seek < clips[clip].start { seek = clips[clip].start }
+                if seek < clipEnd { return }
+                clip += 1
+                if clip < clips.count { seek = clips[clip].start }
             }
         }
     }
@@ -156,8 +212,9 @@ public final class WhisperTranscriber {
     func step(_ allFiles: [FileState], options: TranscriptionOptions) {
         let dims = model.dimensions, frames = Self.framesPerWindow
         var files: [FileState] = [], windows: [[Float]] = [], segmentSizes: [Int] = []
+        defer { for f in allFiles { f.settle() } }
         for f in allFiles {
-            let size = min(frames, f.contentFrames - f.seek)
+            let size = min(frames, f.clipEnd - f.seek)
             let window = f.mel.window(startFrame: f.seek, count: size, paddedTo: frames)  // (melBins, frames)
             // Digital silence: a window whose content frames hold one constant log-mel value (every
             // sample zero, or at the floor Whisper's normalization clamps quiet frames to; the padding
@@ -178,12 +235,13 @@ public final class WhisperTranscriber {
         }
         let encoded = mel.withData { model.encode(mel: $0, windows: files.count) }
         let memory = model.crossMemory(encoded)
-        detectLanguages(files, memory: memory)
+        detectLanguages(files, memory: memory, options: options)
         let prompts = files.map { prompt(for: $0, options: options) }
         // Sampling seeds depend on the window's position in its file only, not on the file's place in
         // this call: a resumed run (fewer files) or another batch gives the same sampled fallbacks.
         let seeds = files.map { UInt64($0.seek) &* 1_000_003 }
-        let decoded = generateWithFallback(prompts: prompts, seeds: seeds, memory: memory, options: options)
+        let decoded = generateWithFallback(prompts: prompts.map(\.prompt), prefixes: prompts.map(\.prefix), seeds: seeds,
+                                           memory: memory, options: options)
         for (i, f) in files.enumerated() {
             f.transcript.windows.append(decoded[i].tokens)
             advance(f, decoded: decoded[i], segmentSize: segmentSizes[i], options: options, window: i, memory: memory)
@@ -200,52 +258,115 @@ public final class WhisperTranscriber {
         return true
     }
 
-    /// Multilingual models without a forced language: softmax over language tokens after <|startoftranscript|>.
-    func detectLanguages(_ files: [FileState], memory: [Tensor]) {
-        let pending = files.enumerated().filter { $0.element.language == nil }
-        guard !pending.isEmpty, !tokenizer.languages.isEmpty else { return }
-        let cache = model.makeCache(slots: pending.count)
-        let logits = model.decode(tokens: Array(repeating: tokenizer.startOfTranscript, count: pending.count),
-                                  slots: Array(0..<pending.count), positions: Array(repeating: 0, count: pending.count),
-                                  windows: pending.map(\.offset), memory: memory, cache: cache,
-                                  logitRows: Array(0..<pending.count))
+    /// Multilingual models: the language of each file without one (faster-whisper's detect_language:
+    /// the first window whose top language is more probable than `language_detection_threshold`
+    /// decides, looking at up to `language_detection_segments` 30 s windows, else the language most
+    /// often on top wins, with its best probability); with `multilingual`, every window's own.
+    func detectLanguages(_ files: [FileState], memory: [Tensor], options: TranscriptionOptions) {
+        guard tokenizer.isMultilingual, !tokenizer.languages.isEmpty else { return }
+        let pending = files.enumerated().filter { $0.element.language == nil || options.multilingual }
+        guard !pending.isEmpty else { return }
+        let detected = languageProbabilities(windows: pending.map(\.offset), memory: memory)
         for (row, (_, file)) in pending.enumerated() {
-            var scores = tokenizer.languages.map { logits.data[row * model.dimensions.vocabularySize + $0.id] }
-            scores.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress!, count: $0.count) }
-            let best = scores.indices.max { scores[$0] < scores[$1] }!
-            file.language = tokenizer.languages[best].code
-            file.languageProbability = scores[best]
-            file.transcript.language = tokenizer.languages[best].code
-            file.transcript.languageProbability = scores[best]
+            let top = detected[row]
+            if file.transcript.language.isEmpty {
+                let (language, probability) = top.probability > options.languageDetectionThreshold
+                    ? (top.code, top.probability) : moreLanguageWindows(file, first: top, options: options)
+                file.transcript.language = language
+                file.transcript.languageProbability = probability
+                file.languageProbability = probability
+                file.language = language
+            }
+            if options.multilingual { file.language = top.code }
         }
     }
 
-    /// [<|startofprev|> previous…] <|startoftranscript|> [lang task] [<|notimestamps|>]
-    func prompt(for f: FileState, options: TranscriptionOptions) -> [Int] {
+    /// The top language (code, softmax probability over the language tokens) of each window of `memory`.
+    func languageProbabilities(windows: [Int], memory: [Tensor]) -> [(code: String, probability: Float)] {
+        let cache = model.makeCache(slots: windows.count)
+        let logits = model.decode(tokens: Array(repeating: tokenizer.startOfTranscript, count: windows.count),
+                                  slots: Array(windows.indices), positions: Array(repeating: 0, count: windows.count),
+                                  windows: windows, memory: memory, cache: cache, logitRows: Array(windows.indices))
+        return windows.indices.map { row in
+            var scores = tokenizer.languages.map { logits.data[row * model.dimensions.vocabularySize + $0.id] }
+            scores.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress!, count: $0.count) }
+            let best = scores.indices.max { scores[$0] < scores[$1] }!
+            return (tokenizer.languages[best].code, scores[best])
+        }
+    }
+
+    /// Detection over the windows after the first (none decided): each is encoded on its own.
+    func moreLanguageWindows(_ f: FileState, first: (code: String, probability: Float),
+                             options: TranscriptionOptions) -> (String, Float) {
+        var votes: [(code: String, probabilities: [Float])] = [(first.code, [first.probability])]
+        let frames = Self.framesPerWindow, melBins = model.dimensions.melBins
+        for k in 1..<max(1, options.languageDetectionSegments) {
+            let start = f.seek + k * frames
+            guard start < f.contentFrames else { break }
+            let window = f.mel.window(startFrame: start, count: min(frames, f.contentFrames - start), paddedTo: frames)
+            let mel = Tensor(zeros: [1, melBins, frames])
+            window.withUnsafeBufferPointer { mel.data.update(from: $0.baseAddress!, count: window.count) }
+            let memory = model.crossMemory(mel.withData { model.encode(mel: $0, windows: 1) })
+            let top = languageProbabilities(windows: [0], memory: memory)[0]
+            if top.probability > options.languageDetectionThreshold { return top }
+            if let i = votes.firstIndex(where: { $0.code == top.code }) { votes[i].probabilities.append(top.probability) }
+            else { votes.append((top.code, [top.probability])) }
+        }
+        // Python's max(dict, key=len): the first language with the most windows
+        var winner = votes[0]
+        for v in votes.dropFirst() where v.probabilities.count > winner.probabilities.count { winner = v }
+        return (winner.code, winner.probabilities.max()!)
+    }
+
+    /// The prompt [<|startofprev|> hotwords… previous…] <|startoftranscript|> [lang task]
+    /// [<|notimestamps|>] and the tokens forced after it: [<|0.00|>] prefix… on the first window
+    /// (faster-whisper's get_prompt; hotwords are left out where the prefix applies).
+    func prompt(for f: FileState, options: TranscriptionOptions) -> (prompt: [Int], prefix: [Int]) {
+        let limit = model.dimensions.textContext / 2
+        func encoded(_ text: String) -> [Int] {
+            let tokens = tokenizer.encode(" " + text.trimmingCharacters(in: .whitespaces))
+            return tokens.count >= limit ? Array(tokens.prefix(limit - 1)) : tokens
+        }
+        let prefixText = f.seek == 0 ? options.prefix.flatMap { $0.isEmpty ? nil : $0 } : nil
+        let hotwords = prefixText == nil ? options.hotwords.flatMap { $0.isEmpty ? nil : $0 } : nil
         var p: [Int] = []
         let previous = Array(f.allTokens[f.promptResetSince...])
-        if !previous.isEmpty {
+        if !previous.isEmpty || hotwords != nil {
             p.append(tokenizer.startOfPrevious)
-            p += previous.suffix(model.dimensions.textContext / 2 - 1)
+            if let hotwords { p += encoded(hotwords) }
+            p += previous.suffix(limit - 1)
         }
         p += tokenizer.startSequence(language: f.language, task: options.task)
         if options.withoutTimestamps { p.append(tokenizer.noTimestamps) }
-        return p
+        var prefix: [Int] = []
+        if let prefixText {
+            if !options.withoutTimestamps { prefix.append(tokenizer.timestampBegin) }
+            prefix += encoded(prefixText)
+        }
+        return (p, prefix)
     }
 
     // MARK: Decoding with temperature fallback
 
     /// `seeds[i]`: the sampling seed of request i (stable per file and window, whatever the batch).
-    func generateWithFallback(prompts: [[Int]], seeds: [UInt64], memory: [Tensor], options: TranscriptionOptions) -> [Decoded] {
+    func generateWithFallback(prompts: [[Int]], prefixes: [[Int]], seeds: [UInt64], memory: [Tensor],
+                              options: TranscriptionOptions) -> [Decoded] {
         var best = [Decoded?](repeating: nil, count: prompts.count)
         var all = [[Decoded]](repeating: [], count: prompts.count)
         var belowThreshold = [[Decoded]](repeating: [], count: prompts.count)
         var pending = Array(prompts.indices)
         let suppressed = tokenizer.suppressedTokens(options.suppressTokens)
         let begin = options.suppressBlank ? (config.suppressIDsBegin.isEmpty ? [tokenizer.bpe.encode(" ").first ?? 220, tokenizer.endOfText] : config.suppressIDsBegin) : []
-        let rules = WhisperLogitRules(tokenizer: tokenizer, suppressed: suppressed, suppressedAtBegin: begin,
-                                      timestamps: !options.withoutTimestamps,
-                                      maxInitialTimestampIndex: Int((options.maxInitialTimestamp / Float(Self.timePrecision)).rounded()))
+        // In CTranslate2's order: repetition penalty, no-repeat n-grams, then suppression and timestamp rules.
+        var penalties: [LogitsProcessor] = []
+        if options.repetitionPenalty != 1 { penalties.append(RepetitionPenalty(options.repetitionPenalty)) }
+        if options.noRepeatNgramSize > 0 { penalties.append(NoRepeatNgram(options.noRepeatNgramSize)) }
+        let rules = prefixes.map { prefix -> [LogitsProcessor] in
+            penalties + [WhisperLogitRules(tokenizer: tokenizer, suppressed: suppressed, suppressedAtBegin: begin,
+                                           timestamps: !options.withoutTimestamps,
+                                           maxInitialTimestampIndex: Int((options.maxInitialTimestamp / Float(Self.timePrecision)).rounded()),
+                                           sampleBegin: prefix.count)]
+        }
         for (round, temperature) in options.temperatures.enumerated() where !pending.isEmpty {
             var search = SearchOptions()
             search.temperature = temperature
@@ -254,8 +375,9 @@ public final class WhisperTranscriber {
             search.patience = options.patience
             search.lengthPenalty = options.lengthPenalty
             search.seed = options.seed &+ UInt64(round)
-            let results = run(pending.map { prompts[$0] }, windows: pending, seeds: pending.map { seeds[$0] }, memory: memory,
-                              rules: rules, search: search, options: options)
+            let results = run(pending.map { prompts[$0] }, prefixes: pending.map { prefixes[$0] }, windows: pending,
+                              seeds: pending.map { seeds[$0] }, memory: memory, rules: pending.map { rules[$0] },
+                              search: search, options: options)
             var stillPending: [Int] = []
             for (k, i) in pending.enumerated() {
                 let (hyp, noSpeech) = results[k]
@@ -290,7 +412,7 @@ public final class WhisperTranscriber {
 
     /// Prefills each prompt into its cache slot (batched), then runs one search for all of them.
     /// Returns the best hypothesis and the no-speech probability of each request.
-    func run(_ prompts: [[Int]], windows: [Int], seeds: [UInt64], memory: [Tensor], rules: WhisperLogitRules,
+    func run(_ prompts: [[Int]], prefixes: [[Int]], windows: [Int], seeds: [UInt64], memory: [Tensor], rules: [[LogitsProcessor]],
              search: SearchOptions, options: TranscriptionOptions) -> [(Hypothesis, Float)] {
         let width = Search.slotsPerRequest(search)
         let cache = model.makeCache(slots: prompts.count * width)
@@ -313,11 +435,13 @@ public final class WhisperTranscriber {
         let probes = prompts.enumerated().map { i, p in
             NoSpeechProbe(active: p.last == tokenizer.startOfTranscript, token: tokenizer.noSpeech)
         }
-        let total = prompts.map { p in options.maxNewTokens.map { p.count + $0 } ?? model.dimensions.textContext }
+        // faster-whisper's max_length counts the whole prompt, the prefix included
+        let total = prompts.indices.map { i in options.maxNewTokens.map { prompts[i].count + prefixes[i].count + $0 } ?? model.dimensions.textContext }
         let requests = prompts.enumerated().map { i, p -> SearchRequest in
             var r = SearchRequest(startToken: p.last!, endToken: tokenizer.endOfText, startPosition: p.count - 1,
                                   maxSteps: max(1, min(total[i] / 2, total[i] - (p.count - 1))),
-                                  processors: [probes[i], rules], context: windows[i])
+                                  processors: [probes[i]] + rules[i], context: windows[i])
+            r.prefix = prefixes[i]
             r.seed = search.seed &+ seeds[i]
             return r
         }
@@ -394,6 +518,11 @@ public final class WhisperTranscriber {
             if !singleTimestampEnding, let lastWordEnd = Self.lastEnd(pieces), lastWordEnd > timeOffset {
                 f.seek = Int((lastWordEnd * 100).rounded(.toNearestOrEven))
             }
+            if let threshold = options.hallucinationSilenceThreshold {
+                let skipped = skipHallucinations(&pieces, f, threshold: Double(threshold), previousSeek: previousSeek,
+                                                 timeOffset: timeOffset, segmentDuration: segmentDuration)
+                if skipped { return }
+            }
             if let end = Self.lastEnd(pieces) { f.lastSpeech = end }
         }
         for piece in pieces {
@@ -403,11 +532,74 @@ public final class WhisperTranscriber {
             f.transcript.segments.append(TranscriptSegment(
                 id: f.transcript.segments.count + 1, seek: previousSeek, start: piece.start, end: piece.end, text: text,
                 tokens: piece.tokens, temperature: decoded.temperature, avgLogprob: decoded.avgLogprob,
-                compressionRatio: decoded.compressionRatio, noSpeechProb: decoded.noSpeechProb, words: piece.words))
+                compressionRatio: decoded.compressionRatio, noSpeechProb: decoded.noSpeechProb, words: piece.words,
+                language: options.multilingual && tokenizer.isMultilingual ? f.language : nil))
         }
         if !options.conditionOnPreviousText || decoded.temperature > options.promptResetOnTemperature {
             f.promptResetSince = f.allTokens.count
         }
+    }
+}
+
+// MARK: hallucination_silence_threshold (faster-whisper's generate_segments, after openai-whisper)
+
+extension WhisperTranscriber {
+    /// Marks faster-whisper leaves out of the anomaly count (`w["word"] not in punctuation`: a
+    /// substring test, so "" and runs like "?？" count as punctuation too).
+    static let anomalyPunctuation = "\"'“¿([{-\"'.。,，!！?？:：”)]}、"
+
+    /// Very improbable, very short or very long words score high.
+    static func anomalyScore(_ w: WordTiming) -> Double {
+        let duration = w.end - w.start
+        var score = 0.0
+        if w.probability < 0.15 { score += 1 }
+        if duration < 0.133 { score += (0.133 - duration) * 15 }
+        if duration > 2.0 { score += duration - 2.0 }
+        return score
+    }
+
+    /// A segment whose first eight words (punctuation aside) look hallucinated.
+    static func isAnomaly(_ piece: WindowPiece?) -> Bool {
+        guard let piece, let all = piece.words, !all.isEmpty else { return false }
+        let words = all.filter { !($0.word.isEmpty || anomalyPunctuation.contains($0.word)) }.prefix(8)
+        let score = words.reduce(0) { $0 + anomalyScore($1) }
+        return score >= 3 || score + 0.01 >= Double(words.count)
+    }
+
+    /// Skips the silence before a likely hallucination: when the window's first worded segment is
+    /// an anomaly after a gap over `threshold`, the window is dropped and decoding resumes at the
+    /// segment (returns true); an anomaly with silence (or anomalies) on both sides ends the window
+    /// there, resuming at it or, near the end of the recording, stopping.
+    func skipHallucinations(_ pieces: inout [WindowPiece], _ f: FileState, threshold: Double, previousSeek: Int,
+                            timeOffset: Double, segmentDuration: Double) -> Bool {
+        let hasWords = { (p: WindowPiece) in !(p.words ?? []).isEmpty }
+        let windowEnd = Double(previousSeek + Self.framesPerWindow) * Self.secondsPerFrame
+        let contentDuration = Double(f.contentFrames) * Self.secondsPerFrame
+        if let first = pieces.first(where: hasWords), Self.isAnomaly(first) {
+            let gap = first.start - timeOffset
+            if gap > threshold {
+                f.seek = previousSeek + Int((gap * 100).rounded(.toNearestOrEven))
+                return true
+            }
+        }
+        var lastEnd = f.lastSpeech
+        for i in pieces.indices where hasWords(pieces[i]) {
+            let piece = pieces[i]
+            if Self.isAnomaly(piece) {
+                let next = pieces[(i + 1)...].first(where: hasWords)
+                let nextStart = next?.words?.first?.start ?? timeOffset + segmentDuration
+                let silenceBefore = piece.start - lastEnd > threshold || piece.start < threshold || piece.start - timeOffset < 2.0
+                let silenceAfter = nextStart - piece.end > threshold || Self.isAnomaly(next) || windowEnd - piece.end < 2.0
+                if silenceBefore && silenceAfter {
+                    f.seek = Int((max(timeOffset + 1, piece.start) * 100).rounded(.toNearestOrEven))
+                    if contentDuration - piece.end < threshold { f.seek = f.contentFrames }
+                    pieces.removeSubrange(i...)
+                    break
+                }
+            }
+            lastEnd = piece.end
+        }
+        return false
     }
 }
 

@@ -71,6 +71,10 @@ struct TranscribeOptions: StageOptions, Decodable {
         case maxLineWidth = "max_line_width", maxLineCount = "max_line_count", maxWordsPerLine = "max_words_per_line"
         case highlightWords = "highlight_words"
         case vadFilter = "vad_filter", vadParameters = "vad_parameters"
+        case repetitionPenalty = "repetition_penalty", noRepeatNgramSize = "no_repeat_ngram_size", prefix, hotwords
+        case clipTimestamps = "clip_timestamps", hallucinationSilenceThreshold = "hallucination_silence_threshold"
+        case languageDetectionThreshold = "language_detection_threshold"
+        case languageDetectionSegments = "language_detection_segments", multilingual
     }
 
     init(from decoder: Decoder) throws {
@@ -112,6 +116,28 @@ struct TranscribeOptions: StageOptions, Decodable {
         o.wordTimestamps = try value(.wordTimestamps, o.wordTimestamps)
         o.prependPunctuations = try value(.prependPunctuations, o.prependPunctuations)
         o.appendPunctuations = try value(.appendPunctuations, o.appendPunctuations)
+        o.repetitionPenalty = try value(.repetitionPenalty, o.repetitionPenalty)
+        o.noRepeatNgramSize = try value(.noRepeatNgramSize, o.noRepeatNgramSize)
+        o.prefix = try c.decodeIfPresent(String.self, forKey: .prefix)
+        o.hotwords = try c.decodeIfPresent(String.self, forKey: .hotwords)
+        if c.contains(.clipTimestamps) {
+            // faster-whisper takes "start,end,…" or a list of seconds
+            if let text = try? c.decode(String.self, forKey: .clipTimestamps) {
+                let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+                try check(!parts.contains(nil), .clipTimestamps, "must be seconds separated by commas, or a list of seconds")
+                o.clipTimestamps = parts.map { $0! }
+            } else {
+                o.clipTimestamps = try c.decode([Double].self, forKey: .clipTimestamps)
+            }
+        }
+        o.hallucinationSilenceThreshold = try threshold(.hallucinationSilenceThreshold, o.hallucinationSilenceThreshold)
+        o.languageDetectionThreshold = try value(.languageDetectionThreshold, o.languageDetectionThreshold)
+        o.languageDetectionSegments = try value(.languageDetectionSegments, o.languageDetectionSegments)
+        o.multilingual = try value(.multilingual, o.multilingual)
+        if let problem = o.problem() {
+            let key = CodingKeys.allCases.first { problem.hasPrefix($0.stringValue + " ") } ?? .wordTimestamps
+            try check(false, key, problem)
+        }
         var sub = SubtitleOptions()
         sub.maxLineWidth = try c.decodeIfPresent(Int.self, forKey: .maxLineWidth)
         sub.maxLineCount = try c.decodeIfPresent(Int.self, forKey: .maxLineCount)
@@ -133,6 +159,8 @@ struct TranscribeOptions: StageOptions, Decodable {
         let vadFilter = try value(.vadFilter, false)
         let parameters = try c.decodeIfPresent(VADOptions.self, forKey: .vadParameters)
         try check(vadFilter || parameters == nil, .vadParameters, "takes effect only with vad_filter: true")
+        try check(!(vadFilter && !o.clipTimestamps.isEmpty), .vadFilter,
+                  "cannot be used with clip_timestamps (faster-whisper ignores vad_filter when clip_timestamps is given)")
         vad = vadFilter ? parameters ?? VADOptions() : nil
     }
 
