@@ -3,6 +3,7 @@ import Foundation
 import Media
 import Models
 import ModelStore
+import Pipelines
 import Tensors
 
 struct AskCommand: ParsableCommand {
@@ -59,27 +60,12 @@ struct AskCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        if image != nil || audio != nil { return try runOverFile() }
         BLAS.setThreads(threads)
-        if let image, try VisionLanguageCLI.askIfVisionModel(model: model, image: image, question: question, generation: generation, json: json) {
-            return   // a vision-language model answered, looking at the image (VisionLanguageCLI.swift)
-        }
         let store = ModelStore()
         var context: [String] = []
         if let contextFile {
             context.append(try String(contentsOfFile: contextFile, encoding: .utf8))
-        }
-        if let audio {
-            let whisper = try WhisperTranscriber.load(directory: try store.resolve(whisperModel).directory)
-            var options = TranscriptionOptions()
-            options.language = whisper.tokenizer.isMultilingual ? nil : "en"
-            let mel = try LogMelSpectrogram.load(path: audio, nMels: whisper.model.dimensions.melBins)
-            let transcript = try whisper.transcribe(count: 1, load: { _ in mel }, options: options)[0].get()
-            context.append("Transcript of \((audio as NSString).lastPathComponent):\n" + transcript.text.trimmingCharacters(in: .whitespaces))
-        }
-        if let image {
-            let detector = try YOLODetector(directory: try store.resolve(imageModel).directory.path)
-            let d = try DetectionDescriber(detector: detector).describe(try ImageDecoder.decode(path: image))
-            context.append(ImageContext.text(d, name: (image as NSString).lastPathComponent))
         }
         let installed = try store.resolve(model)
         let lm = try LanguageModel(path: installed.directory.path)
@@ -101,6 +87,43 @@ struct AskCommand: ParsableCommand {
         } else {
             print(result.text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+    }
+
+    /// `--audio` / `--image`: a pipeline over the file (CommandLinePipeline). A vision-language
+    /// model answers looking at the image (one ask stage); a text model reads the transcript or
+    /// the detector's description (a transcribe or detect stage, then ask). The question and the
+    /// context file reach the prompt as item fields, so nothing in them is read as a template.
+    func runOverFile() throws {
+        if image != nil && audio != nil { throw ValidationError("give --audio or --image, not both") }
+        let file = image ?? audio!
+        var fields = ["question": question, "name": (file as NSString).lastPathComponent]
+        if let contextFile { fields["context"] = try String(contentsOfFile: contextFile, encoding: .utf8) }
+        let context = contextFile == nil ? "" : "{{item.context}}\n\n"
+        var ask: [String: Any] = ["max_tokens": maxTokens, "temperature": temperature, "top_k": topK, "top_p": topP,
+                                  "seed": seed, "stop": stop]
+        if let system { ask["system"] = system }
+        var stages: [CommandLinePipeline.Stage] = []
+        if image != nil, try ResolvedVisionModel.resolve(model, store: ModelStore()) != nil {
+            stages = [.init(task: "ask", model: model, prompt: context + "{{item.question}}", options: ask)]
+        } else if image != nil {
+            stages = [.init(task: "detect", model: imageModel),
+                      .init(task: "ask", model: model, prompt: context + "Description of the image {{item.name}} "
+                            + "({{detect.width}}×{{detect.height}} pixels), from an object detector: {{detect.text}}"
+                            + "\n\nQuestion: {{item.question}}", options: ask)]
+        } else {
+            stages = [.init(task: "transcribe", model: whisperModel),
+                      .init(task: "ask", model: model, prompt: context + "Transcript of {{item.name}}:\n{{transcribe.text}}"
+                            + "\n\nQuestion: {{item.question}}", options: ask)]
+        }
+        let job = CommandLinePipeline(command: "ask", stages: stages, inputs: [file], fields: fields, threads: threads)
+        let outcome = try job.run()
+        let last = stages.count - 1
+        for (given, record) in outcome.records where record.status == .ok {
+            if json { print(try outcome.json(given, record, stage: last)); continue }
+            let answer = record.results["ask"]?["answer"]?.stringValue ?? ""
+            print(answer.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        if outcome.failures > 0 { throw ExitCode(1) }
     }
 }
 

@@ -119,117 +119,69 @@ struct TranscribeCommand: ParsableCommand {
     @Option(help: "CPU threads for matrix products.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(name: .customLong("batch-size"), help: "Files whose windows are encoded and decoded together.")
-    var batchSize = 4
+    @Option(name: .customLong("batch-size"), help: "Files per model batch (default: 4 greedy, 1 with beam 5).")
+    var batchSize: Int?
 
     func run() throws {
-        BLAS.setThreads(threads)
-        let formats = try format.split(separator: ",").map { name -> TranscriptFormat in
-            guard let f = TranscriptFormat(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("unknown format '\(name)' (\(TranscriptFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+        let formats = try format.split(separator: ",").map { name -> SidecarFormat in
+            guard let f = SidecarFormat(rawValue: name.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw ValidationError("--format: unknown format '\(name)' (txt, srt, vtt, json, tsv, lrc, csv)")
             }
             return f
         }
-        guard let task = WhisperTask(rawValue: task) else { throw ValidationError("--task must be transcribe or translate") }
-        var options = TranscriptionOptions()
-        options.beamSize = beamSize
-        options.bestOf = bestOf
-        options.temperatures = try temperature.split(separator: ",").map {
-            guard let t = Float($0.trimmingCharacters(in: .whitespaces)), t >= 0 else { throw ValidationError("bad temperature '\($0)'") }
+        guard !formats.isEmpty else { throw ValidationError("--format: give at least one format") }
+        let temperatures = try temperature.split(separator: ",").map { value -> Double in
+            guard let t = Double(value.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--temperature: '\(value)' is not a number")
+            }
             return t
         }
-        options.language = language
-        options.task = task
-        options.conditionOnPreviousText = !noConditionOnPreviousText
-        options.withoutTimestamps = withoutTimestamps
-        options.initialPrompt = initialPrompt
-        options.wordTimestamps = wordTimestamps
-        options.repetitionPenalty = repetitionPenalty
-        options.noRepeatNgramSize = noRepeatNgramSize
-        options.prefix = prefix
-        options.hotwords = hotwords
-        if let clipTimestamps {
-            let parts = clipTimestamps.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parts.contains(nil) else { throw ValidationError("--clip-timestamps: seconds separated by commas, e.g. 0,30.5,60") }
-            options.clipTimestamps = parts.map { $0! }
-            if vad { throw ValidationError("--clip-timestamps cannot be used with --vad (faster-whisper ignores vad_filter then)") }
-        }
-        options.hallucinationSilenceThreshold = hallucinationSilenceThreshold
-        options.languageDetectionThreshold = languageDetectionThreshold
-        options.languageDetectionSegments = languageDetectionSegments
-        options.multilingual = multilingual
-        if let problem = options.problem() {
-            throw ValidationError("--" + problem.replacingOccurrences(of: "_", with: "-").replacingOccurrences(of: "-timestamps: true", with: "-timestamps"))
-        }
-        options.prependPunctuations = prependPunctuations
-        options.appendPunctuations = appendPunctuations
-        var subtitles = SubtitleOptions()
-        subtitles.maxLineWidth = maxLineWidth
-        subtitles.maxLineCount = maxLineCount
-        subtitles.maxWordsPerLine = maxWordsPerLine
-        subtitles.highlightWords = highlightWords
-        if let problem = subtitles.problem(wordTimestamps: wordTimestamps, spell: { "--" + $0.replacingOccurrences(of: "_", with: "-") }) {
-            throw ValidationError(problem)
+        // The stage's options, with the pipeline file's names (TranscribeOptions checks them).
+        var options: [String: Any] = [
+            "beam_size": beamSize, "best_of": bestOf, "temperature": temperatures, "task": task,
+            "condition_on_previous_text": !noConditionOnPreviousText, "without_timestamps": withoutTimestamps,
+            "word_timestamps": wordTimestamps, "prepend_punctuations": prependPunctuations,
+            "append_punctuations": appendPunctuations, "highlight_words": highlightWords,
+            "repetition_penalty": repetitionPenalty, "no_repeat_ngram_size": noRepeatNgramSize,
+            "language_detection_threshold": languageDetectionThreshold,
+            "language_detection_segments": languageDetectionSegments, "multilingual": multilingual,
+        ]
+        let optional: [String: Any?] = [
+            "language": language, "initial_prompt": initialPrompt, "max_line_width": maxLineWidth,
+            "max_line_count": maxLineCount, "max_words_per_line": maxWordsPerLine, "prefix": prefix,
+            "hotwords": hotwords, "clip_timestamps": clipTimestamps,
+            "hallucination_silence_threshold": hallucinationSilenceThreshold,
+        ]
+        for case let (key, value?) in optional { options[key] = value }
+        let vadParameters: [String: Any?] = [
+            "threshold": vadThreshold, "neg_threshold": vadNegThreshold, "min_speech_duration_ms": vadMinSpeechMs,
+            "max_speech_duration_s": vadMaxSpeechS, "min_silence_duration_ms": vadMinSilenceMs, "speech_pad_ms": vadSpeechPadMs,
+        ]
+        var parameters: [String: Any] = [:]
+        for case let (key, value?) in vadParameters { parameters[key] = value }
+        if !parameters.isEmpty && !vad { throw ValidationError("--vad-* options take effect only with --vad") }
+        if vad {
+            options["vad_filter"] = true
+            if !parameters.isEmpty { options["vad_parameters"] = parameters }
         }
 
-        var vadOptions = VADOptions()
-        if let vadThreshold { vadOptions.threshold = vadThreshold }
-        if let vadNegThreshold { vadOptions.negThreshold = vadNegThreshold }
-        if let vadMinSpeechMs { vadOptions.minSpeechDurationMs = vadMinSpeechMs }
-        if let vadMaxSpeechS { vadOptions.maxSpeechDurationS = vadMaxSpeechS }
-        if let vadMinSilenceMs { vadOptions.minSilenceDurationMs = vadMinSilenceMs }
-        if let vadSpeechPadMs { vadOptions.speechPadMs = vadSpeechPadMs }
-        let vadSet = [vadThreshold.map { _ in 1 }, vadNegThreshold.map { _ in 1 }, vadMinSpeechMs, vadMaxSpeechS.map { _ in 1 },
-                      vadMinSilenceMs, vadSpeechPadMs].contains { $0 != nil }
-        if vadSet && !vad { throw ValidationError("--vad-* options take effect only with --vad") }
-        do { try vadOptions.validate() } catch { throw ValidationError("\(error)") }
-        let detector = vad ? try ModelRegistry.voiceActivityDetector(try ModelStore().resolve(ModelCatalog.defaultVAD)) : nil
-        var speech = [SpeechOnlyAudio?]()
-
-        let installed = try ModelStore().resolve(model)
-        let transcriber = try WhisperTranscriber.load(directory: installed.directory)
-        if !transcriber.tokenizer.isMultilingual, let language, language != "en" {
-            FileHandle.standardError.write(Data("warning: \(installed.name) is English-only; --language \(language) ignored\n".utf8))
-        }
-        let provenance = Provenance(model: installed.name, modelFormat: transcriber.format.rawValue, files: installed.files,
-                                    options: options)
-        let files = try AudioFiles.expand(inputs)
-        let outputNames = AudioFiles.outputNames(files)
-        if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
-        var failures = 0
-        speech = [SpeechOnlyAudio?](repeating: nil, count: files.count)
-        _ = transcriber.transcribe(count: files.count, load: { i in
-            guard let detector else { return try LogMelSpectrogram.load(path: files[i], nMels: transcriber.model.dimensions.melBins) }
-            let kept = detector.speechOnly(try AudioDecoder.decodeMono16k(path: files[i]), options: vadOptions)
-            speech[i] = kept
-            return LogMelSpectrogram(samples: kept.samples, nMels: transcriber.model.dimensions.melBins)
-        }, options: options, batchSize: batchSize) { i, heard in
-            let result = heard.map { t in speech[i].map { t.restoringSpeechTimestamps($0) } ?? t }
-            switch result {
-            case .failure(let error):
-                failures += 1
-                FileHandle.standardError.write(Data("error: \(files[i]): \(error)\n".utf8))
-            case .success(let transcript):
-                let document = TranscriptDocument(path: files[i], transcript: transcript, provenance: provenance)
-                do {
-                    if let outputDir {
-                        for f in formats {
-                            let url = URL(fileURLWithPath: outputDir).appendingPathComponent("\(outputNames[i]).\(f.rawValue)")
-                            try document.render(f, subtitles: subtitles).write(to: url, atomically: true, encoding: .utf8)
-                        }
-                        FileHandle.standardError.write(Data("done: \(files[i]) (\(String(format: "%.1f", transcript.duration)) s)\n".utf8))
-                    } else {
-                        print("== \(files[i])")
-                        print(try document.render(formats.first ?? .txt, subtitles: subtitles), terminator: "")
-                    }
-                } catch {
-                    failures += 1
-                    FileHandle.standardError.write(Data("error: \(files[i]): cannot write output: \(error)\n".utf8))
-                }
+        let job = CommandLinePipeline(
+            command: "transcribe", stages: [.init(task: "transcribe", model: model, options: options)], inputs: inputs,
+            sidecars: formats.map(\.rawValue), outputDir: outputDir, batchSize: batchSize, threads: threads,
+            flags: ["vad_filter": "--vad", "vad_parameters.threshold": "--vad-threshold",
+                    "vad_parameters.neg_threshold": "--vad-neg-threshold", "vad_parameters.min_speech_duration_ms": "--vad-min-speech-ms",
+                    "vad_parameters.max_speech_duration_s": "--vad-max-speech-s",
+                    "vad_parameters.min_silence_duration_ms": "--vad-min-silence-ms", "vad_parameters.speech_pad_ms": "--vad-speech-pad-ms",
+                    "condition_on_previous_text": "--no-condition-on-previous-text"])
+        let outcome = try job.run()
+        if outputDir == nil {
+            for (given, record) in outcome.records where record.status == .ok {
+                print("== \(given)")
+                print(try outcome.render(record, format: formats[0]) ?? "", terminator: "")
             }
         }
-        if failures > 0 {
-            FileHandle.standardError.write(Data("\(failures) of \(files.count) files failed\n".utf8))
+        if let line = outcome.failureLine("files") {
+            printError(line)
             throw ExitCode(1)
         }
     }

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import Pipelines
+
+/// `hearth transcribe`, `caption`, `detect` and `ask --audio|--image` are pipelines: the command
+/// line becomes a pipeline file (one stage; two when `ask` reads a file), run by the same
+/// `PipelineRunner` as `hearth run`. Items, stage code, records, sidecars, provenance, error
+/// records and resume are therefore `hearth run`'s; the commands only print.
+///
+/// With `--output-dir` the run's outputs stay there (results.jsonl, summary.json and one sidecar
+/// per item and format, named as `hearth run` names them), and running the same command again
+/// resumes. Without it they go to a temporary folder, removed afterwards.
+struct CommandLinePipeline {
+    struct Stage {
+        var task: String
+        var name: String? = nil
+        var model: String? = nil
+        var prompt: String? = nil
+        /// The stage's `options` mapping, with the pipeline file's keys.
+        var options: [String: Any] = [:]
+    }
+
+    /// The command's name (the pipeline's name in summaries).
+    var command: String
+    var stages: [Stage]
+    /// Files and folders as the user named them.
+    var inputs: [String]
+    /// Fields of every item (templates read them as `{{item.NAME}}`).
+    var fields: [String: String] = [:]
+    /// Sidecar formats written with `--output-dir`.
+    var sidecars: [String] = []
+    var outputDir: String?
+    var batchSize: Int?
+    var threads: Int?
+    /// Flag spellings of option keys for messages (`beam_size` → `--beam-size` by default).
+    var flags: [String: String] = [:]
+
+    /// What the command prints from.
+    struct Outcome {
+        var pipeline: Pipeline
+        /// Records in item order, with the path each was named by on the command line.
+        var records: [(given: String, record: ResultRecord)]
+        /// Inputs that failed: missing ones and error records (already reported on stderr).
+        var failures: Int
+        /// Inputs that did not exist.
+        var missing: Int
+        /// "2 of 5 files failed" when some did.
+        func failureLine(_ noun: String) -> String? {
+            failures == 0 ? nil : "\(failures) of \(records.count + missing) \(noun) failed"
+        }
+    }
+
+    /// Builds and runs the pipeline. Missing inputs are reported and counted, the others go on;
+    /// option problems end the command with the flag named.
+    func run() throws -> Outcome {
+        var failures = 0
+        var given: [String: String] = [:]   // absolute path → as given
+        var paths: [String] = []
+        for input in inputs {
+            guard FileManager.default.fileExists(atPath: input) else {
+                printError("error: \(input): no such file or folder")
+                failures += 1
+                continue
+            }
+            let absolute = URL(fileURLWithPath: input).standardizedFileURL.path
+            given[absolute] = input
+            paths.append(absolute)
+        }
+        guard !paths.isEmpty else { throw ExitCode(1) }
+
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-\(command)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let output = outputDir.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? work.appendingPathComponent("out").path
+
+        var document: [String: Any] = [
+            "inputs": paths.map { path -> [String: Any] in fields.isEmpty ? ["path": path] : ["path": path, "fields": fields] },
+            "stages": stages.map { stage -> [String: Any] in
+                var s: [String: Any] = ["task": stage.task]
+                if let name = stage.name { s["name"] = name }
+                if let model = stage.model { s["model"] = model }
+                if let prompt = stage.prompt { s["prompt"] = prompt }
+                if !stage.options.isEmpty { s["options"] = stage.options }
+                return s
+            },
+            "outputs": ["directory": output, "sidecars": outputDir == nil ? [] : sidecars] as [String: Any],
+        ]
+        if let batchSize { document["run"] = ["batch_size": batchSize] }
+        // JSON is YAML: the pipeline file is written as JSON, so no value needs YAML quoting.
+        let file = work.appendingPathComponent("\(command).yaml")
+        try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]).write(to: file)
+
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline.load(path: file.path)
+        } catch let errors as PipelineErrors {
+            let problems = errors.diagnostics.filter { !$0.isWarning }.map { spell($0) }
+            throw ValidationError(problems.joined(separator: "\n"))
+        }
+        for warning in pipeline.warnings { printError("warning: " + spell(warning)) }
+
+        var options = RunOptions()
+        options.batchSize = batchSize
+        options.threads = threads
+        options.progress = outputDir == nil ? .silent : .auto()
+        let runner = PipelineRunner(pipeline: pipeline, options: options)
+        do { _ = try runner.run() } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+        let records = try String(contentsOf: runner.resultsURL, encoding: .utf8).split(separator: "\n")
+            .map { try JSONDecoder().decode(ResultRecord.self, from: Data($0.utf8)) }
+        var outcome = Outcome(pipeline: pipeline, records: [], failures: failures, missing: failures)
+        for record in records {
+            let name = given[record.path] ?? given.first { record.path.hasPrefix($0.key + "/") }
+                .map { $0.value + record.path.dropFirst($0.key.count) } ?? record.input
+            if record.status == .error {
+                printError("error: \(name): \(record.message ?? "failed")")
+                outcome.failures += 1
+            }
+            outcome.records.append((name, record))
+        }
+        return outcome
+    }
+
+    /// A diagnostic as the command line says it: `stages[0].options.beam_size: …` → `--beam-size: …`.
+    func spell(_ d: PipelineDiagnostic) -> String {
+        guard let range = d.key.range(of: #"^stages\[\d+\]\.options\."#, options: .regularExpression) else {
+            return d.key.isEmpty ? d.message : "\(d.key): \(d.message)"
+        }
+        let key = String(d.key[range.upperBound...])
+        return (flags[key] ?? "--" + key.replacingOccurrences(of: "_", with: "-")) + ": " + d.message
+    }
+}
+
+extension CommandLinePipeline.Outcome {
+    /// Renders one of the record's stage results as the sidecar `format` would hold it.
+    func render(_ record: ResultRecord, stage: Int = 0, format: SidecarFormat) throws -> String? {
+        let spec = pipeline.stages[stage]
+        guard let result = record.results[spec.spec.name] else { return nil }
+        return try spec.task.renderSidecar(result, format: format, item: record, provenance: spec.provenance)
+    }
+
+    /// One JSON object for `--json`: the stage's result fields, the path, the timings and the
+    /// stage's provenance (model, file hashes, options) with the Hearth version.
+    func json(_ given: String, _ record: ResultRecord, stage: Int = 0) throws -> String {
+        let spec = pipeline.stages[stage]
+        var object = record.results[spec.spec.name]?.objectValue ?? [:]
+        object["path"] = .string(given)
+        object["timings"] = .object(record.timings.mapValues { .double($0) })
+        var provenance = try JSONValue(encoding: spec.provenance).objectValue ?? [:]
+        provenance["hearth_version"] = .string(record.provenance.hearthVersion)
+        object["provenance"] = .object(provenance)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self)
+    }
+}
