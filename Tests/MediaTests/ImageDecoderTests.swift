@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// Decoded pixels equal Pillow's (scripts/make_image_fixtures.py): exactly for PNG, within a measured
@@ -95,7 +96,7 @@ final class ImageDecoderTests: XCTestCase {
 
     /// The format comes from the bytes: a PNG named .jpg decodes as PNG; Data and path entries agree.
     func testFormatFromMagicBytesNotName() throws {
-        let directory = try TestSupport.temporaryDirectory(for: self)
+        let directory = try TestSupport.temporaryDirectory(for: self, prefix: "hearth-media")
         let misnamed = directory.appendingPathComponent("actually-a-png.jpg")
         try Data(try ImageFixtures.bytes("rgb8.png")).write(to: misnamed)
         let fromPath = try ImageDecoder.decode(path: misnamed.path)

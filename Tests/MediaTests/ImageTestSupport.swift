@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// The image fixtures (Fixtures/images, written by scripts/make_image_fixtures.py) and helpers.
@@ -46,7 +47,7 @@ enum ImageFixtures {
     }
 
     static func sample(_ name: String) -> String {
-        TestSupport.repositoryRoot.appendingPathComponent("samples/\(name)").path
+        TestPaths.packageRoot.appendingPathComponent("samples/\(name)").path
     }
 }
 

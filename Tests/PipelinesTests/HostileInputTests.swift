@@ -2,6 +2,7 @@ import Foundation
 import Media
 import ModelStore
 import Pipelines
+import TestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,7 @@ final class HostileInputTests: XCTestCase {
         let folder = try Fixtures.temporaryFolder(self)
         let corpus = folder.appendingPathComponent("hostile")
         let generated = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                                       ["python3", Fixtures.root.appendingPathComponent("scripts/make_hostile_corpus.py").path,
+                                       ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/make_hostile_corpus.py").path,
                                         corpus.path, "--silence-seconds", "600"])
         XCTAssertEqual(generated.status, 0, generated.stderr)
         addTeardownBlock { _ = try? runProcess(URL(fileURLWithPath: "/bin/chmod"), ["-R", "u+rwX", corpus.path]) }
@@ -115,7 +116,7 @@ final class HostileInputTests: XCTestCase {
         let folder = try Fixtures.temporaryFolder(self)
         let corpus = folder.appendingPathComponent("hostile")
         let generated = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                                       ["python3", Fixtures.root.appendingPathComponent("scripts/make_hostile_corpus.py").path,
+                                       ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/make_hostile_corpus.py").path,
                                         corpus.path, "--silence-seconds", "1"])
         XCTAssertEqual(generated.status, 0, generated.stderr)
         addTeardownBlock { _ = try? runProcess(URL(fileURLWithPath: "/bin/chmod"), ["-R", "u+rwX", corpus.path]) }
