@@ -3,7 +3,7 @@ import Media
 import TestSupport
 import XCTest
 
-/// Decoded pixels equal Pillow's (scripts/make_image_fixtures.py): exactly for PNG, within a measured
+/// Decoded pixels equal Pillow's (scripts/goldens/make_image_fixtures.py): exactly for PNG, within a measured
 /// tolerance for JPEG (system libjpeg-turbo vs the one bundled in Pillow's wheel).
 final class ImageDecoderTests: XCTestCase {
     func testPNGMatchesPillowExactly() throws {

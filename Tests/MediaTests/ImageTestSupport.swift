@@ -3,7 +3,7 @@ import Media
 import TestSupport
 import XCTest
 
-/// The image fixtures (Fixtures/images, written by scripts/make_image_fixtures.py) and helpers.
+/// The image fixtures (Fixtures/images, written by scripts/goldens/make_image_fixtures.py) and helpers.
 enum ImageFixtures {
     struct Expected: Decodable { let width: Int; let height: Int; let sha256: String }
     struct JPEGNote: Decodable { let width: Int; let height: Int; let expected: String }

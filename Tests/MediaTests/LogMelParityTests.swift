@@ -2,7 +2,7 @@ import Media
 import TestSupport
 import XCTest
 
-/// Parity with the fixtures of scripts/make_mel_fixture.py (numpy + openai-whisper's mel_filters.npz,
+/// Parity with the fixtures of scripts/goldens/make_mel_fixture.py (numpy + openai-whisper's mel_filters.npz,
 /// framed like faster-whisper 1.2.1 transcribe(), cross-checked against its FeatureExtractor).
 final class LogMelParityTests: XCTestCase {
     static let tolerance: Float = 1e-4

@@ -9,7 +9,7 @@ enum MediaSupport {
     static let jfkWAV = TestPaths.samples.appendingPathComponent("jfk.wav").path
     static let jfkMP3 = TestPaths.samples.appendingPathComponent("jfk.mp3").path
 
-    /// `fixtures.json`, written by scripts/make_mel_fixture.py.
+    /// `fixtures.json`, written by scripts/goldens/make_mel_fixture.py.
     struct FixtureNote: Decodable {
         struct Input: Decodable { let samples: Int }
         struct Array: Decodable { let file: String; let shape: [Int] }

@@ -15,7 +15,7 @@ enum Fixtures {
     static func testClip(_ name: String) throws -> String {
         let path = testdata.appendingPathComponent(name).path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("missing \(path): run `make test-audio` (scripts/make_test_audio.sh .build/testdata) first")
+            throw XCTSkip("missing \(path): run `make test-audio` (scripts/data/make_test_audio.sh .build/testdata) first")
         }
         return path
     }

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Tokenizers
 
-/// The reference ids in Fixtures/whisper_golden.json (see scripts/make_tokenizer_fixture.py).
+/// The reference ids in Fixtures/whisper_golden.json (see scripts/goldens/make_tokenizer_fixture.py).
 struct WhisperGolden: Decodable {
     struct Case: Decodable {
         var text: String

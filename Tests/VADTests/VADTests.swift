@@ -62,7 +62,7 @@ enum VADSupport {
         return v
     }
 
-    /// A golden's clip path: `testdata/NAME` (scripts/make_test_audio.sh's output), the committed
+    /// A golden's clip path: `testdata/NAME` (scripts/data/make_test_audio.sh's output), the committed
     /// noise clip, or a path under the repository.
     static func clipPath(_ path: String) throws -> String {
         let url: URL
@@ -70,7 +70,7 @@ enum VADSupport {
         else if path.hasPrefix("Tests/VADTests/Fixtures/") { url = fixtures.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent) }
         else { url = TestPaths.packageRoot.appendingPathComponent(path) }
         guard FileManager.default.fileExists(atPath: url.path) else {
-            XCTFail("\(url.path) is missing: run `bash scripts/make_test_audio.sh \(testData.path)` (make test does)")
+            XCTFail("\(url.path) is missing: run `bash scripts/data/make_test_audio.sh \(testData.path)` (make test does)")
             throw CocoaError(.fileNoSuchFile)
         }
         return url.path

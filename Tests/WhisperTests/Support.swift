@@ -6,7 +6,7 @@ import TestSupport
 import XCTest
 
 /// Shared handles for the Whisper tests: real installed models (made by `make test-models`),
-/// committed goldens, and the clips `scripts/make_test_audio.sh` generates into .build/testdata.
+/// committed goldens, and the clips `scripts/data/make_test_audio.sh` generates into .build/testdata.
 enum TestEnv {
     static let samples = TestPaths.samples
     static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
@@ -30,7 +30,7 @@ enum TestEnv {
     static func testClip(_ name: String) throws -> String {
         let url = testData.appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            XCTFail("\(url.path) is missing: run `bash scripts/make_test_audio.sh \(testData.path)` (make test does)")
+            XCTFail("\(url.path) is missing: run `bash scripts/data/make_test_audio.sh \(testData.path)` (make test does)")
             throw CocoaError(.fileNoSuchFile)
         }
         return url.path
