@@ -32,7 +32,7 @@ demo: models
 	@echo "report:  out/demo/report.html (open it in a browser)"
 
 test-audio: setup
-	bash scripts/make_test_audio.sh .build/testdata
+	bash scripts/data/make_test_audio.sh .build/testdata
 
 # The suite's output is kept in .build/test.log; the last line sums XCTest's count up.
 test: test-models test-audio
@@ -46,11 +46,11 @@ test: test-models test-audio
 	exit $$status
 
 bench: models
-	bash scripts/bench.sh
+	bash scripts/bench/bench.sh
 
 # libFuzzer targets for every parser (fuzz/), FUZZ_SECONDS each (default 30); prints executions and findings.
 fuzz: setup
-	bash scripts/fuzz.sh
+	bash scripts/reliability/fuzz.sh
 
 # The whole suite with AddressSanitizer (Swift and C) and UndefinedBehaviorSanitizer (C kernels,
 # trapping: no runtime needed), in its own build folder; the hearth binary the process tests run
@@ -62,11 +62,11 @@ test-asan: test-models test-audio
 	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test -c $(CONFIG) --skip-build --scratch-path .build-asan $(ASAN_FLAGS)
 
 # kill -9 at CRASH_KILLS random moments, during sidecar writes, and a full disk; each resume must
-# equal an uninterrupted run (scripts/crash_check.py; needs root for the tmpfs, strace).
+# equal an uninterrupted run (scripts/reliability/crash_check.py; needs root for the tmpfs, strace).
 CRASH_KILLS ?= 30
 crash-check: build test-audio
 	$(HEARTH) models install whisper-tiny.en
-	python3 scripts/crash_check.py --kills $(CRASH_KILLS)
+	python3 scripts/reliability/crash_check.py --kills $(CRASH_KILLS)
 
 clean:
 	rm -rf .build .build-fuzz .build-asan out

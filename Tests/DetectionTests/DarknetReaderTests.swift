@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import TestSupport
 import Weights
 import XCTest
 
@@ -65,10 +66,7 @@ final class DarknetReaderTests: XCTestCase {
     static let parameterCount = 16 + 108 + 14 + 56 + 7 + 56
 
     func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-darknet-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
+        try temporaryDirectory(for: self, prefix: "hearth-darknet")
     }
 
     static func weightsData(major: Int32 = 0, minor: Int32 = 2, floats: [Float]) -> Data {

@@ -1,6 +1,7 @@
 import Foundation
 import Media
 import Models
+import TestSupport
 import XCTest
 
 /// yolov3-tiny on the sample photos: the objects a person sees are found, captions name them.
@@ -8,7 +9,7 @@ final class EndToEndTests: XCTestCase {
     func describe(_ file: String, zoomOut: Bool = true) throws -> ImageDescription {
         var options = DetectionOptions()
         options.zoomOutRetry = zoomOut
-        let image = try ImageDecoder.decode(path: DetectionSupport.root.appendingPathComponent("samples/\(file)").path)
+        let image = try ImageDecoder.decode(path: TestPaths.samples.appendingPathComponent(file).path)
         return try DetectionDescriber(detector: DetectionSupport.detector(), options: options).describe(image)
     }
 
@@ -42,7 +43,7 @@ final class EndToEndTests: XCTestCase {
         let model = try DetectionSupport.detector()
         let big = try YOLODetector(cfg: model.cfgPath, weights: model.weightsPath, names: model.namesPath, inputSize: 608)
         XCTAssertEqual(big.inputWidth, 608)
-        let image = try ImageDecoder.decode(path: DetectionSupport.root.appendingPathComponent("samples/person.jpg").path)
+        let image = try ImageDecoder.decode(path: TestPaths.samples.appendingPathComponent("person.jpg").path)
         XCTAssertTrue(Set(big.detect(image).map(\.label)).isSuperset(of: ["person", "horse", "dog"]))
         XCTAssertThrowsError(try YOLODetector(cfg: model.cfgPath, weights: model.weightsPath, names: model.namesPath, inputSize: 400))
     }

@@ -2,11 +2,10 @@ import Foundation
 import Media
 import Models
 import ModelStore
+import TestSupport
 import XCTest
 
 enum DetectionSupport {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     nonisolated(unsafe) static var cached: YOLODetector?
 
     /// The installed yolov3-tiny (`make test-models`).
@@ -23,7 +22,7 @@ enum DetectionSupport {
 
     /// A photo from samples/, decoded by Media (EXIF orientation applied).
     static func decode(_ file: String) throws -> (pixels: [UInt8], width: Int, height: Int) {
-        let image = try ImageDecoder.decode(path: root.appendingPathComponent("samples/\(file)").path)
+        let image = try ImageDecoder.decode(path: TestPaths.samples.appendingPathComponent(file).path)
         return (image.pixels, image.width, image.height)
     }
 }

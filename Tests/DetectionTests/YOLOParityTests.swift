@@ -4,7 +4,7 @@ import ModelStore
 import XCTest
 
 /// Parity with OpenCV DNN's Darknet importer (opencv-python-headless 4.14.0.94) on real photos:
-/// goldens from scripts/make_yolo_goldens.py (Fixtures/yolo_goldens.json). Tolerances: blob values
+/// goldens from scripts/goldens/make_yolo_goldens.py (Fixtures/yolo_goldens.json). Tolerances: blob values
 /// within 2/255 (independent JPEG decoders), raw head values within 0.05 absolute (head sums within
 /// 0.5 %), labels equal, boxes within 3 px, scores within 0.02.
 final class YOLOParityTests: XCTestCase {

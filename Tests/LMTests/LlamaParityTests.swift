@@ -5,7 +5,7 @@ import Tensors
 import XCTest
 
 /// Parity with llama.cpp (llama-cpp-python 0.3.36) on SmolLM2-135M-Instruct Q4_1
-/// (goldens: scripts/make_llm_goldens.py; Fixtures/README.md).
+/// (goldens: scripts/goldens/make_llm_goldens.py; Fixtures/README.md).
 final class LlamaParityTests: XCTestCase {
     static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
 

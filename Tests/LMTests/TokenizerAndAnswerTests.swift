@@ -2,6 +2,7 @@ import Foundation
 import Media
 import Models
 import ModelStore
+import TestSupport
 import XCTest
 
 /// GGUF tokenizers vs llama.cpp, Qwen2 greedy parity, and a question answered from a real transcript.
@@ -69,11 +70,10 @@ final class TokenizerAndAnswerTests: XCTestCase {
 
     /// A question whose answer is in jfk.wav's transcript (the whole ask path: Whisper, then the LM).
     func testAnswerFromARealTranscript() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let whisper = try WhisperTranscriber.load(directory: try ModelStore().resolve("whisper-tiny.en").directory)
         var t = TranscriptionOptions()
         t.language = "en"
-        let mel = try LogMelSpectrogram.load(path: root.appendingPathComponent("samples/jfk.wav").path)
+        let mel = try LogMelSpectrogram.load(path: TestPaths.samples.appendingPathComponent("jfk.wav").path)
         let transcript = try whisper.transcribe(count: 1, load: { _ in mel }, options: t)[0].get().text
         let lm = try Self.model("qwen2.5-coder-0.5b-instruct")
         let question = "Transcript of a speech:\n\(transcript)\n\nAccording to the speaker, what should the listeners ask? Answer in one sentence."

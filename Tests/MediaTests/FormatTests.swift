@@ -1,5 +1,6 @@
 import CHearthDeps
 import Media
+import TestSupport
 import XCTest
 
 /// Every format libsndfile reads here gives (nearly) the same log-mel as the reference WAV.
@@ -8,8 +9,8 @@ final class FormatTests: XCTestCase {
     private var jfkSamples: [Float] = []
 
     override func setUpWithError() throws {
-        jfkSamples = try AudioDecoder.decodeMono16k(path: TestSupport.jfkWAV)
-        wavWindow = try LogMelSpectrogram.load(path: TestSupport.jfkWAV).window(startFrame: 0)
+        jfkSamples = try AudioDecoder.decodeMono16k(path: MediaSupport.jfkWAV)
+        wavWindow = try LogMelSpectrogram.load(path: MediaSupport.jfkWAV).window(startFrame: 0)
     }
 
     /// Mean and max |Δ| between the first window of `path` and the WAV's, over the 1100 content frames.
@@ -17,15 +18,15 @@ final class FormatTests: XCTestCase {
         let spectrogram = try LogMelSpectrogram.load(path: path)
         XCTAssertEqual(spectrogram.contentFrames, 1100, accuracy: 2, path)
         let window = spectrogram.window(startFrame: 0)
-        let a = TestSupport.columns(window, rows: 80, width: 3000, 0..<1090)
-        let b = TestSupport.columns(wavWindow, rows: 80, width: 3000, 0..<1090)
+        let a = MediaSupport.columns(window, rows: 80, width: 3000, 0..<1090)
+        let b = MediaSupport.columns(wavWindow, rows: 80, width: 3000, 0..<1090)
         let differences = zip(a, b).map { abs($0 - $1) }
         return (differences.reduce(0, +) / Float(differences.count), differences.max()!)
     }
 
     private func writeJFK(_ name: String, format: Int32) throws -> String {
-        let path = try TestSupport.temporaryDirectory(for: self).appendingPathComponent(name).path
-        try TestSupport.writeAudio(jfkSamples, to: path, sampleRate: 16000, format: format)
+        let path = try TestSupport.temporaryDirectory(for: self, prefix: "hearth-media").appendingPathComponent(name).path
+        try MediaSupport.writeAudio(jfkSamples, to: path, sampleRate: 16000, format: format)
         return path
     }
 
@@ -50,17 +51,17 @@ final class FormatTests: XCTestCase {
     }
 
     func testMP3GivesNearlyTheSameMel() throws {
-        let difference = try melDifference(TestSupport.jfkMP3)
+        let difference = try melDifference(MediaSupport.jfkMP3)
         print("jfk.mp3 vs jfk.wav mel: mean |Δ| \(difference.mean), max |Δ| \(difference.max)")
         XCTAssertLessThan(difference.mean, 0.03)
     }
 
     func testStereoIsMixedDownByAveraging() throws {
-        let path = try TestSupport.temporaryDirectory(for: self).appendingPathComponent("stereo.wav").path
-        let left = TestSupport.sine(frequency: 300, sampleRate: 16000, seconds: 0.5, amplitude: 0.5)
-        let right = TestSupport.sine(frequency: 700, sampleRate: 16000, seconds: 0.5, amplitude: 0.25)
+        let path = try TestSupport.temporaryDirectory(for: self, prefix: "hearth-media").appendingPathComponent("stereo.wav").path
+        let left = MediaSupport.sine(frequency: 300, sampleRate: 16000, seconds: 0.5, amplitude: 0.5)
+        let right = MediaSupport.sine(frequency: 700, sampleRate: 16000, seconds: 0.5, amplitude: 0.25)
         let interleaved = zip(left, right).flatMap { [$0, $1] }
-        try TestSupport.writeAudio(interleaved, to: path, sampleRate: 16000, channels: 2,
+        try MediaSupport.writeAudio(interleaved, to: path, sampleRate: 16000, channels: 2,
                                    format: Int32(SF_FORMAT_WAV | SF_FORMAT_FLOAT))
         let mono = try AudioDecoder.decodeMono16k(path: path)
         XCTAssertTrue(mono == zip(left, right).map { ($0 + $1) * 0.5 })

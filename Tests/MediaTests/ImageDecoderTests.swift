@@ -1,8 +1,9 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
-/// Decoded pixels equal Pillow's (scripts/make_image_fixtures.py): exactly for PNG, within a measured
+/// Decoded pixels equal Pillow's (scripts/goldens/make_image_fixtures.py): exactly for PNG, within a measured
 /// tolerance for JPEG (system libjpeg-turbo vs the one bundled in Pillow's wheel).
 final class ImageDecoderTests: XCTestCase {
     func testPNGMatchesPillowExactly() throws {
@@ -95,7 +96,7 @@ final class ImageDecoderTests: XCTestCase {
 
     /// The format comes from the bytes: a PNG named .jpg decodes as PNG; Data and path entries agree.
     func testFormatFromMagicBytesNotName() throws {
-        let directory = try TestSupport.temporaryDirectory(for: self)
+        let directory = try TestSupport.temporaryDirectory(for: self, prefix: "hearth-media")
         let misnamed = directory.appendingPathComponent("actually-a-png.jpg")
         try Data(try ImageFixtures.bytes("rgb8.png")).write(to: misnamed)
         let fromPath = try ImageDecoder.decode(path: misnamed.path)

@@ -1,8 +1,9 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
-/// The image fixtures (Fixtures/images, written by scripts/make_image_fixtures.py) and helpers.
+/// The image fixtures (Fixtures/images, written by scripts/goldens/make_image_fixtures.py) and helpers.
 enum ImageFixtures {
     struct Expected: Decodable { let width: Int; let height: Int; let sha256: String }
     struct JPEGNote: Decodable { let width: Int; let height: Int; let expected: String }
@@ -46,7 +47,7 @@ enum ImageFixtures {
     }
 
     static func sample(_ name: String) -> String {
-        TestSupport.repositoryRoot.appendingPathComponent("samples/\(name)").path
+        TestPaths.packageRoot.appendingPathComponent("samples/\(name)").path
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// Bad image input throws an ImageError naming the file and the problem; nothing crashes, and
@@ -8,7 +9,7 @@ final class MalformedImageTests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        directory = try TestSupport.temporaryDirectory(for: self)
+        directory = try TestSupport.temporaryDirectory(for: self, prefix: "hearth-media")
     }
 
     private func file(_ name: String, _ bytes: [UInt8]) throws -> String {
@@ -40,7 +41,7 @@ final class MalformedImageTests: XCTestCase {
     }
 
     func testRandomBytesAndOtherFormats() throws {
-        var generator = SystemRandomNumberGeneratorSeeded(seed: 42)
+        var generator = TestRNG(state: 42)
         let noise = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
         assertRefused(try file("noise.png", noise), .unknownFormat, mentions: "not a PNG or JPEG")
         assertRefused(try file("notes.jpg", Array("just some text\n".utf8)), .unknownFormat, mentions: "first bytes")
@@ -151,7 +152,7 @@ extension MalformedImageTests {
     /// Seeded mutations of real fixtures (flipped bytes, cuts, spliced garbage): every result is an
     /// image of the declared size or an ImageError; the C codecs never crash or hang.
     func testSeededMutationFuzz() throws {
-        var generator = SystemRandomNumberGeneratorSeeded(seed: 2026)
+        var generator = TestRNG(state: 2026)
         var decoded = 0, refused = 0
         for name in ["rgb8.png", "palette8_adam7_trns.png", "rgba16.png", "baseline420.jpg", "progressive.jpg", "cmyk.jpg", "orientation6.jpg"] {
             let original = try ImageFixtures.bytes(name)
@@ -180,18 +181,5 @@ extension MalformedImageTests {
         }
         print("mutation fuzz: \(decoded) decoded, \(refused) refused with an ImageError")
         XCTAssertGreaterThan(refused, 0)
-    }
-}
-
-/// A small deterministic generator (SplitMix64) so the noise test is reproducible.
-struct SystemRandomNumberGeneratorSeeded: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

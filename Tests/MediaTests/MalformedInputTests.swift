@@ -1,6 +1,7 @@
 import CHearthDeps
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// Bad inputs throw an AudioError that names the file and the problem; nothing crashes.
@@ -8,7 +9,7 @@ final class MalformedInputTests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        directory = try TestSupport.temporaryDirectory(for: self)
+        directory = try TestSupport.temporaryDirectory(for: self, prefix: "hearth-media")
     }
 
     private func file(_ name: String, _ contents: Data) throws -> String {
@@ -53,24 +54,24 @@ final class MalformedInputTests: XCTestCase {
     }
 
     func testWAVTruncatedInsideTheHeader() throws {
-        let wav = try Data(contentsOf: URL(fileURLWithPath: TestSupport.jfkWAV))
+        let wav = try Data(contentsOf: URL(fileURLWithPath: MediaSupport.jfkWAV))
         assertAudioError(try file("header.wav", wav.prefix(30)), mentions: "not a readable audio file")
     }
 
     func testWAVTruncatedInsideTheData() throws {
-        let wav = try Data(contentsOf: URL(fileURLWithPath: TestSupport.jfkWAV))
+        let wav = try Data(contentsOf: URL(fileURLWithPath: MediaSupport.jfkWAV))
         assertAudioError(try file("cut.wav", wav.prefix(100_000)), mentions: "truncated")
     }
 
     func testWAVWithoutFrames() throws {
         let path = directory.appendingPathComponent("silent.wav").path
-        try TestSupport.writeAudio([], to: path, sampleRate: 16000)
+        try MediaSupport.writeAudio([], to: path, sampleRate: 16000)
         assertAudioError(path, mentions: "no audio frames")
     }
 
     func testFLACTruncatedInsideTheData() throws {
         let flac = directory.appendingPathComponent("whole.flac").path
-        try TestSupport.writeAudio(try AudioDecoder.decodeMono16k(path: TestSupport.jfkWAV), to: flac, sampleRate: 16000,
+        try MediaSupport.writeAudio(try AudioDecoder.decodeMono16k(path: MediaSupport.jfkWAV), to: flac, sampleRate: 16000,
                                    format: Int32(SF_FORMAT_FLAC | SF_FORMAT_PCM_16))
         let bytes = try Data(contentsOf: URL(fileURLWithPath: flac))
         assertAudioError(try file("cut.flac", bytes.prefix(bytes.count / 2)), mentions: "truncated")

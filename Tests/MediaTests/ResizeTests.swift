@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// resizedLikePillow is bit-identical to Pillow's Image.resize; resizeBilinear matches OpenCV INTER_LINEAR.
@@ -17,7 +18,7 @@ final class ResizeTests: XCTestCase {
             let filter = try XCTUnwrap(filters[reference.filter])
             var source = source
             if let photo = reference.source {
-                if photos[photo] == nil { photos[photo] = try ImageDecoder.decode(path: TestSupport.repositoryRoot.appendingPathComponent(photo).path) }
+                if photos[photo] == nil { photos[photo] = try ImageDecoder.decode(path: TestPaths.packageRoot.appendingPathComponent(photo).path) }
                 source = try XCTUnwrap(photos[photo])
             }
             let resized = source.resizedLikePillow(width: reference.width, height: reference.height, filter: filter)

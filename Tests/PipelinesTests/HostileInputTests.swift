@@ -2,12 +2,13 @@ import Foundation
 import Media
 import ModelStore
 import Pipelines
+import TestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A real `hearth run` (transcribe + detect) over the folder `scripts/make_hostile_corpus.py` builds
+/// A real `hearth run` (transcribe + detect) over the folder `scripts/goldens/make_hostile_corpus.py` builds
 /// (broken, lying, hostile and awkward audio and images among good ones, see the script): the run finishes, every bad item has
 /// exactly one error record whose message a person can act on, every good item has its result,
 /// 10 minutes of digital silence transcribe to no text, and memory stays bounded. Two files are
@@ -25,7 +26,7 @@ final class HostileInputTests: XCTestCase {
         let folder = try Fixtures.temporaryFolder(self)
         let corpus = folder.appendingPathComponent("hostile")
         let generated = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                                       ["python3", Fixtures.root.appendingPathComponent("scripts/make_hostile_corpus.py").path,
+                                       ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/goldens/make_hostile_corpus.py").path,
                                         corpus.path, "--silence-seconds", "600"])
         XCTAssertEqual(generated.status, 0, generated.stderr)
         addTeardownBlock { _ = try? runProcess(URL(fileURLWithPath: "/bin/chmod"), ["-R", "u+rwX", corpus.path]) }
@@ -115,7 +116,7 @@ final class HostileInputTests: XCTestCase {
         let folder = try Fixtures.temporaryFolder(self)
         let corpus = folder.appendingPathComponent("hostile")
         let generated = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                                       ["python3", Fixtures.root.appendingPathComponent("scripts/make_hostile_corpus.py").path,
+                                       ["python3", TestPaths.packageRoot.appendingPathComponent("scripts/goldens/make_hostile_corpus.py").path,
                                         corpus.path, "--silence-seconds", "1"])
         XCTAssertEqual(generated.status, 0, generated.stderr)
         addTeardownBlock { _ = try? runProcess(URL(fileURLWithPath: "/bin/chmod"), ["-R", "u+rwX", corpus.path]) }

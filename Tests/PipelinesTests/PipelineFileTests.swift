@@ -1,5 +1,6 @@
 import Foundation
 import Pipelines
+import TestSupport
 import XCTest
 
 /// Parsing pipeline files and the messages for bad ones: FILE:LINE:COLUMN: KEY: message.
@@ -187,7 +188,7 @@ final class PipelineFileTests: XCTestCase {
 
     /// The shipped pipelines load as they are (mixed-media QA has audio and image rows).
     func testShippedPipelines() throws {
-        let shipped = Fixtures.root.appendingPathComponent("pipelines")
+        let shipped = TestPaths.packageRoot.appendingPathComponent("pipelines")
         for name in ["demo.yaml", "transcribe-archive.yaml", "caption-folder.yaml", "mixed-media-qa.yaml"] {
             let pipeline = try Pipeline.load(path: shipped.appendingPathComponent(name).path, environment: [:])
             XCTAssertFalse(pipeline.items.isEmpty, name)

@@ -1,22 +1,21 @@
 import Foundation
 import ModelStore
 import Pipelines
+import TestSupport
 import XCTest
 
 /// Paths and helpers shared by the pipeline tests.
 enum Fixtures {
-    /// The package root (this file is Tests/PipelinesTests/Support.swift).
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let samples = root.appendingPathComponent("samples")
+    static let samples = TestPaths.samples
     /// Clips made by `make test-audio`.
-    static let testdata = root.appendingPathComponent(".build/testdata")
+    static let testdata = TestPaths.packageRoot.appendingPathComponent(".build/testdata")
 
     static func sample(_ name: String) -> String { samples.appendingPathComponent(name).path }
 
     static func testClip(_ name: String) throws -> String {
         let path = testdata.appendingPathComponent(name).path
         guard FileManager.default.fileExists(atPath: path) else {
-            throw XCTSkip("missing \(path): run `make test-audio` (scripts/make_test_audio.sh .build/testdata) first")
+            throw XCTSkip("missing \(path): run `make test-audio` (scripts/data/make_test_audio.sh .build/testdata) first")
         }
         return path
     }
@@ -40,7 +39,7 @@ enum Fixtures {
         for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
             candidates.append(bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("hearth"))
         }
-        candidates.append(root.appendingPathComponent(".build/release/hearth"))
+        candidates.append(TestPaths.packageRoot.appendingPathComponent(".build/release/hearth"))
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
             XCTFail("hearth executable not found (looked at \(candidates.map(\.path).joined(separator: ", "))); "
                     + "build it with `swift build -c release` or set HEARTH_BINARY")
@@ -51,10 +50,7 @@ enum Fixtures {
 
     /// A fresh temporary folder, removed when the test ends.
     static func temporaryFolder(_ test: XCTestCase) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-pipelines-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
+        try temporaryDirectory(for: test, prefix: "hearth-pipelines")
     }
 
     @discardableResult

@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import XCTest
 
 /// float16 / bfloat16 / integer → float32 conversions, scalar and bulk.

@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import TestSupport
 import XCTest
 
 /// The C kernels against float64 references. Measured maxima are printed so regressions in

@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import TestSupport
 import XCTest
 
 // Quantized weight matrices: every supported GGML block format decoded exactly as its definition

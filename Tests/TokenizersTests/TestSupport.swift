@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 import Tokenizers
 
-/// The reference ids in Fixtures/whisper_golden.json (see scripts/make_tokenizer_fixture.py).
+/// The reference ids in Fixtures/whisper_golden.json (see scripts/goldens/make_tokenizer_fixture.py).
 struct WhisperGolden: Decodable {
     struct Case: Decodable {
         var text: String
@@ -44,9 +45,7 @@ struct TestSetupError: Error, CustomStringConvertible {
 /// with HEARTH_MODELS defaulting to ~/.cache/hearth/models.
 enum InstalledWhisperTokenizer {
     static var url: URL {
-        let models = ProcessInfo.processInfo.environment["HEARTH_MODELS"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/hearth/models")
-        return models.appendingPathComponent("whisper-tiny.en/tokenizer.json")
+        TestPaths.installedModels.appendingPathComponent("whisper-tiny.en/tokenizer.json")
     }
 
     /// The file's content; throws (failing the test, never skipping it) when the model is not installed.

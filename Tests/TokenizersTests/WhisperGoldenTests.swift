@@ -118,7 +118,7 @@ final class WhisperGoldenTests: XCTestCase {
         }
     }
 
-    /// The edit scripts/make_tokenizer_fixture.py makes before encoding with Hugging Face tokenizers.
+    /// The edit scripts/goldens/make_tokenizer_fixture.py makes before encoding with Hugging Face tokenizers.
     private func editedTokenizerJSON(_ json: [String: Any], variant: WhisperGolden.Variant,
                                      preTokenizer: PreTokenizer) -> [String: Any] {
         var json = json

@@ -1,4 +1,5 @@
 import Tensors
+import TestSupport
 import TransformerCore
 import XCTest
 

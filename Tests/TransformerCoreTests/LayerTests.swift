@@ -1,5 +1,6 @@
 import CKernels
 import Tensors
+import TestSupport
 import TransformerCore
 import XCTest
 

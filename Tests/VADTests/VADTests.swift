@@ -4,6 +4,7 @@ import Models
 import ModelStore
 import Tensors
 import TransformerCore
+import TestSupport
 import Weights
 import XCTest
 
@@ -35,11 +36,8 @@ struct VADGoldens: Decodable {
 }
 
 enum VADSupport {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
-    static var testData: URL {
-        URL(fileURLWithPath: ProcessInfo.processInfo.environment["HEARTH_TESTDATA"] ?? root.appendingPathComponent(".build/testdata").path)
-    }
+    static var testData: URL { TestPaths.testData }
     nonisolated(unsafe) static var cachedVAD: SileroVAD?
     nonisolated(unsafe) static var cachedGoldens: VADGoldens?
 
@@ -64,15 +62,15 @@ enum VADSupport {
         return v
     }
 
-    /// A golden's clip path: `testdata/NAME` (scripts/make_test_audio.sh's output), the committed
+    /// A golden's clip path: `testdata/NAME` (scripts/data/make_test_audio.sh's output), the committed
     /// noise clip, or a path under the repository.
     static func clipPath(_ path: String) throws -> String {
         let url: URL
         if path.hasPrefix("testdata/") { url = testData.appendingPathComponent(String(path.dropFirst("testdata/".count))) }
         else if path.hasPrefix("Tests/VADTests/Fixtures/") { url = fixtures.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent) }
-        else { url = root.appendingPathComponent(path) }
+        else { url = TestPaths.packageRoot.appendingPathComponent(path) }
         guard FileManager.default.fileExists(atPath: url.path) else {
-            XCTFail("\(url.path) is missing: run `bash scripts/make_test_audio.sh \(testData.path)` (make test does)")
+            XCTFail("\(url.path) is missing: run `bash scripts/data/make_test_audio.sh \(testData.path)` (make test does)")
             throw CocoaError(.fileNoSuchFile)
         }
         return url.path

@@ -5,7 +5,7 @@ import XCTest
 
 /// Hearth's Idefics3 (SmolVLM architecture) against transformers' Idefics3ForConditionalGeneration
 /// (float32, eager) on a tiny random checkpoint and two real photos.
-/// Goldens: scripts/make_vlm_goldens.py (versions in goldens.json).
+/// Goldens: scripts/goldens/make_vlm_goldens.py (versions in goldens.json).
 final class Idefics3ParityTests: XCTestCase {
     let vlm = Fixtures.huggingFace
     let question = Fixtures.goldens["question"] as! String

@@ -81,11 +81,11 @@ final class ProcessorParityTests: XCTestCase {
 }
 
 /// Optional: a random checkpoint with SmolVLM-256M's dimensions made by
-/// scripts/check_vlm_fullsize.py (800 MB, not committed); run with HEARTH_VLM_FULLSIZE=<its directory>.
+/// scripts/bench/check_vlm_fullsize.py (800 MB, not committed); run with HEARTH_VLM_FULLSIZE=<its directory>.
 final class FullSizeCheckpointTests: XCTestCase {
     func testFullSizeCheckpointMatchesTransformers() throws {
         guard let dir = ProcessInfo.processInfo.environment["HEARTH_VLM_FULLSIZE"] else {
-            throw XCTSkip("set HEARTH_VLM_FULLSIZE to the directory scripts/check_vlm_fullsize.py wrote")
+            throw XCTSkip("set HEARTH_VLM_FULLSIZE to the directory scripts/bench/check_vlm_fullsize.py wrote")
         }
         let url = URL(fileURLWithPath: dir)
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: url.appendingPathComponent("reference.json"))) as! [String: Any]

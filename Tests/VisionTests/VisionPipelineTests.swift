@@ -3,6 +3,7 @@ import Media
 import Models
 import ModelStore
 import Pipelines
+import TestSupport
 import XCTest
 
 /// An `ask` stage whose model is a vision-language model looks at each image item itself
@@ -64,8 +65,7 @@ final class VisionPipelineTests: XCTestCase {
 extension VisionPipelineTests {
     /// The shipped VLM pipeline validates with a VLM given by name or path (VLM=…), over the samples.
     func testShippedVisionPipelineValidates() throws {
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let file = repository.appendingPathComponent("pipelines/ask-images-vlm.yaml")
+        let file = TestPaths.packageRoot.appendingPathComponent("pipelines/ask-images-vlm.yaml")
         let pipeline = try Pipeline.load(path: file.path, environment: ["VLM": Fixtures.ggufDirectory.path])
         XCTAssertFalse(pipeline.items.isEmpty)
         XCTAssertTrue(pipeline.stages[0] is VisionLanguageStage)

@@ -3,7 +3,7 @@ import Models
 import Tensors
 import XCTest
 
-/// The committed goldens (scripts/make_vlm_goldens.py) and helpers to read them.
+/// The committed goldens (scripts/goldens/make_vlm_goldens.py) and helpers to read them.
 enum Fixtures {
     static let root = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
     static let modelDirectory = root.appendingPathComponent("tiny-idefics3")

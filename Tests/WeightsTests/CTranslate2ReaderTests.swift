@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import TestSupport
 import Weights
 import XCTest
 

@@ -1,32 +1,12 @@
 import Foundation
 import Tensors
+import TestSupport
 import Weights
 import XCTest
 
 // GGUF files written here byte by byte (after ggml/docs/gguf.md), read back; every truncation and a
 // catalogue of hostile headers refused with a WeightError naming the file; the real SmolLM2 GGUF
 // (installed by `make test-models`) read and its tensors used.
-
-/// Seeded generator (splitmix64) for reproducible test data.
-private struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func normals(_ n: Int) -> [Float] {
-        (0..<n).map { _ in
-            let u = max(unit(), 1e-300), v = unit()
-            return Float((-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v))
-        }
-    }
-}
 
 /// One tensor to write: GGML dims (ne0 first), type id, data bytes.
 private struct GGUFTestTensor {
@@ -120,7 +100,7 @@ private func ggufBytes(version: UInt32 = 3, alignment: UInt32? = nil, metadata: 
 }
 
 /// Random blocks of `type` with finite fp16 scales (the scale fields' places per format).
-private func randomBlocks(_ type: GGMLType, count: Int, rng: inout SplitMix) -> [UInt8] {
+private func randomBlocks(_ type: GGMLType, count: Int, rng: inout TestRNG) -> [UInt8] {
     var out: [UInt8] = []
     for _ in 0..<count {
         var b = (0..<type.blockBytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -155,7 +135,7 @@ private let everyKindOfValue: [(String, GGUFValue)] = [
 ]
 
 final class GGUFReaderTests: TempDirTestCase {
-    private var rng = SplitMix(seed: 77)
+    private var rng = TestRNG(state: 77)
 
     private func sampleTensors() -> [GGUFTestTensor] {
         let norm = (0..<64).map { Float($0) * 0.25 - 3 }
@@ -375,7 +355,7 @@ final class GGUFReaderTests: TempDirTestCase {
         let original = ggufBytes(alignment: 64, metadata: Array(everyKindOfValue.prefix(12)) + [everyKindOfValue[15], everyKindOfValue[18]],
                                  tensors: Array(sampleTensors().prefix(6)))
         let headerEnd = try GGUFFile.read(path: write(original, "original.gguf")).dataOffset
-        var fuzz = SplitMix(seed: 4242)
+        var fuzz = TestRNG(state: 4242)
         var parsed = 0, refused = 0
         let trials = ProcessInfo.processInfo.environment["HEARTH_FUZZ_TRIALS"].flatMap { Int($0) } ?? 1500
         for trial in 0..<trials {
@@ -429,9 +409,7 @@ final class GGUFReaderTests: TempDirTestCase {
     /// The GGUF of installed model `name`: $HEARTH_MODELS/<name>/*.gguf, HEARTH_MODELS defaulting
     /// to ~/.cache/hearth/models.
     private func installedGGUF(_ name: String) -> String? {
-        let models = ProcessInfo.processInfo.environment["HEARTH_MODELS"].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/hearth/models")
-        let dir = models.appendingPathComponent(name)
+        let dir = TestPaths.installedModels.appendingPathComponent(name)
         let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path))?.filter { $0.hasSuffix(".gguf") } ?? []
         return files.sorted().first.map { dir.appendingPathComponent($0).path }
     }
@@ -448,7 +426,7 @@ final class GGUFReaderTests: TempDirTestCase {
     /// Reads every tensor of `file`: vectors as float32, matrices as stored with one product each,
     /// checked on three rows against the float64 reference of the decoded weights.
     private func useEveryTensor(_ file: GGUFFile) throws {
-        var rng = SplitMix(seed: 1)
+        var rng = TestRNG(state: 1)
         for name in file.tensorNames {
             let info = file.tensors[name]!
             if info.dims.count == 1 {

@@ -1,5 +1,6 @@
 import Foundation
 import Tensors
+import TestSupport
 import Weights
 import XCTest
 
@@ -14,8 +15,6 @@ struct ByteWriter {
     /// CTranslate2 string: u16 length including a trailing NUL, then the bytes and the NUL.
     mutating func str(_ s: String) { let u = Array(s.utf8); u16(UInt16(u.count + 1)); bytes += u; bytes.append(0) }
 }
-
-func bytesOf<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
 
 /// One variable of a CTranslate2 model.bin. `dtypeID`: 0 f32, 1 i8, 2 i16, 3 i32, 4 f16, 5 bf16.
 struct CT2Variable {

@@ -5,7 +5,7 @@ import Tensors
 import XCTest
 
 /// Parity with CTranslate2 / faster-whisper 1.2.1 on the same float16 checkpoint
-/// (goldens made by scripts/make_whisper_goldens.py; see Fixtures/README.md).
+/// (goldens made by scripts/goldens/make_whisper_goldens.py; see Fixtures/README.md).
 final class ParityTests: XCTestCase {
     func testEncoderMatchesCTranslate2() throws {
         let t = try TestEnv.transcriber()

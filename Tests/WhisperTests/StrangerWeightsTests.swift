@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import TestSupport
 import Weights
 import XCTest
 
@@ -44,9 +45,7 @@ final class StrangerWeightsTests: XCTestCase {
     /// Writes the directory; `header` may rewrite the JSON header text before it is stored.
     func write(config: [String: Any]? = nil, tensors: [(String, [Int])]? = nil,
                header edit: (String) -> String = { $0 }, cut: Int = 0) throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-stranger-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        let folder = try temporaryDirectory(for: self, prefix: "hearth-stranger")
         try JSONSerialization.data(withJSONObject: config ?? self.config).write(to: folder.appendingPathComponent("config.json"))
         var entries: [String] = []
         var data = Data()

@@ -2,19 +2,15 @@ import Foundation
 import Media
 import Models
 import ModelStore
+import TestSupport
 import XCTest
 
 /// Shared handles for the Whisper tests: real installed models (made by `make test-models`),
-/// committed goldens, and the clips `scripts/make_test_audio.sh` generates into .build/testdata.
+/// committed goldens, and the clips `scripts/data/make_test_audio.sh` generates into .build/testdata.
 enum TestEnv {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static let samples = packageRoot.appendingPathComponent("samples")
+    static let samples = TestPaths.samples
     static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
-    static var testData: URL {
-        URL(fileURLWithPath: ProcessInfo.processInfo.environment["HEARTH_TESTDATA"]
-            ?? packageRoot.appendingPathComponent(".build/testdata").path)
-    }
+    static var testData: URL { TestPaths.testData }
 
     static func modelDirectory(_ name: String) throws -> URL {
         do { return try ModelStore().resolve(name).directory } catch {
@@ -34,7 +30,7 @@ enum TestEnv {
     static func testClip(_ name: String) throws -> String {
         let url = testData.appendingPathComponent(name)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            XCTFail("\(url.path) is missing: run `bash scripts/make_test_audio.sh \(testData.path)` (make test does)")
+            XCTFail("\(url.path) is missing: run `bash scripts/data/make_test_audio.sh \(testData.path)` (make test does)")
             throw CocoaError(.fileNoSuchFile)
         }
         return url.path

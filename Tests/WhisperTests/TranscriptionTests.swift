@@ -6,7 +6,7 @@ import XCTest
 
 /// End-to-end behaviour on real clips with the real models.
 final class TranscriptionTests: XCTestCase {
-    /// ~3 minutes of known sentences with silences (scripts/make_test_audio.sh), default options.
+    /// ~3 minutes of known sentences with silences (scripts/data/make_test_audio.sh), default options.
     func testLongFormTimestampsAndWordRecall() throws {
         let path = try TestEnv.testClip("longform.wav")
         let reference = try String(contentsOfFile: try TestEnv.testClip("longform.txt"), encoding: .utf8)

@@ -1,16 +1,14 @@
 import Foundation
 import Models
 import Tensors
+import TestSupport
 import Weights
 import XCTest
 
 /// Malformed checkpoints are refused with a message that names the file; HF layout loads too.
 final class WeightLoadingTests: XCTestCase {
     func tempDir() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-weights-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
+        try temporaryDirectory(for: self, prefix: "hearth-weights")
     }
 
     func copyModel(to dir: URL, truncateTo bytes: Int? = nil) throws {

@@ -15,12 +15,12 @@ that ships in its wheel, and writes Tests/VADTests/Fixtures/vad_goldens.json:
                 longform.wav (whisper-tiny.en, beam 5, float32) - the concatenate-and-map-back path,
                 once with word_timestamps=True (words mapped back through their chunks)
 
-Clips: samples/jfk.wav, samples/speech_espeak.flac, and from scripts/make_test_audio.sh's
+Clips: samples/jfk.wav, samples/speech_espeak.flac, and from scripts/data/make_test_audio.sh's
 output folder longform.wav (sentences with 1-3 s and 8 s pauses), german.wav, plus
 Tests/VADTests/Fixtures/noise_tone.wav (made here with sox: 2 s brown noise, 1 s 440 Hz tone,
 no speech). All are 16 kHz mono 16-bit, so every decoder yields exactly int16 / 32768.
 
-Run (from the repo root, after `bash scripts/make_test_audio.sh .build/testdata`):
+Run (from the repo root, after `bash scripts/data/make_test_audio.sh .build/testdata`):
   python3 -m venv /work/venvs/vad && /work/venvs/vad/bin/pip install -r scripts/goldens/requirements-vad.txt
   /work/venvs/vad/bin/python scripts/goldens/make_vad_goldens.py --testdata .build/testdata \
       --whisper-dir ~/.cache/hearth/models/whisper-tiny.en

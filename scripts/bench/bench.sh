@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: Hearth vs faster-whisper on the same clips, same model files, same threads; then
-# Hearth vs llama.cpp on the same GGUF text models (scripts/bench_llm.sh, BENCH_SKIP_LLM=1 skips it);
-# then Hearth vs OpenCV DNN on yolov3-tiny (scripts/bench_vision.sh, BENCH_SKIP_VISION=1 skips it).
+# Hearth vs llama.cpp on the same GGUF text models (scripts/bench/bench_llm.sh, BENCH_SKIP_LLM=1 skips it);
+# then Hearth vs OpenCV DNN on yolov3-tiny (scripts/bench/bench_vision.sh, BENCH_SKIP_VISION=1 skips it).
 # Benchmark tooling, never part of the product; prints figures and ratios, asserts nothing
 # about speed.
 #
@@ -13,11 +13,11 @@
 #   BENCH_REPEAT       timed passes per configuration, fastest kept (default 1)
 #   BENCH_THREADS      threads for both systems (default 2)
 #   BENCH_SKIP_HEARTH=1 / BENCH_SKIP_PEER=1   run one side only
-#   BENCH_SKIP_LLM=1   skip the text-generation half (its own knobs: scripts/bench_llm.sh)
-#   BENCH_SKIP_VISION=1 skip the yolov3-tiny half (Hearth vs OpenCV DNN; scripts/bench_vision.sh)
+#   BENCH_SKIP_LLM=1   skip the text-generation half (its own knobs: scripts/bench/bench_llm.sh)
+#   BENCH_SKIP_VISION=1 skip the yolov3-tiny half (Hearth vs OpenCV DNN; scripts/bench/bench_vision.sh)
 #   HEARTH_BIN         Hearth binary (default .build/release/hearth)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 REPO=$(pwd)
 
 THREADS=${BENCH_THREADS:-2}
@@ -75,7 +75,7 @@ if [ "${BENCH_SKIP_PEER:-0}" != 1 ]; then
 fi
 
 # --- clips -------------------------------------------------------------------------------------
-bash scripts/make_test_audio.sh "$DATA" >&2
+bash scripts/data/make_test_audio.sh "$DATA" >&2
 rm -rf "$OUT"; mkdir -p "$OUT/refs"
 echo "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country." > "$OUT/refs/jfk.txt"
 CLIPS=(samples/jfk.wav samples/speech_espeak.flac "$DATA/longform.wav")
@@ -91,7 +91,7 @@ if [ "${BENCH_SKIP_PEER:-0}" != 1 ]; then
   for beam in 1 5; do
     for ct in float32 int8; do
       log "faster-whisper $ct beam $beam"
-      "$PY" scripts/bench_peer.py --model-dir "$MODEL_DIR" --compute-type "$ct" --beam-size "$beam" \
+      "$PY" scripts/bench/bench_peer.py --model-dir "$MODEL_DIR" --compute-type "$ct" --beam-size "$beam" \
         --threads "$THREADS" --repeat "$REPEAT" --out "$OUT/peer-$ct-beam$beam.json" "${CLIPS[@]}" >&2
     done
   done
@@ -145,19 +145,19 @@ fi
 
 # --- table -------------------------------------------------------------------------------------------
 echo
-python3 scripts/bench_report.py "$OUT"
+python3 scripts/bench/bench_report.py "$OUT"
 
 # --- text generation: Hearth vs llama.cpp (appends its table to $OUT/results.md) ----------------------
 if [ "${BENCH_SKIP_LLM:-0}" != 1 ]; then
   echo
-  bash scripts/bench_llm.sh || HEARTH_FAILED=1
+  bash scripts/bench/bench_llm.sh || HEARTH_FAILED=1
 else
   log "BENCH_SKIP_LLM=1: text-generation benchmark skipped"
 fi
 # --- vision: Hearth vs OpenCV DNN on yolov3-tiny (appends its table to $OUT/results.md) --------------
 if [ "${BENCH_SKIP_VISION:-0}" != 1 ]; then
   echo
-  bash scripts/bench_vision.sh || HEARTH_FAILED=1
+  bash scripts/bench/bench_vision.sh || HEARTH_FAILED=1
 else
   log "BENCH_SKIP_VISION=1: vision benchmark skipped"
 fi

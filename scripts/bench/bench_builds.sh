@@ -3,12 +3,12 @@
 # shared machine hits both alike: whisper-tiny.en greedy over three clips, SmolLM2 answering one
 # question (64 tokens), yolov3-tiny over the sample photos. Prints the median wall seconds of
 # BENCH_REPEAT passes (default 5) per binary and the ratio, with the 1-minute load average.
-# Usage: scripts/bench_builds.sh BEFORE_BINARY AFTER_BINARY
+# Usage: scripts/bench/bench_builds.sh BEFORE_BINARY AFTER_BINARY
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 A=$1 B=$2 REPEAT=${BENCH_REPEAT:-5} THREADS=${BENCH_THREADS:-2}
 DATA=.build/testdata
-[ -f "$DATA/longform.wav" ] || bash scripts/make_test_audio.sh "$DATA" >&2
+[ -f "$DATA/longform.wav" ] || bash scripts/data/make_test_audio.sh "$DATA" >&2
 CLIPS=(samples/jfk.wav samples/speech_espeak.flac "$DATA/longform.wav")
 PHOTOS=(samples/dog.jpg samples/horses.jpg samples/person.jpg samples/chelsea.png)
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT

@@ -3,8 +3,9 @@
 that Tests/VisionTests compare Hearth with.
 
     python3 -m venv .venv-vlm
-    .venv-vlm/bin/pip install torch==2.13.0+cpu transformers safetensors tokenizers pillow numpy
-    .venv-vlm/bin/python scripts/make_vlm_goldens.py [--photo-source SKIMAGE_DATA_DIR] [--llama-cpp DIR]
+    .venv-vlm/bin/pip install --extra-index-url https://download.pytorch.org/whl/cpu \
+        -r scripts/goldens/requirements-vlm.txt   # torch 2.13.0+cpu, transformers 5.24.0, ...
+    .venv-vlm/bin/python scripts/goldens/make_vlm_goldens.py [--photo-source SKIMAGE_DATA_DIR] [--llama-cpp DIR]
 
 Writes Tests/VisionTests/Fixtures/:
   tiny-idefics3/      HF directory: config.json, model.safetensors (float16), tokenizer.json,
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "Tests" / "VisionTests" / "Fixtures"
 MODEL_DIR = FIX / "tiny-idefics3"
 

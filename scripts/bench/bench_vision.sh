@@ -6,7 +6,7 @@
 #   BENCH_THREADS (2)   BENCH_COPIES (5: copies of each sample photo)   HEARTH_BIN (.build/release/hearth)
 #   BENCH_CV_PYTHON     python with opencv-python-headless<5 + numpy (default: .venv-cv/, created if missing)
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 THREADS=${BENCH_THREADS:-2}
 COPIES=${BENCH_COPIES:-5}
 HEARTH_BIN=${HEARTH_BIN:-.build/release/hearth}
@@ -41,7 +41,7 @@ start=$(date +%s.%N)
 "$HEARTH_BIN" detect --json --threads "$THREADS" --input-size 416 $IMAGES > "$OUT/hearth_detect.jsonl"
 end=$(date +%s.%N)
 # OpenCV: the same images in one Python process.
-"$PY" scripts/bench_vision.py "$MODEL_DIR" "$THREADS" 416 $IMAGES > "$OUT/opencv_detect.json"
+"$PY" scripts/bench/bench_vision.py "$MODEL_DIR" "$THREADS" 416 $IMAGES > "$OUT/opencv_detect.json"
 
 python3 - "$OUT/hearth_detect.jsonl" "$OUT/opencv_detect.json" "$start" "$end" <<'PY' | tee -a "$OUT/results.md"
 import json, sys

@@ -3,7 +3,7 @@
 sidecar is being written and renamed, and a full disk — each followed by a resume that must
 give exactly what an uninterrupted run gives.
 
-    python3 scripts/crash_check.py [--kills 30] [--seed 1] [--hearth .build/release/hearth]
+    python3 scripts/reliability/crash_check.py [--kills 30] [--seed 1] [--hearth .build/release/hearth]
 
 Needs the test clips (make test-audio) and whisper-tiny.en (make test-models); the sidecar kills
 need strace, the full disk a tmpfs mount (root). Compares, per item: id, status, error stage and
@@ -13,7 +13,7 @@ temporary file is left. Prints the figures and writes them to WORK/crash-check.m
 """
 import argparse, json, os, random, shutil, signal, subprocess, sys, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIPS = [("samples", "jfk.wav"), ("samples", "jfk.mp3"), ("samples", "speech_espeak.flac"),
          (".build/testdata", "speech.ogg"), (".build/testdata", "stereo_44k.flac"), (".build/testdata", "spanish.wav"),
  (".build/testdata", "empty.wav"), (".build/testdata", "notaudio.wav"),

@@ -12,9 +12,9 @@ INTER_LINEAR (raw float32).
 
 Needs cjpeg (Debian libjpeg-turbo-progs 2.1.5) for one fixture, and Debian's libdarknet for the
 letterbox references (see darknet_letterboxes).
-Usage: python3 -m venv .venv-img && .venv-img/bin/pip install pillow==13.0.0 numpy==2.4.6 opencv-python-headless
+Usage: python3 -m venv .venv-img && .venv-img/bin/pip install -r scripts/goldens/requirements-images.txt
        (last run: Pillow 13.0.0 with its bundled libjpeg-turbo 3.2.0, numpy 2.4.6, OpenCV 5.0.0, Python 3.11)
-       .venv-img/bin/python scripts/make_image_fixtures.py
+       .venv-img/bin/python scripts/goldens/make_image_fixtures.py
 Inputs: samples/chelsea.png (scikit-image data, CC0). Content is cropped from it so that JPEG
 coding sees real texture.
 """
@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageOps, features
 import PIL
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "Tests/MediaTests/Fixtures/images"
 
 
@@ -353,7 +353,7 @@ def main():
         bilinear_version = None
 
     note = {
-        "made_by": "scripts/make_image_fixtures.py",
+        "made_by": "scripts/goldens/make_image_fixtures.py",
         "pillow": PIL.__version__, "numpy": np.__version__, "python": sys.version.split()[0],
         "pillow_libjpeg_turbo": features.version("libjpeg_turbo"), "opencv": bilinear_version,
         "png": pngs, "jpeg": jpegs, "photos": photos, "resize_source": "resize_source.png", "resize": resizes,

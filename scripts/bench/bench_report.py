@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Table for `make bench` (benchmark tooling, never part of the product).
 
-Reads what scripts/bench.sh left in BENCH_DIR:
+Reads what scripts/bench/bench.sh left in BENCH_DIR:
   clips.tsv                       path <TAB> duration_s <TAB> reference-text file
-  peer-<compute>-beam<N>.json     scripts/bench_peer.py results
+  peer-<compute>-beam<N>.json     scripts/bench/bench_peer.py results
   hearth-beam<N>/<stem>.json      Hearth's JSON outputs; hearth-beam<N>.time = "%e %M"
                                   from /usr/bin/time; hearth-beam<N>.rc = exit code
 prints the table and writes it as markdown to BENCH_DIR/results.md.
@@ -137,7 +137,7 @@ def main() -> int:
              "(start-up + model load included), so Hearth's ratios are conservative. "
              "e2e wall s: faster-whisper = import + load + transcription (no warm-up). "
              "Peak RSS: getrusage in a fresh process per configuration / `/usr/bin/time %M`. "
-             "WER: lowercase, punctuation stripped, numbers not normalized (scripts/wer.py), "
+             "WER: lowercase, punctuation stripped, numbers not normalized (scripts/bench/wer.py), "
              "over all words of all clips.")
     ncpu = os.cpu_count() or 1
     if loads and max(loads) > ncpu + 1.0:   # the bench itself accounts for ~2

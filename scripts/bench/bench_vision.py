@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """OpenCV DNN side of `make bench` (vision): yolov3-tiny on the same images, input size and threads
-as Hearth. Per image: cv2.imread, the same letterbox blob as Hearth (scripts/make_yolo_goldens.py),
+as Hearth. Per image: cv2.imread, the same letterbox blob as Hearth (scripts/goldens/make_yolo_goldens.py),
 net.forward of both YOLO heads, darknet post-processing (threshold 0.25, NMS 0.45). Prints one JSON
 object: images, seconds of the whole loop (decode + blob + forward + post-processing), seconds of
 forward passes alone, model load seconds.

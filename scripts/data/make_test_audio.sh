@@ -2,8 +2,8 @@
 # Deterministic test clips for Hearth, synthesized locally with espeak-ng + sox
 # (nothing is downloaded). Test/bench tooling only, never part of the product.
 #
-#   scripts/make_test_audio.sh OUTDIR          all test clips into OUTDIR (see below)
-#   scripts/make_test_audio.sh --sample FILE   the committed clip samples/speech_espeak.flac
+#   scripts/data/make_test_audio.sh OUTDIR          all test clips into OUTDIR (see below)
+#   scripts/data/make_test_audio.sh --sample FILE   the committed clip samples/speech_espeak.flac
 #                                              (its text: Tests/WhisperTests/Fixtures/speech_espeak.txt)
 #
 # OUTDIR receives:
@@ -149,7 +149,7 @@ make_sample() {
   mkdir -p "$(dirname "$out")"
   "${SOX[@]}" "$work/clip.wav" -C 8 "$work/clip.flac"
   mv "$work/clip.flac" "$out"
-  local repo; repo="$(cd "$(dirname "$SCRIPT_PATH")/.." && pwd)"
+  local repo; repo="$(cd "$(dirname "$SCRIPT_PATH")/../.." && pwd)"
   local txt="$repo/Tests/WhisperTests/Fixtures/speech_espeak.txt"
   # The reference text: one line, sentences joined by single spaces.
   mkdir -p "$(dirname "$txt")"

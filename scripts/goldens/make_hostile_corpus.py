@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds a folder of hostile and awkward inputs for Hearth (test tooling, never the product).
 
-    python3 scripts/make_hostile_corpus.py OUTDIR [--silence-seconds 600]
+    python3 scripts/goldens/make_hostile_corpus.py OUTDIR [--silence-seconds 600]
 
 OUTDIR is emptied and receives the files below plus OUTDIR/../<name>.expected.json, mapping each
 path (relative to OUTDIR, as bytes decoded with surrogateescape) to what a pipeline run must give:
@@ -19,6 +19,9 @@ and two files the test changes or removes while the run is going (zz-vanishes.wa
 Images ("ok" = decodes; the hostile-folder test runs a detect stage over them and decodes them
 directly too): a decompression bomb, 0×0, truncated PNG/JPEG, random bytes named
 .png/.jpg must fail; a CMYK JPEG, a 16-bit PNG, a plain PNG and JPEG must decode.
+
+Standard library only (plus espeak-ng and sox); Pillow, if the python3 on PATH has it, makes
+images/truncated.jpg from a real JPEG (pin: scripts/goldens/requirements-hostile-corpus.txt).
 """
 import argparse, json, os, random, shutil, struct, subprocess, sys, tempfile, zlib
 
@@ -152,7 +155,7 @@ def main():
         write("images/random.jpg", bytes(rng.randrange(256) for _ in range(4000)), "error")
         write("images/sixteen-bit.png", png(16, 16, bit_depth=16, color=2), "ok")
         write("images/good.png", png(32, 24), "ok")
-        fixtures = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "MediaTests", "Fixtures", "images")
+        fixtures = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "Tests", "MediaTests", "Fixtures", "images")
         for name, rel in (("cmyk.jpg", "images/cmyk.jpg"), ("baseline420.jpg", "images/good.jpg")):
             if os.path.exists(os.path.join(fixtures, name)):
                 shutil.copy(os.path.join(fixtures, name), path(rel)); note(rel, "ok")

@@ -3,9 +3,9 @@
 
 Reference: OpenCV DNN's Darknet importer (cv2.dnn.readNetFromDarknet) on the same cfg/weights that
 `hearth models install yolov3-tiny` installs. Made with opencv-python-headless 4.14.0.94 and numpy
-(in .venv-cv: python3 -m venv .venv-cv && .venv-cv/bin/pip install "opencv-python-headless<5" numpy).
+(in .venv-cv: python3 -m venv .venv-cv && .venv-cv/bin/pip install -r scripts/goldens/requirements-yolo.txt).
 
-    .venv-cv/bin/python scripts/make_yolo_goldens.py MODEL_DIR OUT.json IMAGE...
+    .venv-cv/bin/python scripts/goldens/make_yolo_goldens.py MODEL_DIR OUT.json IMAGE...
 
 The blob fed to OpenCV is built exactly as Hearth builds it (Sources/Models/Detection/Letterbox.swift):
 darknet's letterbox_image geometry (aspect-preserving fit, integer sizes and offsets, gray 0.5

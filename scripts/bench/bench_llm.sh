@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Text-generation half of `make bench` (called at the end of scripts/bench.sh, or on its own):
+# Text-generation half of `make bench` (called at the end of scripts/bench/bench.sh, or on its own):
 # Hearth vs llama.cpp (llama-cpp-python, built from its PyPI sdist) on the same GGUF files, the
 # same chat prompt (~280 tokens with the template) and the same thread count: prompt-processing
 # and generation tokens/s for 128 greedy tokens. Benchmark tooling, never part of the product;
@@ -13,9 +13,9 @@
 #   BENCH_LLM_PYTHON        python with llama_cpp (default .venv-bench/, llama-cpp-python installed
 #                           into it if missing: builds llama.cpp from source, ~6-10 minutes on 2 cores)
 #   BENCH_THREADS, BENCH_REPEAT, BENCH_SKIP_HEARTH=1, BENCH_SKIP_PEER=1, HEARTH_BIN, HEARTH_MODELS
-#                           as for scripts/bench.sh
+#                           as for scripts/bench/bench.sh
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 THREADS=${BENCH_THREADS:-2}
 REPEAT=${BENCH_REPEAT:-1}
@@ -52,7 +52,7 @@ for m in "${MODELS[@]}"; do
   fi
 done
 [ ${#AVAILABLE[@]} -gt 0 ] || { log "no text model available; text-generation benchmark skipped"; exit 0; }
-QUESTION=$(python3 scripts/bench_llm.py question)
+QUESTION=$(python3 scripts/bench/bench_llm.py question)
 
 # --- llama.cpp -----------------------------------------------------------------------------------
 if [ "${BENCH_SKIP_PEER:-0}" != 1 ]; then
@@ -75,7 +75,7 @@ if [ "${BENCH_SKIP_PEER:-0}" != 1 ]; then
   if [ -n "$PY" ]; then
     for m in "${AVAILABLE[@]}"; do
       log "llama.cpp $m ($THREADS threads, $MAX_TOKENS tokens)"
-      "$PY" scripts/bench_llm.py peer --model "$STORE/$m/model.gguf" --name "$m" --threads "$THREADS" \
+      "$PY" scripts/bench/bench_llm.py peer --model "$STORE/$m/model.gguf" --name "$m" --threads "$THREADS" \
         --max-tokens "$MAX_TOKENS" --repeat "$REPEAT" --out "$OUT/llm-peer-$m.json" \
         2> >(grep -v 'n_ctx_seq' >&2) || log "llama.cpp run on $m failed"
     done
@@ -121,5 +121,5 @@ fi
 
 # --- table ---------------------------------------------------------------------------------------
 echo
-python3 scripts/bench_llm.py report "$OUT" --threads "$THREADS" --models "${AVAILABLE[*]}"
+python3 scripts/bench/bench_llm.py report "$OUT" --threads "$THREADS" --models "${AVAILABLE[*]}"
 exit $FAILED

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # make fuzz: builds the libFuzzer targets of fuzz/ (ASan + libFuzzer) and runs each for
 # FUZZ_SECONDS (default 30) on its committed seeds, then prints executions and findings per target.
-#   FUZZ_SECONDS=300 FUZZ_TARGETS="fuzz-gguf fuzz-audio" bash scripts/fuzz.sh
+#   FUZZ_SECONDS=300 FUZZ_TARGETS="fuzz-gguf fuzz-audio" bash scripts/reliability/fuzz.sh
 # Working corpora grow in .build-fuzz/work/<target> (kept between runs); crashing, leaking, slow
 # or memory-hungry inputs land in .build-fuzz/findings/<target>/ — turn each into a regression
 # test under Tests/ and fix it.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 SCRATCH=.build-fuzz
 ALL="fuzz-audio fuzz-ctranslate2 fuzz-safetensors fuzz-gguf fuzz-tokenizer fuzz-pipeline fuzz-manifest fuzz-results"
