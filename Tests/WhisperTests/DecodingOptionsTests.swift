@@ -1,6 +1,7 @@
 import Foundation
 import Media
 import Models
+import TestSupport
 import XCTest
 
 /// faster-whisper's decoding options against faster-whisper 1.2.1 itself (sequential
@@ -70,8 +71,8 @@ final class DecodingOptionsTests: XCTestCase {
             let path: String
             if item.hasPrefix("testdata/") { path = try TestEnv.testClip(String(item.dropFirst("testdata/".count))) }
             else if item.hasPrefix("vad/") {
-                path = TestEnv.packageRoot.appendingPathComponent("Tests/VADTests/Fixtures/" + item.dropFirst("vad/".count)).path
-            } else { path = TestEnv.packageRoot.appendingPathComponent(item).path }
+                path = TestPaths.packageRoot.appendingPathComponent("Tests/VADTests/Fixtures/" + item.dropFirst("vad/".count)).path
+            } else { path = TestPaths.packageRoot.appendingPathComponent(item).path }
             samples += try AudioDecoder.decodeMono16k(path: path)
         }
         return samples

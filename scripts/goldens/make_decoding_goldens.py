@@ -10,7 +10,7 @@ language_detection_segments / language_detection_threshold, and multilingual (pe
 language; recorded here from the tokenizer faster-whisper hands each window's segments).
 
 Clips are named by recipe so the test rebuilds the same samples: a list of files (samples/...,
-testdata/... from scripts/make_test_audio.sh, vad/... from Tests/VADTests/Fixtures) concatenated;
+testdata/... from scripts/data/make_test_audio.sh, vad/... from Tests/VADTests/Fixtures) concatenated;
 all are 16 kHz mono 16-bit, so every decoder yields exactly int16 / 32768.
 
 Every case decodes without temperature fallback (all segments at temperature 0: the sampled
@@ -18,7 +18,7 @@ fallbacks draw from CTranslate2's RNG, which Hearth does not reproduce); the two
 cases pass temperature=0 so that they do. Per case: the options, info.language / language_probability, and every segment's start, end,
 text, tokens (and words when word_timestamps, and the window language when multilingual).
 
-Run (from the repo root, ~2 min; the venv of scripts/goldens/requirements-words.txt):
+Run (from the repo root, ~2 min; pinned in scripts/goldens/requirements-words.txt):
   /work/venvs/words/bin/python scripts/goldens/make_decoding_goldens.py \
       --tiny ~/.cache/hearth/models/whisper-tiny.en --base ~/.cache/hearth/models/whisper-base \
       --testdata .build/testdata
