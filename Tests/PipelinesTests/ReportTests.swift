@@ -42,6 +42,9 @@ final class ReportTests: XCTestCase {
         XCTAssertTrue(html.contains("<title>Tapes &amp; photos — Hearth report</title>"))
         XCTAssertTrue(html.contains("<tr><th>Items</th><td>4</td></tr><tr><th>Succeeded</th><td>3</td></tr><tr><th>Failed</th><td>1</td></tr>"))
         XCTAssertTrue(html.contains("<td>m-transcribe</td><td class=\"hash\">model.bin: beef</td>"))
+        // four records, three stages: each stage's model is listed once
+        XCTAssertEqual(html.components(separatedBy: "<td>m-transcribe</td>").count - 1, 1)
+        XCTAssertEqual(html.components(separatedBy: "<td>m-caption</td>").count - 1, 1)
         XCTAssertTrue(html.contains("<h2>Errors (1)</h2>"))
         XCTAssertTrue(html.contains("<td>bad.wav</td><td>transcribe</td><td>truncated: &lt;half&gt; the data</td>"))
         XCTAssertTrue(html.contains("<td>tape.wav</td><td>What is said?</td><td>A greeting.</td>"), "Q/A row")

@@ -47,7 +47,9 @@ public struct HTMLReport {
             survey.media += r.mediaSeconds ?? 0
             survey.configurations.insert(r.configuration)
             for stage in r.provenance.stages {
-                if survey.seenModels.insert(stage.name + (stage.provenance.files?.description ?? "")).inserted {
+                // once per stage and weights (sorted: a dictionary's order is not its identity)
+                let weights = (stage.provenance.files ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                if survey.seenModels.insert(([stage.name] + weights).joined(separator: "\n")).inserted {
                     survey.models.append((stage.name, stage.provenance))
                 }
                 if !(survey.stagesByTask[stage.provenance.task] ?? []).contains(stage.name) {
