@@ -28,6 +28,16 @@ final class DecodingOptionsTests: XCTestCase {
     func testClipTimestampsListWithWords() throws { try check("clip_list_words") }
     func testHallucinationSilenceThresholdLongForm() throws { try check("hallucination_longform") }
     func testHallucinationSilenceThresholdNoiseAndSpeech() throws { try check("hallucination_noise_jfk") }
+    /// The skip firing: beam 5 hears " you" in loud white noise after jfk.wav; with a 0.3 s
+    /// threshold faster-whisper drops it, and so does Hearth (both goldens checked).
+    func testHallucinationSilenceThresholdSkipsHallucinatedWord() throws {
+        try check("words_white_noise")
+        try check("hallucination_white_noise")
+        let cases = try Self.cases()
+        func texts(_ name: String) -> [String] { (cases[name]!["segments"] as! [[String: Any]]).map { $0["text"] as! String } }
+        XCTAssertEqual(texts("words_white_noise").last, " you")
+        XCTAssertEqual(texts("hallucination_white_noise").count, texts("words_white_noise").count - 1)
+    }
     func testLanguageDetectionSegments() throws { try check("language_detection_segments") }
     func testMultilingual() throws { try check("multilingual") }
 
@@ -72,6 +82,8 @@ final class DecodingOptionsTests: XCTestCase {
             if item.hasPrefix("testdata/") { path = try TestEnv.testClip(String(item.dropFirst("testdata/".count))) }
             else if item.hasPrefix("vad/") {
                 path = TestPaths.packageRoot.appendingPathComponent("Tests/VADTests/Fixtures/" + item.dropFirst("vad/".count)).path
+            } else if item.hasPrefix("whisper/") {
+                path = TestEnv.fixtures.appendingPathComponent(String(item.dropFirst("whisper/".count))).path
             } else { path = TestPaths.packageRoot.appendingPathComponent(item).path }
             samples += try AudioDecoder.decodeMono16k(path: path)
         }

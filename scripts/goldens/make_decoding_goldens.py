@@ -10,7 +10,8 @@ language_detection_segments / language_detection_threshold, and multilingual (pe
 language; recorded here from the tokenizer faster-whisper hands each window's segments).
 
 Clips are named by recipe so the test rebuilds the same samples: a list of files (samples/...,
-testdata/... from scripts/data/make_test_audio.sh, vad/... from Tests/VADTests/Fixtures) concatenated;
+testdata/... from scripts/data/make_test_audio.sh, vad/... from Tests/VADTests/Fixtures,
+whisper/... from Tests/WhisperTests/Fixtures) concatenated;
 all are 16 kHz mono 16-bit, so every decoder yields exactly int16 / 32768.
 
 Every case decodes without temperature fallback (all segments at temperature 0: the sampled
@@ -39,6 +40,10 @@ OUT = REPO / "Tests" / "WhisperTests" / "Fixtures" / "decoding_options.json"
 GERMAN4 = ["testdata/german.wav"] * 4
 SPANISH4 = ["testdata/spanish.wav"] * 4
 NOISE_JFK = ["vad/noise_tone.wav"] * 3 + ["samples/jfk.wav"] + ["vad/noise_tone.wav"] * 3
+# jfk.wav, then 36 s of loud white noise (Tests/WhisperTests/Fixtures/white_noise_6s.wav, sox
+# whitenoise at 0.9 of full scale, 16-bit): beam 5 hallucinates " you" at 31.56 s, which
+# hallucination_silence_threshold removes.
+JFK_WHITE_NOISE = ["samples/jfk.wav"] + ["whisper/white_noise_6s.wav"] * 6
 
 # (name, model, clip recipe, transcribe kwargs besides the defaults below)
 CASES = [
@@ -58,6 +63,9 @@ CASES = [
      dict(beam_size=5, word_timestamps=True, hallucination_silence_threshold=1.0)),
     ("hallucination_noise_jfk", "tiny", NOISE_JFK,
      dict(beam_size=5, word_timestamps=True, hallucination_silence_threshold=0.5)),
+    ("hallucination_white_noise", "tiny", JFK_WHITE_NOISE,
+     dict(beam_size=5, word_timestamps=True, hallucination_silence_threshold=0.3, temperature=0.0)),
+    ("words_white_noise", "tiny", JFK_WHITE_NOISE, dict(beam_size=5, word_timestamps=True, temperature=0.0)),
     ("language_detection_segments", "base", ["testdata/spanish.wav"] + ["testdata/german.wav"] * 3,
      dict(beam_size=1, language=None, language_detection_segments=2, language_detection_threshold=0.99, temperature=0.0)),
     ("multilingual", "base", GERMAN4 + SPANISH4, dict(beam_size=1, language=None, multilingual=True, temperature=0.0)),
@@ -99,6 +107,8 @@ def main() -> None:
             return args.testdata / item[len("testdata/"):]
         if item.startswith("vad/"):
             return REPO / "Tests" / "VADTests" / "Fixtures" / item[len("vad/"):]
+        if item.startswith("whisper/"):
+            return REPO / "Tests" / "WhisperTests" / "Fixtures" / item[len("whisper/"):]
         return REPO / item
 
     cases = []
