@@ -8,13 +8,34 @@ import Tensors
 /// Grow-only scratch buffers, reused across calls so the hot loops never allocate.
 /// Slots 0–7 belong to the attention layers; model code uses slots 8 and up.
 public final class Scratch {
-    private var buffers: [Tensor?] = Array(repeating: nil, count: 32)
+    /// A forward pass's working buffers, named by role. Each grows to the largest request it has
+    /// seen and is reused by every layer (a layer finishes with a buffer before the next starts);
+    /// shapes are per call. A model owns one Scratch, so two models never share a buffer.
+    public enum Buffer: Int, CaseIterable {
+        /// Self-attention: (rows, q | k | v) projections, (rows, heads·headDim) context,
+        /// (length, length) or (maxLength) scores of one head.
+        case qkv, attentionContext, attentionScores
+        /// Cross-attention: (rows, dim) queries, keys/values gathered per row's window, context,
+        /// grouped context, and (rows, length) scores.
+        case crossQuery, crossGathered, crossContext, crossGroupContext, crossScores
+        /// Pre-norm blocks: (rows, dim) normalised input and the sublayer's output before the
+        /// residual add; (rows, hidden) feed-forward activations.
+        case normed, residualDelta, feedForwardHidden
+        /// Convolution stems (Whisper's encoder, SigLIP's patches): (frames, melBins) input
+        /// transposed, (frames, width) hidden, im2col columns.
+        case convInput, convHidden, convColumns
+        /// Decoders: (rows, width) residual stream, and the (logitRows, width) rows whose logits
+        /// are computed.
+        case hiddenStates, selectedRows
+    }
+
+    private var buffers: [Tensor?] = Array(repeating: nil, count: Buffer.allCases.count)
     public init() {}
-    /// Buffer number `slot` with room for at least `count` floats (contents undefined).
-    public func buffer(_ slot: Int, _ count: Int) -> UnsafeMutablePointer<Float> {
-        if let b = buffers[slot], b.count >= count { return b.data }
+    /// Buffer `role` with room for at least `count` floats (contents undefined).
+    public func buffer(_ role: Buffer, _ count: Int) -> UnsafeMutablePointer<Float> {
+        if let b = buffers[role.rawValue], b.count >= count { return b.data }
         let b = Tensor(zeros: [max(count, 1)])
-        buffers[slot] = b
+        buffers[role.rawValue] = b
         return b.data
     }
 }
@@ -144,9 +165,9 @@ public struct SelfAttention {
                        scratch: Scratch) {
         precondition(kvHeads == heads && rope == nil, "encode() is for encoder attention")
         let d = queryDim, dh = headDim, rows = batch * length
-        let fused = scratch.buffer(0, rows * 3 * d)      // (rows, 3·dim): q | k | v
-        let context = scratch.buffer(1, rows * d)        // (rows, dim)
-        let scores = scratch.buffer(2, length * length)  // (length, length)
+        let fused = scratch.buffer(.qkv, rows * 3 * d)      // (rows, 3·dim): q | k | v
+        let context = scratch.buffer(.attentionContext, rows * d)        // (rows, dim)
+        let scores = scratch.buffer(.attentionScores, length * length)  // (length, length)
         projection(x, rows: rows, into: fused, qDim: d, kvDim: d)
         let scale = 1 / Float(dh).squareRoot()
         for b in 0..<batch {
@@ -170,9 +191,9 @@ public struct SelfAttention {
                        cache: KVCache, layer: Int, into y: UnsafeMutablePointer<Float>, scratch: Scratch) {
         let qd = queryDim, kvd = kvDim, dh = headDim, width = qd + 2 * kvd
         precondition(cache.dim == kvd, "cache rows hold \(cache.dim) floats, attention needs \(kvd)")
-        let fused = scratch.buffer(0, rows * width)      // (rows, q | k | v)
-        let context = scratch.buffer(1, rows * qd)       // (rows, heads·headDim)
-        let scores = scratch.buffer(2, cache.maxLength)
+        let fused = scratch.buffer(.qkv, rows * width)      // (rows, q | k | v)
+        let context = scratch.buffer(.attentionContext, rows * qd)       // (rows, heads·headDim)
+        let scores = scratch.buffer(.attentionScores, cache.maxLength)
         projection(x, rows: rows, into: fused, qDim: qd, kvDim: kvd)
         let half = cache.precision == .float16
         for r in 0..<rows {
@@ -246,11 +267,11 @@ public struct CrossAttention {
                                into y: UnsafeMutablePointer<Float>, scratch: Scratch,
                                keepScores: CrossAttentionScores? = nil) {
         let d = dim, dh = headDim, length = memory.shape[1]
-        let q = scratch.buffer(3, rows * d)
-        let gathered = scratch.buffer(4, rows * d)
-        let context = scratch.buffer(5, rows * d)
-        let groupContext = scratch.buffer(6, rows * d)
-        let scores = scratch.buffer(7, rows * length)
+        let q = scratch.buffer(.crossQuery, rows * d)
+        let gathered = scratch.buffer(.crossGathered, rows * d)
+        let context = scratch.buffer(.crossContext, rows * d)
+        let groupContext = scratch.buffer(.crossGroupContext, rows * d)
+        let scores = scratch.buffer(.crossScores, rows * length)
         query(x, rows: rows, into: q)
         keepScores?.prepare(rows: rows, length: length)
         let scale = 1 / Float(dh).squareRoot()

@@ -18,7 +18,7 @@ public struct EncoderBlock {
     /// x (batch·length, dim), updated in place.
     public func callAsFunction(_ x: UnsafeMutablePointer<Float>, batch: Int, length: Int, scratch: Scratch) {
         let rows = batch * length, d = attention.dim
-        let normed = scratch.buffer(8, rows * d), delta = scratch.buffer(9, rows * d)
+        let normed = scratch.buffer(.normed, rows * d), delta = scratch.buffer(.residualDelta, rows * d)
         attentionNorm(x, rows: rows, into: normed)
         attention.encode(normed, batch: batch, length: length, into: delta, scratch: scratch)
         Kernels.add(x, delta, count: rows * d)
@@ -46,7 +46,7 @@ public struct DecoderBlock {
                                cache: KVCache, layer: Int, memory: Tensor, windowOfRow: [Int], scratch: Scratch,
                                keepCrossScores: CrossAttentionScores? = nil) {
         let d = selfAttention.dim
-        let normed = scratch.buffer(8, rows * d), delta = scratch.buffer(9, rows * d)
+        let normed = scratch.buffer(.normed, rows * d), delta = scratch.buffer(.residualDelta, rows * d)
         selfAttentionNorm(x, rows: rows, into: normed)
         selfAttention.decode(normed, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
                              into: delta, scratch: scratch)
@@ -73,7 +73,7 @@ public struct DecoderOnlyBlock {
     public func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows: Int, slots: [Int], positions: [Int],
                                cache: KVCache, layer: Int, scratch: Scratch) {
         let d = attention.dim
-        let normed = scratch.buffer(8, rows * d), delta = scratch.buffer(9, rows * d)
+        let normed = scratch.buffer(.normed, rows * d), delta = scratch.buffer(.residualDelta, rows * d)
         attentionNorm(x, rows: rows, into: normed)
         attention.decode(normed, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
                          into: delta, scratch: scratch)
@@ -86,9 +86,9 @@ extension FeedForward {
     /// x += FFN(norm(x)) over (rows, dim), in the blocks' scratch slots 8–10.
     func residual(_ x: UnsafeMutablePointer<Float>, rows: Int, norm: Norm, scratch: Scratch) {
         let d = down.outFeatures
-        let normed = scratch.buffer(8, rows * d), delta = scratch.buffer(9, rows * d)
+        let normed = scratch.buffer(.normed, rows * d), delta = scratch.buffer(.residualDelta, rows * d)
         norm(x, rows: rows, into: normed)
-        self(normed, rows: rows, into: delta, hidden: scratch.buffer(10, rows * hiddenWidth))
+        self(normed, rows: rows, into: delta, hidden: scratch.buffer(.feedForwardHidden, rows * hiddenWidth))
         Kernels.add(x, delta, count: rows * d)
     }
 }

@@ -130,15 +130,15 @@ final class BlockTests: XCTestCase {
 final class ScratchTests: XCTestCase {
     func testBuffersGrowOnlyAndSlotsAreSeparate() {
         let scratch = Scratch()
-        let a = scratch.buffer(0, 100)
+        let a = scratch.buffer(.qkv, 100)
         a[99] = 7
-        XCTAssertEqual(scratch.buffer(0, 50), a, "a smaller request reuses the buffer")
-        XCTAssertEqual(scratch.buffer(0, 100)[99], 7)
-        let b = scratch.buffer(1, 100)
+        XCTAssertEqual(scratch.buffer(.qkv, 50), a, "a smaller request reuses the buffer")
+        XCTAssertEqual(scratch.buffer(.qkv, 100)[99], 7)
+        let b = scratch.buffer(.attentionContext, 100)
         XCTAssertNotEqual(a, b)
-        let grown = scratch.buffer(0, 1000)
+        let grown = scratch.buffer(.qkv, 1000)
         grown[999] = 1
-        XCTAssertEqual(scratch.buffer(0, 10), grown, "after growing, the larger buffer is kept")
-        XCTAssertEqual(scratch.buffer(31, 0)[0], 0, "empty requests still get a valid pointer")
+        XCTAssertEqual(scratch.buffer(.qkv, 10), grown, "after growing, the larger buffer is kept")
+        XCTAssertEqual(scratch.buffer(.selectedRows, 0)[0], 0, "empty requests still get a valid pointer")
     }
 }

@@ -140,7 +140,7 @@ public final class LlamaModel {
     /// Runs `tokens` (row r: token at `positions[r]` of cache slot `slots[r]`) and returns logits
     /// (logitRows.count, vocab) for the listed rows.
     public func forward(tokens: [Int], slots: [Int], positions: [Int], cache: KVCache, logitRows: [Int]) -> Tensor {
-        let x = scratch.buffer(14, tokens.count * config.dim)
+        let x = scratch.buffer(.hiddenStates, tokens.count * config.dim)
         embed(tokens, into: x)
         return forward(embeddings: x, rows: tokens.count, slots: slots, positions: positions, cache: cache, logitRows: logitRows)
     }
@@ -153,7 +153,7 @@ public final class LlamaModel {
         for (layer, block) in blocks.enumerated() {
             block(x, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer, scratch: scratch)
         }
-        let selected = scratch.buffer(15, logitRows.count * d)
+        let selected = scratch.buffer(.selectedRows, logitRows.count * d)
         for (i, r) in logitRows.enumerated() { (selected + i * d).update(from: x + r * d, count: d) }
         norm(selected, rows: logitRows.count, into: selected)
         let logits = Tensor(zeros: [logitRows.count, config.vocabularySize])

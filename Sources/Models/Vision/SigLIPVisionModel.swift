@@ -49,7 +49,7 @@ public final class SigLIPVisionModel {
         let p = config.patchSize, grid = side / p, length = grid * grid, d = config.hiddenSize
         let rows = tiles * length, k = 3 * p * p
         // Patchify: row (tile, py, px), column (channel, ky, kx) — the conv weight's layout.
-        let columns = scratch.buffer(11, rows * k)
+        let columns = scratch.buffer(.convColumns, rows * k)
         for t in 0..<tiles {
             let image = pixels + t * 3 * side * side
             for py in 0..<grid {

@@ -49,9 +49,9 @@ public final class WhisperModel {
     public func encode(mel: UnsafePointer<Float>, windows: Int) -> Tensor {
         let dims = dimensions, frames = 2 * dims.audioContext, w = dims.audioWidth, n = dims.audioContext
         let output = Tensor(zeros: [windows, n, w])
-        let transposed = scratch.buffer(11, frames * dims.melBins)   // (frames, melBins)
-        let hidden = scratch.buffer(12, frames * w)                   // (frames, width)
-        let columns = scratch.buffer(13, frames * max(dims.melBins, w) * 3)
+        let transposed = scratch.buffer(.convInput, frames * dims.melBins)   // (frames, melBins)
+        let hidden = scratch.buffer(.convHidden, frames * w)                   // (frames, width)
+        let columns = scratch.buffer(.convColumns, frames * max(dims.melBins, w) * 3)
         for b in 0..<windows {
             let m = mel + b * dims.melBins * frames
             for c in 0..<dims.melBins { for t in 0..<frames { transposed[t * dims.melBins + c] = m[c * frames + t] } }
@@ -84,7 +84,7 @@ public final class WhisperModel {
     public func decode(tokens: [Int], slots: [Int], positions: [Int], windows: [Int], memory: [Tensor],
                        cache: KVCache, logitRows: [Int], crossScores: [Int: CrossAttentionScores] = [:]) -> Tensor {
         let rows = tokens.count, w = dimensions.textWidth
-        let x = scratch.buffer(14, rows * w)
+        let x = scratch.buffer(.hiddenStates, rows * w)
         for r in 0..<rows {
             let e = tokenEmbedding.data + tokens[r] * w, p = textPositions.data + positions[r] * w
             for i in 0..<w { x[r * w + i] = e[i] + p[i] }
@@ -93,7 +93,7 @@ public final class WhisperModel {
             block(x, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
                   memory: memory[layer], windowOfRow: windows, scratch: scratch, keepCrossScores: crossScores[layer])
         }
-        let selected = scratch.buffer(15, logitRows.count * w)
+        let selected = scratch.buffer(.selectedRows, logitRows.count * w)
         for (i, r) in logitRows.enumerated() { (selected + i * w).update(from: x + r * w, count: w) }
         decoderNorm(selected, rows: logitRows.count, into: selected)
         let logits = Tensor(zeros: [logitRows.count, dimensions.vocabularySize])
