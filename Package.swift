@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "Models", "ModelStore", "Media"]),
         .testTarget(name: "VisionTests", dependencies: ["Models", "ModelStore", "Media", "Pipelines", "Weights", "Tensors"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "ClassifyTests", dependencies: ["Models", "ModelStore", "Weights", "Media"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DetectionTests", dependencies: ["Models", "ModelStore", "Weights", "TransformerCore", "Tensors", "Media"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "WhisperTests", dependencies: ["Models", "Media", "Weights", "Tensors", "ModelStore", "Decoding"],

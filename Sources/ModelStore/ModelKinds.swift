@@ -13,6 +13,8 @@ public enum WeightFormat: String, Codable, Sendable, CaseIterable, CustomStringC
     case gguf
     /// Darknet `.cfg` + `.weights` + `.names`.
     case darknet
+    /// PyTorch `torch.save` state_dict (`.pth`, legacy layout), read by a restricted unpickler.
+    case pytorch
 
     public var description: String { rawValue }
 }
@@ -20,6 +22,8 @@ public enum WeightFormat: String, Codable, Sendable, CaseIterable, CustomStringC
 /// Model families: one architecture each (one build function each, in Models).
 public enum ModelFamily: String, Codable, Sendable, CaseIterable, CustomStringConvertible {
     case whisper, llama, qwen2, idefics3, yolo
+    /// EfficientNet-Lite (ImageNet-1k classes).
+    case efficientnet
 
     public var description: String { rawValue }
 
@@ -30,6 +34,7 @@ public enum ModelFamily: String, Codable, Sendable, CaseIterable, CustomStringCo
         case .llama, .qwen2: return .textGeneration
         case .idefics3: return .visionLanguage
         case .yolo: return .objectDetection
+        case .efficientnet: return .imageClassification
         }
     }
 }
@@ -40,6 +45,7 @@ public enum ModelKind: String, Sendable, CustomStringConvertible {
     case textGeneration = "text generation"
     case visionLanguage = "vision-language"
     case objectDetection = "object detection"
+    case imageClassification = "image classification"
 
     public var description: String { rawValue }
 }
@@ -53,6 +59,7 @@ extension InstalledModel {
         switch format {
         case .ctranslate2: return .whisper
         case .darknet: return .yolo
+        case .pytorch: return .efficientnet
         case .gguf: return mmprojFile != nil ? .idefics3 : .llama
         case .safetensors:
             guard let data = FileManager.default.contents(atPath: url(for: "config.json").path),

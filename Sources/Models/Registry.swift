@@ -12,6 +12,7 @@ public enum LoadedModel {
     case textGeneration(LanguageModel)
     case visionLanguage(VisionLanguageModel)
     case objectDetection(YOLODetector)
+    case imageClassification(ImageClassifier)
 
     public var kind: ModelKind {
         switch self {
@@ -19,6 +20,7 @@ public enum LoadedModel {
         case .textGeneration: return .textGeneration
         case .visionLanguage: return .visionLanguage
         case .objectDetection: return .objectDetection
+        case .imageClassification: return .imageClassification
         }
     }
 }
@@ -65,6 +67,7 @@ public enum ModelRegistry {
             Key(.yolo, .darknet): { m, o in
                 .objectDetection(try YOLODetector(directory: m.directory.path, inputSize: o.detectorInputSize))
             },
+            Key(.efficientnet, .pytorch): { m, _ in .imageClassification(try ImageClassifier(directory: m.directory.path)) },
         ]
     }()
 
@@ -111,6 +114,11 @@ public enum ModelRegistry {
             throw wrongKind(model, "a Darknet detector")
         }
         return d
+    }
+
+    public static func classifier(_ model: InstalledModel) throws -> ImageClassifier {
+        guard case .imageClassification(let c) = try load(model) else { throw wrongKind(model, "an image classifier") }
+        return c
     }
 
     static func wrongKind(_ model: InstalledModel, _ expected: String) -> ModelKindError {
