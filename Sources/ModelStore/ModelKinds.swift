@@ -15,6 +15,8 @@ public enum WeightFormat: String, Codable, Sendable, CaseIterable, CustomStringC
     case darknet
     /// ONNX `model.onnx` (a protobuf ModelProto; weights as graph initializers).
     case onnx
+    /// PyTorch `torch.save` state_dict (`.pth`, legacy layout), read by a restricted unpickler.
+    case pytorch
 
     public var description: String { rawValue }
 }
@@ -24,6 +26,8 @@ public enum ModelFamily: String, Codable, Sendable, CaseIterable, CustomStringCo
     case whisper, llama, qwen2, idefics3, yolo
     /// Silero VAD (v6): speech probability per 32 ms chunk of 16 kHz audio.
     case sileroVAD = "silero-vad"
+    /// EfficientNet-Lite (ImageNet-1k classes).
+    case efficientnet
 
     public var description: String { rawValue }
 
@@ -35,6 +39,7 @@ public enum ModelFamily: String, Codable, Sendable, CaseIterable, CustomStringCo
         case .idefics3: return .visionLanguage
         case .yolo: return .objectDetection
         case .sileroVAD: return .voiceActivity
+        case .efficientnet: return .imageClassification
         }
     }
 }
@@ -46,6 +51,7 @@ public enum ModelKind: String, Sendable, CustomStringConvertible {
     case visionLanguage = "vision-language"
     case objectDetection = "object detection"
     case voiceActivity = "voice activity detection"
+    case imageClassification = "image classification"
 
     public var description: String { rawValue }
 }
@@ -60,6 +66,7 @@ extension InstalledModel {
         case .ctranslate2: return .whisper
         case .darknet: return .yolo
         case .onnx: return .sileroVAD   // the only ONNX graph Hearth runs (its loader checks the graph)
+        case .pytorch: return .efficientnet
         case .gguf: return mmprojFile != nil ? .idefics3 : .llama
         case .safetensors:
             guard let data = FileManager.default.contents(atPath: url(for: "config.json").path),

@@ -13,6 +13,7 @@ public enum LoadedModel {
     case visionLanguage(VisionLanguageModel)
     case objectDetection(YOLODetector)
     case voiceActivity(SileroVAD)
+    case imageClassification(ImageClassifier)
 }
 
 /// Settings a loader takes from the stage that loads it.
@@ -58,6 +59,7 @@ public enum ModelRegistry {
                 .objectDetection(try YOLODetector(directory: m.directory.path, inputSize: o.detectorInputSize))
             },
             Key(.sileroVAD, .onnx): { m, _ in .voiceActivity(try SileroVAD.load(path: m.url(for: "model.onnx").path)) },
+            Key(.efficientnet, .pytorch): { m, _ in .imageClassification(try ImageClassifier(directory: m.directory.path)) },
         ]
     }()
 
@@ -109,6 +111,11 @@ public enum ModelRegistry {
     public static func voiceActivityDetector(_ model: InstalledModel) throws -> SileroVAD {
         guard case .voiceActivity(let vad) = try load(model) else { throw wrongKind(model, "a voice activity detector") }
         return vad
+    }
+
+    public static func classifier(_ model: InstalledModel) throws -> ImageClassifier {
+        guard case .imageClassification(let c) = try load(model) else { throw wrongKind(model, "an image classifier") }
+        return c
     }
 
     static func wrongKind(_ model: InstalledModel, _ expected: String) -> ModelKindError {

@@ -95,6 +95,8 @@ public enum Activation: Equatable, Sendable {
     case leakyRelu(slope: Float)
     /// 1 / (1 + e^−x)
     case sigmoid
+    /// min(max(x, 0), 6) (MobileNet / EfficientNet-Lite).
+    case relu6
 
     /// Hugging Face `hidden_act` names (transformers activations.py ACT2FN) the core computes:
     /// the one table that configs are validated against and layers are built from.
@@ -109,6 +111,7 @@ public enum Activation: Equatable, Sendable {
         case .relu: for i in 0..<count where x[i] < 0 { x[i] = 0 }
         case .leakyRelu(let slope): for i in 0..<count { x[i] = max(x[i], x[i] * slope) }
         case .sigmoid: for i in 0..<count { x[i] = 1 / (1 + exp(-x[i])) }
+        case .relu6: for i in 0..<count { x[i] = min(max(x[i], 0), 6) }
         }
     }
 }

@@ -28,6 +28,10 @@ final class CatalogTests: XCTestCase {
             case .onnx:
                 XCTAssertEqual(entry.files.map(\.name), ["model.onnx"], entry.name)
                 XCTAssertEqual(entry.family, .sileroVAD, entry.name)
+            case .pytorch:
+                XCTAssertEqual(entry.family, .efficientnet, entry.name)
+                XCTAssertEqual(entry.files.filter { $0.name.hasSuffix(".pth") }.count, 1, entry.name)
+                XCTAssertTrue(entry.files.contains { $0.name == "imagenet1k_clean_names.json" }, "\(entry.name): class names")
             default:
                 XCTFail("\(entry.name): unexpected format \(entry.format)")
             }

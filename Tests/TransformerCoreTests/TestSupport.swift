@@ -77,6 +77,7 @@ enum Ref {
             case .relu: return max(0, v)
             case .leakyRelu(let slope): return max(v, v * Double(slope))
             case .sigmoid: return 1 / (1 + Foundation.exp(-v))
+            case .relu6: return min(max(0, v), 6)
             }
         }
         return linear(hidden, rows: rows, f.down)
