@@ -132,6 +132,8 @@ public enum ModelCatalog {
     public static let defaultTextModel = "smollm2-135m-instruct"
     /// The default image describer for `hearth caption` and `caption` / `detect` stages.
     public static let defaultDetector = "yolov3-tiny"
+    /// The ImageNet classifier for `classify` stages and `hearth classify`.
+    public static let defaultClassifier = "efficientnet-lite0"
     /// The voice activity detector for `vad_filter` and `vad` stages.
     public static let defaultVAD = "silero-vad"
 

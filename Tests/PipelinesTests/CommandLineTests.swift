@@ -63,4 +63,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(refused.stderr.contains("--hallucination-silence-threshold: hallucination_silence_threshold needs word_timestamps: true"),
                       refused.stderr)
     }
+
+    /// `hearth classify` / `task: classify`: EfficientNet-Lite0's ImageNet classes, a cat for the
+    /// sample cat, and `top_k` checked.
+    func testClassify() throws {
+        let result = try runProcess(try Fixtures.hearthBinary(), ["classify", "--json", "--top-k", "3", Fixtures.sample("chelsea.png")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let labels = try XCTUnwrap(record["labels"] as? [[String: Any]])
+        XCTAssertEqual(labels.count, 3)
+        XCTAssertTrue(labels.contains { ["tabby cat", "Egyptian Mau"].contains($0["label"] as? String) }, "\(labels)")
+        XCTAssertEqual((record["provenance"] as? [String: Any])?["model"] as? String, "efficientnet-lite0")
+        let refused = try runProcess(try Fixtures.hearthBinary(), ["classify", "--top-k", "0", Fixtures.sample("chelsea.png")])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--top-k: must be from 1 to 1000"), refused.stderr)
+    }
 }

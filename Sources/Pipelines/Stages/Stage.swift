@@ -102,6 +102,7 @@ public enum StageTasks {
         DetectTask(),
         AskTask(),
         VADTask(),
+        ClassifyTask(),
     ]
 
     public static func named(_ name: String) -> (any StageTask)? { all.first { $0.name == name } }

@@ -12,7 +12,6 @@ public struct VADTask: StageTask {
     public let fields = ["speech", "speech_seconds", "duration"]
     public let takesPrompt = false
     public let defaultModel: String? = ModelCatalog.defaultVAD
-    public let unavailableReason: String? = nil
     /// `json`: the speech regions with the input path and provenance.
     public let sidecarFormats: Set<SidecarFormat> = [.json]
 
