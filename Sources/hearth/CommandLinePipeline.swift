@@ -108,8 +108,7 @@ struct CommandLinePipeline {
             printError("error: \(error)")
             throw ExitCode(2)
         }
-        let records = try String(contentsOf: runner.resultsURL, encoding: .utf8).split(separator: "\n")
-            .map { try JSONDecoder().decode(ResultRecord.self, from: Data($0.utf8)) }
+        let records = try ResultsLog.read(runner.resultsURL).records   // compacted by the run: one per item, in order
         var outcome = Outcome(pipeline: pipeline, records: [], failures: failures, missing: failures)
         for record in records {
             let name = given[record.path] ?? given.first { record.path.hasPrefix($0.key + "/") }

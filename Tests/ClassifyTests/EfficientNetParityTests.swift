@@ -78,7 +78,7 @@ final class EfficientNetParityTests: XCTestCase {
 
     func load(_ bytes: Data) -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString).pth").path
-        FileManager.default.createFile(atPath: path, contents: bytes)
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: bytes), path)
         defer { try? FileManager.default.removeItem(atPath: path) }
         do { _ = try PyTorchCheckpoint(path: path); return "loaded" } catch { return "\(error)" }
     }
@@ -124,7 +124,7 @@ enum RestrictedUnpicklerProbe {
         var storage = Data([2, 0, 0, 0, 0, 0, 0, 0]); storage += Data(count: 8)
         let bytes = EfficientNetParityTests.header + p + keys + storage
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("oob-\(UUID().uuidString).pth").path
-        FileManager.default.createFile(atPath: path, contents: bytes)
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: bytes), path)
         defer { try? FileManager.default.removeItem(atPath: path) }
         do { _ = try PyTorchCheckpoint(path: path); return "loaded" } catch { return "\(error)" }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Media
 import Models
+import ModelStore
 import Tensors
 import XCTest
 
@@ -52,7 +53,7 @@ final class ParityTests: XCTestCase {
         let path = try TestEnv.testClip("longform.wav")
         let golden = try TestEnv.json("greedy_longform.json")
         let audio = golden["audio"] as! [String: Any]
-        let actualHash = try sha256(path)
+        let actualHash = try SHA256.hex(of: URL(fileURLWithPath: path))
         try XCTSkipIf(actualHash != audio["sha256"] as! String,
                       "longform.wav differs from the golden's (another espeak-ng/sox build); window parity not comparable")
         try checkTokens(fixture: "greedy_longform.json", path: path, options: TestEnv.greedy())
@@ -88,16 +89,5 @@ final class ParityTests: XCTestCase {
             XCTAssertEqual(s.avgLogprob, Float(g["avg_logprob"] as! Double), accuracy: 2e-3, file: file, line: line)
             XCTAssertEqual(s.noSpeechProb, Float(g["no_speech_prob"] as! Double), accuracy: 2e-3, file: file, line: line)
         }
-    }
-
-    func sha256(_ path: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        p.arguments = [path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        try p.run()
-        p.waitUntilExit()
-        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
     }
 }

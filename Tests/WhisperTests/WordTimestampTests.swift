@@ -1,6 +1,7 @@
 import Foundation
 import Media
 import Models
+import ModelStore
 import XCTest
 
 /// Word timestamps against faster-whisper 1.2.1 (word_timestamps=True, compute_type float32) on the
@@ -98,7 +99,7 @@ final class WordTimestampTests: XCTestCase {
                file: StaticString = #filePath, line: UInt = #line) throws {
         let golden = try TestEnv.json(fixture)
         if !path.hasPrefix(TestEnv.samples.path) {   // generated clips: another espeak-ng/sox build makes other audio
-            try XCTSkipIf(try fileSHA256(path) != golden["audio_sha256"] as! String, "\(path) differs from the golden's audio")
+            try XCTSkipIf(try SHA256.hex(of: URL(fileURLWithPath: path)) != golden["audio_sha256"] as! String, "\(path) differs from the golden's audio")
         }
         var options = TestEnv.greedy()
         options.language = language
@@ -137,15 +138,4 @@ final class WordTimestampTests: XCTestCase {
                            expected["output"] as! String, "\(fixture) \(format) \(expected["options"]!)", file: file, line: line)
         }
     }
-}
-
-func fileSHA256(_ path: String) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-    p.arguments = [path]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    try p.run()
-    p.waitUntilExit()
-    return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
 }

@@ -166,7 +166,6 @@ public final class WhisperTranscriber {
         var promptResetSince = 0
         /// The language of the current window's prompt (nil: not detected yet).
         var language: String?
-        var languageProbability: Float = 1
         /// End of the last speech seen (faster-whisper's `last_speech_timestamp`).
         var lastSpeech = 0.0
         var transcript: Transcript
@@ -229,12 +228,7 @@ public final class WhisperTranscriber {
             files.append(f); windows.append(window); segmentSizes.append(size)
         }
         guard !files.isEmpty else { return }
-        let mel = Tensor(zeros: [files.count, dims.melBins, frames])
-        for (i, window) in windows.enumerated() {
-            window.withUnsafeBufferPointer { (mel.data + i * dims.melBins * frames).update(from: $0.baseAddress!, count: window.count) }
-        }
-        let encoded = mel.withData { model.encode(mel: $0, windows: files.count) }
-        let memory = model.crossMemory(encoded)
+        let memory = encode(windows)
         detectLanguages(files, memory: memory, options: options)
         let prompts = files.map { prompt(for: $0, options: options) }
         // Sampling seeds depend on the window's position in its file only, not on the file's place in
@@ -246,6 +240,16 @@ public final class WhisperTranscriber {
             f.transcript.windows.append(decoded[i].tokens)
             advance(f, decoded: decoded[i], segmentSize: segmentSizes[i], options: options, window: i, memory: memory)
         }
+    }
+
+    /// The decoder's cross-attention memory of (melBins, 3000) log-mel windows, encoded together.
+    func encode(_ windows: [[Float]]) -> [Tensor] {
+        let size = model.dimensions.melBins * Self.framesPerWindow
+        let mel = Tensor(zeros: [windows.count, model.dimensions.melBins, Self.framesPerWindow])
+        for (i, window) in windows.enumerated() {
+            window.withUnsafeBufferPointer { (mel.data + i * size).update(from: $0.baseAddress!, count: window.count) }
+        }
+        return model.crossMemory(mel.withData { model.encode(mel: $0, windows: windows.count) })
     }
 
     /// Whether the first `used` columns of a (rows, columns) window all hold the same value.
@@ -274,7 +278,6 @@ public final class WhisperTranscriber {
                     ? (top.code, top.probability) : moreLanguageWindows(file, first: top, options: options)
                 file.transcript.language = language
                 file.transcript.languageProbability = probability
-                file.languageProbability = probability
                 file.language = language
             }
             if options.multilingual { file.language = top.code }
@@ -299,15 +302,12 @@ public final class WhisperTranscriber {
     func moreLanguageWindows(_ f: FileState, first: (code: String, probability: Float),
                              options: TranscriptionOptions) -> (String, Float) {
         var votes: [(code: String, probabilities: [Float])] = [(first.code, [first.probability])]
-        let frames = Self.framesPerWindow, melBins = model.dimensions.melBins
+        let frames = Self.framesPerWindow
         for k in 1..<max(1, options.languageDetectionSegments) {
             let start = f.seek + k * frames
             guard start < f.contentFrames else { break }
             let window = f.mel.window(startFrame: start, count: min(frames, f.contentFrames - start), paddedTo: frames)
-            let mel = Tensor(zeros: [1, melBins, frames])
-            window.withUnsafeBufferPointer { mel.data.update(from: $0.baseAddress!, count: window.count) }
-            let memory = model.crossMemory(mel.withData { model.encode(mel: $0, windows: 1) })
-            let top = languageProbabilities(windows: [0], memory: memory)[0]
+            let top = languageProbabilities(windows: [0], memory: encode([window]))[0]
             if top.probability > options.languageDetectionThreshold { return top }
             if let i = votes.firstIndex(where: { $0.code == top.code }) { votes[i].probabilities.append(top.probability) }
             else { votes.append((top.code, [top.probability])) }
