@@ -15,6 +15,7 @@ TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 export HEARTH_NO_BLAS_REEXEC=${HEARTH_NO_BLAS_REEXEC:-}
 run() {  # binary task → wall seconds
   local bin=$1 task=$2 start end
+  rm -rf "$TMP/t"   # --output-dir holds results.jsonl and a rerun resumes: start empty each pass
   start=$(date +%s.%N)
   case $task in
     transcribe) "$bin" transcribe "${CLIPS[@]}" --beam-size 1 --temperature 0 --language en --threads "$THREADS" \
