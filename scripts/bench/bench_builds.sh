@@ -3,7 +3,7 @@
 # shared machine hits both alike: whisper-tiny.en greedy over three clips, SmolLM2 answering one
 # question (64 tokens), yolov3-tiny over the sample photos. Prints the median wall seconds of
 # BENCH_REPEAT passes (default 5) per binary and the ratio, with the 1-minute load average.
-# Usage: scripts/bench/bench_builds.sh BEFORE_BINARY AFTER_BINARY
+# Usage: scripts/bench/bench_builds.sh BEFORE_BINARY AFTER_BINARY   (BENCH_TASKS="ask" runs a subset)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 A=$1 B=$2 REPEAT=${BENCH_REPEAT:-5} THREADS=${BENCH_THREADS:-2}
@@ -28,7 +28,7 @@ run() {  # binary task → wall seconds
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 printf '%-11s %10s %10s %7s   %s\n' task "before s" "after s" ratio "load (start → end)"
-for task in transcribe ask detect; do
+for task in ${BENCH_TASKS:-transcribe ask detect}; do
   run "$A" "$task" >/dev/null; run "$B" "$task" >/dev/null   # warm-up: page cache
   la0=$(cut -d' ' -f1 /proc/loadavg); : > "$TMP/a"; : > "$TMP/b"
   for ((r = 0; r < REPEAT; r++)); do run "$A" "$task" >> "$TMP/a"; run "$B" "$task" >> "$TMP/b"; done
