@@ -67,6 +67,16 @@ static void on_progress(j_common_ptr cinfo) {
     }
 }
 
+/// The decoded image goes to `out` (which then owns `pixels`); the decompressor is released.
+static hic_status hand_over(struct jpeg_decompress_struct *cinfo, uint8_t *pixels, hic_image *out) {
+    out->width = cinfo->output_width;
+    out->height = cinfo->output_height;
+    out->channels = (uint32_t)cinfo->output_components;
+    out->pixels = pixels;
+    jpeg_destroy_decompress(cinfo);
+    return HIC_OK;
+}
+
 hic_status hic_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels, int max_scans,
                            int header_only, hic_image *out) {
     memset(out, 0, sizeof *out);
@@ -86,12 +96,7 @@ hic_status hic_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels
         if (rows_complete) {
             // Every row was decoded; only what follows the last scan is damaged.
             out->message[0] = 0;
-            out->width = cinfo.output_width;
-            out->height = cinfo.output_height;
-            out->channels = (uint32_t)cinfo.output_components;
-            out->pixels = pixels;
-            jpeg_destroy_decompress(&cinfo);
-            return HIC_OK;
+            return hand_over(&cinfo, pixels, out);
         }
         free(pixels);
         jpeg_destroy_decompress(&cinfo);
@@ -155,10 +160,5 @@ hic_status hic_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels
     failure.decoding_pixels = 0;
     rows_complete = 1;
     jpeg_finish_decompress(&cinfo);
-    out->width = cinfo.output_width;
-    out->height = cinfo.output_height;
-    out->channels = (uint32_t)cinfo.output_components;
-    out->pixels = pixels;
-    jpeg_destroy_decompress(&cinfo);
-    return HIC_OK;
+    return hand_over(&cinfo, pixels, out);
 }

@@ -885,27 +885,39 @@ static inline int k4_mins(const uint8_t *mins, const int16_t *bsums) {
 // is unpacked once and combined with every row. R is a constant in each wrapper below, so the
 // row loops unroll and the per-row accumulators stay in registers.
 
+// Q4_K and Q5_K share super-block scales, mins and nibble order; Q5_K adds one high bit per weight
+// (qh: bit 2j and 2j+1 of each byte for the two halves of group j). `high_bits` is a constant in
+// each wrapper, so the Q4_K body has no trace of it.
 static inline __attribute__((always_inline))
-void q4_K_rows(long k, const void *vw, const void *vx, size_t xs, float *y, long ldy, const int R) {
-    const blk_q4_K *w = vw;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
+void k4_family_rows(long k, const void *vw, const void *vx, size_t xs, float *y, long ldy, const int R,
+                    const int high_bits) {
+    const size_t block_bytes = high_bits ? sizeof(blk_q5_K) : sizeof(blk_q4_K);
+    const __m256i m4 = _mm256_set1_epi8(0xF), m1 = _mm256_set1_epi8(1);
     __m256 acc[4];
     float accm[4];
     for (int r = 0; r < R; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
     for (long i = 0; i < k / QKK; i++) {
+        const blk_q4_K *w4 = (const void *)((const uint8_t *)vw + i * block_bytes);   // d, dmin, scales
+        const blk_q5_K *w5 = (const void *)w4;
+        const uint8_t *qs = high_bits ? w5->qs : w4->qs;
         uint8_t sm[16];
-        unpack_k4(w[i].scales, sm);
-        const float dw = h2f_avx(w[i].d), dmw = h2f_avx(w[i].dmin);
+        unpack_k4(w4->scales, sm);
+        const float dw = h2f_avx(w4->d), dmw = h2f_avx(w4->dmin);
         __m256i sumi[4];
         for (int r = 0; r < R; r++) {
             const hq_a8k *x = XROW(hq_a8k, r) + i;
             accm[r] += x->d * dmw * (float)k4_mins(sm + 8, x->bsums);
             sumi[r] = _mm256_setzero_si256();
         }
+        __m256i hb = high_bits ? _mm256_loadu_si256((const __m256i *)w5->qh) : _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
-            const __m256i lo = _mm256_and_si256(q, m4);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (high_bits) {
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(hb, m1), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), m1), 4));
+                hb = _mm256_srli_epi16(hb, 2);
+            }
             const __m256i s0 = _mm256_set1_epi16(sm[2 * j]), s1 = _mm256_set1_epi16(sm[2 * j + 1]);
             for (int r = 0; r < R; r++) {
                 const int8_t *xq = (XROW(hq_a8k, r) + i)->qs + 64 * j;
@@ -921,42 +933,13 @@ void q4_K_rows(long k, const void *vw, const void *vx, size_t xs, float *y, long
 }
 
 static inline __attribute__((always_inline))
+void q4_K_rows(long k, const void *vw, const void *vx, size_t xs, float *y, long ldy, const int R) {
+    k4_family_rows(k, vw, vx, xs, y, ldy, R, 0);
+}
+
+static inline __attribute__((always_inline))
 void q5_K_rows(long k, const void *vw, const void *vx, size_t xs, float *y, long ldy, const int R) {
-    const blk_q5_K *w = vw;
-    const __m256i m4 = _mm256_set1_epi8(0xF), m1 = _mm256_set1_epi8(1);
-    __m256 acc[4];
-    float accm[4];
-    for (int r = 0; r < R; r++) { acc[r] = _mm256_setzero_ps(); accm[r] = 0; }
-    for (long i = 0; i < k / QKK; i++) {
-        uint8_t sm[16];
-        unpack_k4(w[i].scales, sm);
-        const float dw = h2f_avx(w[i].d), dmw = h2f_avx(w[i].dmin);
-        __m256i sumi[4];
-        for (int r = 0; r < R; r++) {
-            const hq_a8k *x = XROW(hq_a8k, r) + i;
-            accm[r] += x->d * dmw * (float)k4_mins(sm + 8, x->bsums);
-            sumi[r] = _mm256_setzero_si256();
-        }
-        __m256i hb = _mm256_loadu_si256((const __m256i *)w[i].qh);
-        for (int j = 0; j < 4; j++) {
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(w[i].qs + 32 * j));
-            const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(hb, m1), 4));
-            const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 1), m1), 4));
-            hb = _mm256_srli_epi16(hb, 2);
-            const __m256i s0 = _mm256_set1_epi16(sm[2 * j]), s1 = _mm256_set1_epi16(sm[2 * j + 1]);
-            for (int r = 0; r < R; r++) {
-                const int8_t *xq = (XROW(hq_a8k, r) + i)->qs + 64 * j;
-                const __m256i pl = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)xq));
-                const __m256i ph = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(xq + 32)));
-                sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(_mm256_madd_epi16(pl, s0), _mm256_madd_epi16(ph, s1)));
-            }
-        }
-        for (int r = 0; r < R; r++)
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps((XROW(hq_a8k, r) + i)->d * dw), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
-    }
-    for (int r = 0; r < R; r++) y[r * ldy] = hsum_ps(acc[r]) - accm[r];
+    k4_family_rows(k, vw, vx, xs, y, ldy, R, 1);
 }
 
 static inline __attribute__((always_inline))

@@ -87,35 +87,36 @@ public enum ModelRegistry {
     }
 
     public static func transcriber(_ model: InstalledModel) throws -> WhisperTranscriber {
-        guard case .speechRecognition(let t) = try load(model) else { throw wrongKind(model, "a Whisper model") }
-        return t
+        try load(model, as: "a Whisper model") { if case .speechRecognition(let t) = $0 { t } else { nil } }
     }
 
     public static func languageModel(_ model: InstalledModel) throws -> LanguageModel {
-        guard case .textGeneration(let lm) = try load(model) else { throw wrongKind(model, "a GGUF language model") }
-        return lm
+        try load(model, as: "a GGUF language model") { if case .textGeneration(let lm) = $0 { lm } else { nil } }
     }
 
     public static func visionLanguageModel(_ model: InstalledModel) throws -> VisionLanguageModel {
-        guard case .visionLanguage(let vlm) = try load(model) else { throw wrongKind(model, "a vision-language model") }
-        return vlm
+        try load(model, as: "a vision-language model") { if case .visionLanguage(let vlm) = $0 { vlm } else { nil } }
     }
 
     public static func detector(_ model: InstalledModel, inputSize: Int? = nil) throws -> YOLODetector {
-        guard case .objectDetection(let d) = try load(model, options: LoadOptions(detectorInputSize: inputSize)) else {
-            throw wrongKind(model, "a Darknet detector")
+        try load(model, options: LoadOptions(detectorInputSize: inputSize), as: "a Darknet detector") {
+            if case .objectDetection(let d) = $0 { d } else { nil }
         }
-        return d
     }
 
     public static func voiceActivityDetector(_ model: InstalledModel) throws -> SileroVAD {
-        guard case .voiceActivity(let vad) = try load(model) else { throw wrongKind(model, "a voice activity detector") }
-        return vad
+        try load(model, as: "a voice activity detector") { if case .voiceActivity(let vad) = $0 { vad } else { nil } }
     }
 
     public static func classifier(_ model: InstalledModel) throws -> ImageClassifier {
-        guard case .imageClassification(let c) = try load(model) else { throw wrongKind(model, "an image classifier") }
-        return c
+        try load(model, as: "an image classifier") { if case .imageClassification(let c) = $0 { c } else { nil } }
+    }
+
+    /// Loads `model` and returns what `extract` finds in it; a model of another kind is refused as not `expected`.
+    static func load<T>(_ model: InstalledModel, options: LoadOptions = LoadOptions(), as expected: String,
+                        _ extract: (LoadedModel) -> T?) throws -> T {
+        guard let loaded = extract(try load(model, options: options)) else { throw wrongKind(model, expected) }
+        return loaded
     }
 
     static func wrongKind(_ model: InstalledModel, _ expected: String) -> ModelKindError {

@@ -1,11 +1,13 @@
 // Pre-norm transformer blocks (GPT-2 / Whisper / Llama style):
-//   encoder:      x += SelfAttn(N(x)); x += FFN(N(x))
-//   decoder:      x += CausalSelfAttn(N(x)); x += CrossAttn(N(x), memory); x += FFN(N(x))
-//   decoder-only: x += CausalSelfAttn(N(x)); x += FFN(N(x))          (Llama, Qwen2)
+//   encoder:      x += SelfAttn(N(x)); x += FFN(N(x))                    SelfAttentionBlock(batch:length:)
+//   decoder:      x += CausalSelfAttn(N(x)); x += CrossAttn(N(x), memory); x += FFN(N(x))   DecoderBlock
+//   decoder-only: x += CausalSelfAttn(N(x)); x += FFN(N(x))              SelfAttentionBlock(rows:slots:…) (Llama, Qwen2)
 
 import Tensors
 
-public struct EncoderBlock {
+/// x += SelfAttn(N(x)); x += FFN(N(x)): the encoder's block (bidirectional over a batch of
+/// sequences) and the decoder-only stack's (causal over cached positions) are the same weights.
+public struct SelfAttentionBlock {
     public let attentionNorm: Norm
     public let attention: SelfAttention
     public let ffnNorm: Norm
@@ -17,11 +19,10 @@ public struct EncoderBlock {
 
     /// x (batch·length, dim), updated in place.
     public func callAsFunction(_ x: UnsafeMutablePointer<Float>, batch: Int, length: Int, scratch: Scratch) {
-        let rows = batch * length, d = attention.dim
-        let normed = scratch.buffer(.normed, rows * d), delta = scratch.buffer(.residualDelta, rows * d)
-        attentionNorm(x, rows: rows, into: normed)
-        attention.encode(normed, batch: batch, length: length, into: delta, scratch: scratch)
-        Kernels.add(x, delta, count: rows * d)
+        let rows = batch * length
+        preNormResidual(x, rows: rows, dim: attention.dim, norm: attentionNorm, scratch: scratch) { normed, delta in
+            attention.encode(normed, batch: batch, length: length, into: delta, scratch: scratch)
+        }
         ffn.residual(x, rows: rows, norm: ffnNorm, scratch: scratch)
     }
 }
@@ -46,49 +47,58 @@ public struct DecoderBlock {
                                cache: KVCache, layer: Int, memory: Tensor, windowOfRow: [Int], scratch: Scratch,
                                keepCrossScores: CrossAttentionScores? = nil) {
         let d = selfAttention.dim
-        let normed = scratch.buffer(.normed, rows * d), delta = scratch.buffer(.residualDelta, rows * d)
-        selfAttentionNorm(x, rows: rows, into: normed)
-        selfAttention.decode(normed, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
-                             into: delta, scratch: scratch)
-        Kernels.add(x, delta, count: rows * d)
-        crossAttentionNorm(x, rows: rows, into: normed)
-        crossAttention(normed, rows: rows, memory: memory, windowOfRow: windowOfRow, into: delta, scratch: scratch,
-                       keepScores: keepCrossScores)
-        Kernels.add(x, delta, count: rows * d)
+        preNormResidual(x, rows: rows, dim: d, norm: selfAttentionNorm, scratch: scratch) { normed, delta in
+            selfAttention.decode(normed, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
+                                 into: delta, scratch: scratch)
+        }
+        preNormResidual(x, rows: rows, dim: d, norm: crossAttentionNorm, scratch: scratch) { normed, delta in
+            crossAttention(normed, rows: rows, memory: memory, windowOfRow: windowOfRow, into: delta, scratch: scratch,
+                           keepScores: keepCrossScores)
+        }
         ffn.residual(x, rows: rows, norm: ffnNorm, scratch: scratch)
     }
 }
 
-public struct DecoderOnlyBlock {
-    public let attentionNorm: Norm
-    public let attention: SelfAttention
-    public let ffnNorm: Norm
-    public let ffn: FeedForward
-
-    public init(attentionNorm: Norm, attention: SelfAttention, ffnNorm: Norm, ffn: FeedForward) {
-        self.attentionNorm = attentionNorm; self.attention = attention; self.ffnNorm = ffnNorm; self.ffn = ffn
-    }
-
+extension SelfAttentionBlock {
     /// x (rows, dim) in place; see `SelfAttention.decode` for the meaning of slots and positions.
     public func callAsFunction(_ x: UnsafeMutablePointer<Float>, rows: Int, slots: [Int], positions: [Int],
                                cache: KVCache, layer: Int, scratch: Scratch) {
-        let d = attention.dim
-        let normed = scratch.buffer(.normed, rows * d), delta = scratch.buffer(.residualDelta, rows * d)
-        attentionNorm(x, rows: rows, into: normed)
-        attention.decode(normed, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
-                         into: delta, scratch: scratch)
-        Kernels.add(x, delta, count: rows * d)
+        preNormResidual(x, rows: rows, dim: attention.dim, norm: attentionNorm, scratch: scratch) { normed, delta in
+            attention.decode(normed, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
+                             into: delta, scratch: scratch)
+        }
         ffn.residual(x, rows: rows, norm: ffnNorm, scratch: scratch)
     }
 }
 
 extension FeedForward {
-    /// x += FFN(norm(x)) over (rows, dim), in the blocks' scratch slots 8–10.
+    /// x += FFN(norm(x)) over (rows, dim).
     func residual(_ x: UnsafeMutablePointer<Float>, rows: Int, norm: Norm, scratch: Scratch) {
-        let d = down.outFeatures
-        let normed = scratch.buffer(.normed, rows * d), delta = scratch.buffer(.residualDelta, rows * d)
-        norm(x, rows: rows, into: normed)
-        self(normed, rows: rows, into: delta, hidden: scratch.buffer(.feedForwardHidden, rows * hiddenWidth))
-        Kernels.add(x, delta, count: rows * d)
+        preNormResidual(x, rows: rows, dim: down.outFeatures, norm: norm, scratch: scratch) { normed, delta in
+            self(normed, rows: rows, into: delta, hidden: scratch.buffer(.feedForwardHidden, rows * hiddenWidth))
+        }
     }
+}
+
+/// x += sublayer(norm(x)) over (rows, dim): the pre-norm residual step every block above is made of.
+/// The sublayer reads `normed` and writes `delta`, both (rows, dim) scratch buffers.
+@inline(__always)
+func preNormResidual(_ x: UnsafeMutablePointer<Float>, rows: Int, dim d: Int, norm: Norm, scratch: Scratch,
+                     _ sublayer: (_ normed: UnsafeMutablePointer<Float>, _ delta: UnsafeMutablePointer<Float>) -> Void) {
+    let normed = scratch.buffer(.normed, rows * d), delta = scratch.buffer(.residualDelta, rows * d)
+    norm(x, rows: rows, into: normed)
+    sublayer(normed, delta)
+    Kernels.add(x, delta, count: rows * d)
+}
+
+/// Logits of the chosen rows of the last hidden state: copy them out, final norm, output projection.
+/// x (rows, dim) → (logitRows.count, vocabulary). Decoders ask only for the rows they sample from.
+public func selectedRowLogits(_ x: UnsafePointer<Float>, dim d: Int, logitRows: [Int], norm: Norm, output: Linear,
+                              vocabulary: Int, scratch: Scratch) -> Tensor {
+    let selected = scratch.buffer(.selectedRows, logitRows.count * d)
+    for (i, r) in logitRows.enumerated() { (selected + i * d).update(from: x + r * d, count: d) }
+    norm(selected, rows: logitRows.count, into: selected)
+    let logits = Tensor(zeros: [logitRows.count, vocabulary])
+    output(selected, rows: logitRows.count, into: logits.data)
+    return logits
 }

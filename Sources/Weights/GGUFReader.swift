@@ -55,29 +55,18 @@ public enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
     public var array: [GGUFValue]? { if case .array(let v) = self { return v } else { return nil } }
 
     /// An array whose elements are all strings.
-    public var stringArray: [String]? {
-        guard let a = array else { return nil }
-        var out: [String] = []
-        out.reserveCapacity(a.count)
-        for v in a { guard let s = v.string else { return nil }; out.append(s) }
-        return out
-    }
-
+    public var stringArray: [String]? { elements(\.string) }
     /// An array whose elements are all integers that fit in Int.
-    public var intArray: [Int]? {
-        guard let a = array else { return nil }
-        var out: [Int] = []
-        out.reserveCapacity(a.count)
-        for v in a { guard let i = v.int else { return nil }; out.append(i) }
-        return out
-    }
-
+    public var intArray: [Int]? { elements(\.int) }
     /// An array whose elements are all numbers, as Float.
-    public var floatArray: [Float]? {
+    public var floatArray: [Float]? { elements(\.float) }
+
+    /// The array's elements as `T`, nil if this is not an array or one element is not a `T`.
+    private func elements<T>(_ value: KeyPath<GGUFValue, T?>) -> [T]? {
         guard let a = array else { return nil }
-        var out: [Float] = []
+        var out: [T] = []
         out.reserveCapacity(a.count)
-        for v in a { guard let f = v.float else { return nil }; out.append(f) }
+        for v in a { guard let e = v[keyPath: value] else { return nil }; out.append(e) }
         return out
     }
 

@@ -39,14 +39,7 @@ struct ImageCommandOptions: ParsableArguments {
     @Flag(name: .customLong("no-zoom-out"), help: "caption: do not look again, zoomed out, at an image where nothing was found.")
     var noZoomOut = false
 
-    @Flag(help: "Print one JSON object per image (the stage's result, path, timings, provenance).")
-    var json = false
-
-    @Option(name: .customLong("output-dir"), help: "Write <name>.txt and <name>.json per image here (with results.jsonl and summary.json) instead of printing.")
-    var outputDir: String?
-
-    @Option(help: "CPU threads.")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var output: OutputFlags
 
     /// Describes every image; prints (or writes) the caption or the objects. Exit status 1 if any image failed.
     func run(detect: Bool) throws {
@@ -59,27 +52,20 @@ struct ImageCommandOptions: ParsableArguments {
         }
         let job = CommandLinePipeline(
             command: task, stages: [.init(task: task, model: model, prompt: detect ? nil : prompt, options: options)],
-            inputs: inputs, sidecars: ["txt", "json"], outputDir: outputDir, batchSize: batchSize, threads: threads,
+            inputs: inputs, sidecars: ["txt", "json"], outputDir: output.outputDir, batchSize: batchSize, threads: output.threads,
             flags: ["zoom_out_retry": "--no-zoom-out"])
         let outcome = try job.run()
-        if outputDir == nil {
-            let several = outcome.records.count > 1
-            for (given, record) in outcome.records where record.status == .ok {
-                if json { print(try outcome.json(given, record)); continue }
-                let result = record.results[task]
-                let text = result?["text"]?.stringValue ?? ""
-                guard detect else { print((several ? "\(given): " : "") + text); continue }
-                print(given + ": " + text)
-                for object in result?["objects"]?.arrayValue ?? [] {
-                    let label = object["label"]?.stringValue ?? "?", score = object["score"]?.doubleValue ?? 0
-                    let box = (object["box"]?.arrayValue ?? []).map { String(Int(($0.doubleValue ?? 0).rounded())) }
-                    print("  \(label) \(String(format: "%.2f", score)) [" + box.joined(separator: ", ") + "]")
-                }
+        let several = outcome.records.count > 1
+        try outcome.print(output, noun: "images") { given, record in
+            let result = record.results[task]
+            let text = result?["text"]?.stringValue ?? ""
+            guard detect else { return (several ? "\(given): " : "") + text }
+            let objects = (result?["objects"]?.arrayValue ?? []).map { object in
+                let label = object["label"]?.stringValue ?? "?", score = object["score"]?.doubleValue ?? 0
+                let box = (object["box"]?.arrayValue ?? []).map { String(Int(($0.doubleValue ?? 0).rounded())) }
+                return "  \(label) \(String(format: "%.2f", score)) [" + box.joined(separator: ", ") + "]"
             }
-        }
-        if let line = outcome.failureLine("images") {
-            printError(line)
-            throw ExitCode(1)
+            return ([given + ": " + text] + objects).joined(separator: "\n")
         }
     }
 }

@@ -18,29 +18,12 @@ struct ClassifyCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Classes per image.")
     var topK = 5
 
-    @Flag(help: "Print one JSON object per image (labels, size, path, timings, provenance).")
-    var json = false
-
-    @Option(name: .customLong("output-dir"), help: "Write <name>.txt and <name>.json per image here (with results.jsonl and summary.json) instead of printing.")
-    var outputDir: String?
-
-    @Option(help: "CPU threads.")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var output: OutputFlags
 
     func run() throws {
         let job = CommandLinePipeline(command: "classify", stages: [.init(task: "classify", model: model, options: ["top_k": topK])],
-                                      inputs: inputs, sidecars: ["txt", "json"], outputDir: outputDir, threads: threads)
+                                      inputs: inputs, sidecars: ["txt", "json"], outputDir: output.outputDir, threads: output.threads)
         let outcome = try job.run()
-        if outputDir == nil {
-            for (given, record) in outcome.records where record.status == .ok {
-                if json { print(try outcome.json(given, record)); continue }
-                print("\(given):")
-                print(try outcome.render(record, format: .txt) ?? "", terminator: "")
-            }
-        }
-        if let line = outcome.failureLine("images") {
-            printError(line)
-            throw ExitCode(1)
-        }
+        try outcome.print(output, noun: "images") { given, record in "\(given):\n" + (try outcome.text(record, format: .txt)) }
     }
 }

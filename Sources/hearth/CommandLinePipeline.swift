@@ -48,6 +48,22 @@ struct CommandLinePipeline {
         func failureLine(_ noun: String) -> String? {
             failures == 0 ? nil : "\(failures) of \(records.count + missing) \(noun) failed"
         }
+
+        /// What every media command prints: nothing when results went to --output-dir, else per
+        /// finished record its `--json` object or `text(given, record)`; then "2 of 5 files failed"
+        /// on stderr and exit status 1 when some did.
+        func print(_ output: OutputFlags, noun: String, stage: Int = 0,
+                   text: (_ given: String, _ record: ResultRecord) throws -> String) throws {
+            if output.outputDir == nil {
+                for (given, record) in records where record.status == .ok {
+                    Swift.print(output.json ? try json(given, record, stage: stage) : try text(given, record))
+                }
+            }
+            if let line = failureLine(noun) {
+                printError(line)
+                throw ExitCode(1)
+            }
+        }
     }
 
     /// Builds and runs the pipeline. Missing inputs are reported and counted, the others go on;
@@ -140,6 +156,12 @@ extension CommandLinePipeline.Outcome {
         return try spec.task.renderSidecar(result, format: format, item: record, provenance: spec.provenance)
     }
 
+    /// The sidecar text without its final newline (for printing), "" when the stage has no result.
+    func text(_ record: ResultRecord, stage: Int = 0, format: SidecarFormat) throws -> String {
+        let rendered = try render(record, stage: stage, format: format) ?? ""
+        return rendered.hasSuffix("\n") ? String(rendered.dropLast()) : rendered
+    }
+
     /// One JSON object for `--json`: the stage's result fields, the path, the timings and the
     /// stage's provenance (model, file hashes, options) with the Hearth version.
     func json(_ given: String, _ record: ResultRecord, stage: Int = 0) throws -> String {
@@ -154,4 +176,16 @@ extension CommandLinePipeline.Outcome {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(JSONValue.object(object)), as: UTF8.self)
     }
+}
+
+/// Flags every media command shares: where results go, `--json`, threads.
+struct OutputFlags: ParsableArguments {
+    @Option(name: .customLong("output-dir"), help: "Write each file's sidecars here, with results.jsonl and summary.json (a rerun resumes), instead of printing.")
+    var outputDir: String?
+
+    @Flag(help: "Print one JSON object per file (the stage's result, path, timings, provenance).")
+    var json = false
+
+    @Option(help: "CPU threads for matrix products.")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
 }

@@ -17,9 +17,6 @@ struct TranscribeCommand: ParsableCommand {
     @Option(help: "Catalog model name or a model directory (CTranslate2 or Hugging Face).")
     var model = ModelCatalog.defaultWhisper
 
-    @Option(name: .customLong("output-dir"), help: "Write one file per input and format here (default: print text).")
-    var outputDir: String?
-
     @Option(help: "Comma-separated output formats: txt, srt, vtt, json, tsv, lrc, csv.")
     var format = "txt"
 
@@ -116,8 +113,7 @@ struct TranscribeCommand: ParsableCommand {
     @Option(name: .customLong("vad-speech-pad-ms"), help: "VAD: padding each side of a speech chunk (default 400).")
     var vadSpeechPadMs: Int?
 
-    @Option(help: "CPU threads for matrix products.")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var output: OutputFlags
 
     @Option(name: .customLong("batch-size"), help: "Files per model batch (default: 4 greedy, 1 with beam 5).")
     var batchSize: Int?
@@ -167,22 +163,13 @@ struct TranscribeCommand: ParsableCommand {
 
         let job = CommandLinePipeline(
             command: "transcribe", stages: [.init(task: "transcribe", model: model, options: options)], inputs: inputs,
-            sidecars: formats.map(\.rawValue), outputDir: outputDir, batchSize: batchSize, threads: threads,
+            sidecars: formats.map(\.rawValue), outputDir: output.outputDir, batchSize: batchSize, threads: output.threads,
             flags: ["vad_filter": "--vad", "vad_parameters.threshold": "--vad-threshold",
                     "vad_parameters.neg_threshold": "--vad-neg-threshold", "vad_parameters.min_speech_duration_ms": "--vad-min-speech-ms",
                     "vad_parameters.max_speech_duration_s": "--vad-max-speech-s",
                     "vad_parameters.min_silence_duration_ms": "--vad-min-silence-ms", "vad_parameters.speech_pad_ms": "--vad-speech-pad-ms",
                     "condition_on_previous_text": "--no-condition-on-previous-text"])
         let outcome = try job.run()
-        if outputDir == nil {
-            for (given, record) in outcome.records where record.status == .ok {
-                print("== \(given)")
-                print(try outcome.render(record, format: formats[0]) ?? "", terminator: "")
-            }
-        }
-        if let line = outcome.failureLine("files") {
-            printError(line)
-            throw ExitCode(1)
-        }
+        try outcome.print(output, noun: "files") { given, record in "== \(given)\n" + (try outcome.text(record, format: formats[0])) }
     }
 }

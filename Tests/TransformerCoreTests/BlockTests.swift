@@ -18,7 +18,7 @@ final class BlockTests: XCTestCase {
 
     func testEncoderBlock() {
         var rng = TestRNG(seed: 300)
-        let block = EncoderBlock(attentionNorm: randomNorm(&rng, d), attention: makeSelfAttention(&rng),
+        let block = SelfAttentionBlock(attentionNorm: randomNorm(&rng, d), attention: makeSelfAttention(&rng),
                                  ffnNorm: randomNorm(&rng, d), ffn: makeFFN(&rng))
         let batch = 2, length = 5, rows = batch * length
         let input = rng.normals(rows * d, scale: 2)

@@ -28,12 +28,12 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
 public final class LlamaModel {
     public let config: LlamaConfig
     let embeddings: QuantizedMatrix       // (vocab, dim)
-    let blocks: [DecoderOnlyBlock]
+    let blocks: [SelfAttentionBlock]
     let norm: Norm
     let output: Linear                    // (vocab, dim); the embeddings when tied
     let scratch = Scratch()
 
-    init(config: LlamaConfig, embeddings: QuantizedMatrix, blocks: [DecoderOnlyBlock], norm: Norm, output: Linear) {
+    init(config: LlamaConfig, embeddings: QuantizedMatrix, blocks: [SelfAttentionBlock], norm: Norm, output: Linear) {
         self.config = config; self.embeddings = embeddings; self.blocks = blocks; self.norm = norm; self.output = output
     }
 
@@ -97,7 +97,7 @@ public final class LlamaModel {
         }
         let rope = Rope(layout: config.ropeInterleaved ? .interleaved : .halves, dimensions: config.ropeDimensions,
                         base: config.ropeBase)
-        let blocks = try (0..<config.layers).map { i -> DecoderOnlyBlock in
+        let blocks = try (0..<config.layers).map { i -> SelfAttentionBlock in
             let attention = SelfAttention(
                 projection: .separate(query: try linear(.query, i, out: q, in: d), key: try linear(.key, i, out: kv, in: d),
                                       value: try linear(.value, i, out: kv, in: d)),
@@ -105,7 +105,7 @@ public final class LlamaModel {
                 heads: config.heads, kvHeads: config.kvHeads, headDim: hd, rope: rope)
             let ffn = FeedForward(up: try linear(.ffnUp, i, out: f, in: d), gate: try linear(.ffnGate, i, out: f, in: d),
                                   down: try linear(.ffnDown, i, out: d, in: f), activation: .silu)
-            return DecoderOnlyBlock(attentionNorm: try rms(.attentionNorm, i), attention: attention,
+            return SelfAttentionBlock(attentionNorm: try rms(.attentionNorm, i), attention: attention,
                                     ffnNorm: try rms(.ffnNorm, i), ffn: ffn)
         }
         let table = try source.storedMatrix(n.weight(.tokenEmbedding), rows: config.vocabularySize, cols: d)
@@ -153,11 +153,7 @@ public final class LlamaModel {
         for (layer, block) in blocks.enumerated() {
             block(x, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer, scratch: scratch)
         }
-        let selected = scratch.buffer(.selectedRows, logitRows.count * d)
-        for (i, r) in logitRows.enumerated() { (selected + i * d).update(from: x + r * d, count: d) }
-        norm(selected, rows: logitRows.count, into: selected)
-        let logits = Tensor(zeros: [logitRows.count, config.vocabularySize])
-        output(selected, rows: logitRows.count, into: logits.data)
-        return logits
+        return selectedRowLogits(x, dim: d, logitRows: logitRows, norm: norm, output: output,
+                                 vocabulary: config.vocabularySize, scratch: scratch)
     }
 }

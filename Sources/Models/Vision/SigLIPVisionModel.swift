@@ -15,11 +15,11 @@ public final class SigLIPVisionModel {
     /// Conv weight (hidden, 3, p, p) viewed as (hidden, 3·p·p), with its bias.
     let patchEmbedding: Linear
     let positions: Tensor          // (patchesPerSide², hidden)
-    let blocks: [EncoderBlock]
+    let blocks: [SelfAttentionBlock]
     let postNorm: Norm
     let scratch = Scratch()
 
-    init(config: SigLIPVisionConfig, patchEmbedding: Linear, positions: Tensor, blocks: [EncoderBlock], postNorm: Norm) {
+    init(config: SigLIPVisionConfig, patchEmbedding: Linear, positions: Tensor, blocks: [SelfAttentionBlock], postNorm: Norm) {
         self.config = config; self.patchEmbedding = patchEmbedding; self.positions = positions
         self.blocks = blocks; self.postNorm = postNorm
     }
@@ -129,14 +129,14 @@ extension SigLIPVisionModel {
         func norm(_ role: SigLIPTensor, _ layer: Int?) throws -> Norm {
             try source.norm(n, role, layer: layer, width: e, eps: v.layerNormEps)
         }
-        let blocks = try (0..<v.layers).map { i -> EncoderBlock in
+        let blocks = try (0..<v.layers).map { i -> SelfAttentionBlock in
             let attention = SelfAttention(
                 projection: .separate(query: try linear(.query, i, out: e, in: e), key: try linear(.key, i, out: e, in: e),
                                       value: try linear(.value, i, out: e, in: e)),
                 out: try linear(.attentionOut, i, out: e, in: e), heads: v.heads, kvHeads: v.heads, headDim: v.headDim, rope: nil)
             let ffn = FeedForward(up: try linear(.ffnUp, i, out: v.intermediateSize, in: e),
                                   down: try linear(.ffnDown, i, out: e, in: v.intermediateSize), activation: activation)
-            return EncoderBlock(attentionNorm: try norm(.attentionNorm, i), attention: attention, ffnNorm: try norm(.ffnNorm, i), ffn: ffn)
+            return SelfAttentionBlock(attentionNorm: try norm(.attentionNorm, i), attention: attention, ffnNorm: try norm(.ffnNorm, i), ffn: ffn)
         }
         let conv = try source.tensor(n.weight(.patchEmbedding), shape: [e, 3, p, p])
         return SigLIPVisionModel(

@@ -64,8 +64,8 @@ extension WhisperModel {
             SelfAttention(qkv: try source.fusedLinear(n, fused: qkv, parts: parts, layer: i, out: w, in: w),
                           out: try linear(out, layer: i, out: w, in: w), heads: heads)
         }
-        let encoderBlocks = try (0..<dims.audioLayers).map { i -> EncoderBlock in
-            EncoderBlock(
+        let encoderBlocks = try (0..<dims.audioLayers).map { i -> SelfAttentionBlock in
+            SelfAttentionBlock(
                 attentionNorm: try source.norm(n, .encoderAttentionNorm, layer: i, width: a),
                 attention: try selfAttention(.encoderQKV, [.encoderQuery, .encoderKey, .encoderValue], .encoderAttentionOut,
                                              layer: i, width: a, heads: dims.audioHeads),

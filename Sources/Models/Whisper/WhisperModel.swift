@@ -27,7 +27,7 @@ public final class WhisperModel {
     let conv1: Conv1d                 // (width, melBins, 3), stride 1
     let conv2: Conv1d                 // (width, width, 3), stride 2
     let audioPositions: Tensor        // (audioContext, width)
-    let encoderBlocks: [EncoderBlock]
+    let encoderBlocks: [SelfAttentionBlock]
     let encoderNorm: Norm
     let tokenEmbedding: Tensor        // (vocab, width), also the output projection
     let textPositions: Tensor         // (textContext, width)
@@ -37,7 +37,7 @@ public final class WhisperModel {
     let scratch = Scratch()
 
     init(dimensions: WhisperDimensions, conv1: Conv1d, conv2: Conv1d, audioPositions: Tensor,
-         encoderBlocks: [EncoderBlock], encoderNorm: Norm, tokenEmbedding: Tensor, textPositions: Tensor,
+         encoderBlocks: [SelfAttentionBlock], encoderNorm: Norm, tokenEmbedding: Tensor, textPositions: Tensor,
          decoderBlocks: [DecoderBlock], decoderNorm: Norm) {
         self.dimensions = dimensions; self.conv1 = conv1; self.conv2 = conv2; self.audioPositions = audioPositions
         self.encoderBlocks = encoderBlocks; self.encoderNorm = encoderNorm; self.tokenEmbedding = tokenEmbedding
@@ -93,11 +93,7 @@ public final class WhisperModel {
             block(x, rows: rows, slots: slots, positions: positions, cache: cache, layer: layer,
                   memory: memory[layer], windowOfRow: windows, scratch: scratch, keepCrossScores: crossScores[layer])
         }
-        let selected = scratch.buffer(.selectedRows, logitRows.count * w)
-        for (i, r) in logitRows.enumerated() { (selected + i * w).update(from: x + r * w, count: w) }
-        decoderNorm(selected, rows: logitRows.count, into: selected)
-        let logits = Tensor(zeros: [logitRows.count, dimensions.vocabularySize])
-        outputProjection(selected, rows: logitRows.count, into: logits.data)
-        return logits
+        return selectedRowLogits(x, dim: w, logitRows: logitRows, norm: decoderNorm, output: outputProjection,
+                                 vocabulary: dimensions.vocabularySize, scratch: scratch)
     }
 }
