@@ -59,30 +59,18 @@ struct AskOptions: StageOptions, Codable {
 }
 
 /// A loaded language model answering batches of items.
-final class AskStage: PipelineStage {
-    let spec: StageSpec
+final class AskStage: ModelStage<AskOptions, LanguageModel>, PipelineStage {
     let task: any StageTask = AskTask()
-    let model: InstalledModel
-    let options: AskOptions
-    let provenance: StageProvenance
-    private var lm: LanguageModel?
 
     init(spec: StageSpec, model: InstalledModel, options: AskOptions) {
-        self.spec = spec; self.model = model; self.options = options
-        provenance = StageProvenance(task: "ask", model: model.name, modelFormat: model.format.rawValue, files: model.files,
-                                     options: (try? JSONValue(encoding: options)) ?? .null, prompt: spec.prompt)
+        super.init(spec: spec, model: model, options: options,
+                   provenance: StageProvenance(task: "ask", model: model, options: options, prompt: spec.prompt))
     }
 
-    func load() throws {
-        guard lm == nil else { return }
-        lm = try ModelRegistry.languageModel(model)
-    }
+    func load() throws { try loadModel(ModelRegistry.languageModel) }
 
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
-        guard let lm else {
-            for i in inputs.indices { finish(i, .failure(PipelineError("model not loaded"))) }
-            return
-        }
+        guard let lm = loaded(loadedModel, inputs, finish) else { return }
         var prompts: [(index: Int, text: String, tokens: [Int])] = []
         for (i, input) in inputs.enumerated() {
             guard let text = input.prompt else { finish(i, .failure(PipelineError("no prompt rendered"))); continue }

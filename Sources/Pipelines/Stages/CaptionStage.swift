@@ -13,7 +13,6 @@ public struct CaptionTask: StageTask {
     public let fields = ["text", "objects", "tags", "width", "height"]
     public let takesPrompt = true
     public let defaultModel: String? = ModelCatalog.defaultDetector
-    public let sidecarFormats: Set<SidecarFormat> = [.txt, .json]
 
     public init() {}
 

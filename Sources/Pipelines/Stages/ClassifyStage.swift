@@ -10,10 +10,8 @@ public struct ClassifyTask: StageTask {
     public let name = "classify"
     public let media: Set<MediaKind> = [.image]
     public let fields = ["text", "labels", "width", "height"]
-    public let takesPrompt = false
     public let defaultModel: String? = ModelCatalog.defaultClassifier
     /// `txt`: one `label<TAB>score` line per class; `json`: the result with path and provenance.
-    public let sidecarFormats: Set<SidecarFormat> = [.txt, .json]
 
     public init() {}
 
@@ -58,31 +56,19 @@ struct ClassifyOptions: StageOptions, Codable {
 }
 
 /// A loaded classifier over images, one at a time.
-final class ClassifyStage: PipelineStage {
-    let spec: StageSpec
+final class ClassifyStage: ModelStage<ClassifyOptions, ImageClassifier>, PipelineStage {
     let task: any StageTask = ClassifyTask()
-    let model: InstalledModel
-    let options: ClassifyOptions
-    let provenance: StageProvenance
-    private var classifier: ImageClassifier?
 
     init(spec: StageSpec, model: InstalledModel, options: ClassifyOptions) {
-        self.spec = spec; self.model = model; self.options = options
-        provenance = StageProvenance(task: "classify", model: model.name, modelFormat: model.format.rawValue, files: model.files,
-                                     options: (try? JSONValue(encoding: options)) ?? .null, prompt: nil)
+        super.init(spec: spec, model: model, options: options, provenance: StageProvenance(task: "classify", model: model, options: options))
     }
 
     var preferredBatchSize: Int { 1 }
 
-    func load() throws {
-        if classifier == nil { classifier = try ModelRegistry.classifier(model) }
-    }
+    func load() throws { try loadModel(ModelRegistry.classifier) }
 
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
-        guard let classifier else {
-            for i in inputs.indices { finish(i, .failure(PipelineError("model not loaded"))) }
-            return
-        }
+        guard let classifier = loaded(loadedModel, inputs, finish) else { return }
         for (i, input) in inputs.enumerated() {
             let began = Date()
             finish(i, Result {

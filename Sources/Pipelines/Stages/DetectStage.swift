@@ -9,9 +9,7 @@ public struct DetectTask: StageTask {
     public let name = "detect"
     public let media: Set<MediaKind> = [.image]
     public let fields = ["text", "objects", "tags", "width", "height"]
-    public let takesPrompt = false
     public let defaultModel: String? = ModelCatalog.defaultDetector
-    public let sidecarFormats: Set<SidecarFormat> = [.txt, .json]
 
     public init() {}
 
@@ -116,8 +114,7 @@ final class ImageStage: PipelineStage {
         }
         var files = model.files
         if let rewriteModel { for (k, v) in rewriteModel.files { files["rewrite/\(k)"] = v } }
-        provenance = StageProvenance(task: task.name, model: model.name, modelFormat: model.format.rawValue, files: files,
-                                     options: (try? JSONValue(encoding: options)) ?? .null, prompt: spec.prompt)
+        provenance = StageProvenance(task: task.name, model: model, files: files, options: options, prompt: spec.prompt)
     }
 
     /// The stage's model: a Darknet detector (a VLM `model:` is taken earlier, in CaptionTask.prepare).
@@ -139,10 +136,7 @@ final class ImageStage: PipelineStage {
     }
 
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
-        guard let describer else {
-            for i in inputs.indices { finish(i, .failure(PipelineError("model not loaded"))) }
-            return
-        }
+        guard let describer = loaded(describer, inputs, finish) else { return }
         var described: [(index: Int, description: ImageDescription, timings: [String: Double], prompt: String?)] = []
         for (i, input) in inputs.enumerated() {
             let began = Date()

@@ -45,8 +45,39 @@ public protocol PipelineStage: AnyObject {
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void)
 }
 
+extension StageTask {
+    public var takesPrompt: Bool { false }
+    public var sidecarFormats: Set<SidecarFormat> { [.txt, .json] }
+}
+
 extension PipelineStage {
     public var preferredBatchSize: Int { 4 }
+
+    /// `model` once `load()` has run; before that every input fails with "model not loaded" and this is nil.
+    func loaded<Model>(_ model: Model?, _ inputs: [StageInput], _ finish: (Int, Result<StageOutput, Error>) -> Void) -> Model? {
+        if model == nil { for i in inputs.indices { finish(i, .failure(PipelineError("model not loaded"))) } }
+        return model
+    }
+}
+
+/// What a stage with one installed model holds: its spec, the model, its typed options, the
+/// provenance records carry, and the model itself once `load()` has read it (`loadedModel`).
+/// Stages subclass it and add the task, `load()` and `process`.
+class ModelStage<Options, Model> {
+    let spec: StageSpec
+    let model: InstalledModel
+    let options: Options
+    let provenance: StageProvenance
+    private(set) var loadedModel: Model?
+
+    init(spec: StageSpec, model: InstalledModel, options: Options, provenance: StageProvenance) {
+        self.spec = spec; self.model = model; self.options = options; self.provenance = provenance
+    }
+
+    /// Reads the model the first time (`make`), keeps it after.
+    func loadModel(_ make: (InstalledModel) throws -> Model) throws {
+        if loadedModel == nil { loadedModel = try make(model) }
+    }
 }
 
 /// What a stage gets for one item.
@@ -91,6 +122,13 @@ public struct StageProvenance: Codable, Sendable, Equatable {
     public init(task: String, model: String?, modelFormat: String?, files: [String: String]?, options: JSONValue, prompt: String?) {
         self.task = task; self.model = model; self.modelFormat = modelFormat; self.files = files
         self.options = options; self.prompt = prompt
+    }
+
+    /// A stage's provenance from its installed model (its name, format and file hashes unless `files`
+    /// names others) and its options as they are encoded.
+    init(task: String, model: InstalledModel, files: [String: String]? = nil, options: some Encodable, prompt: String? = nil) {
+        self.init(task: task, model: model.name, modelFormat: model.format.rawValue, files: files ?? model.files,
+                  options: (try? JSONValue(encoding: options)) ?? .null, prompt: prompt)
     }
 }
 

@@ -9,7 +9,6 @@ public struct TranscribeTask: StageTask {
     public let name = "transcribe"
     public let media: Set<MediaKind> = [.audio]
     public let fields = ["text", "language", "language_probability", "duration", "duration_after_vad"]
-    public let takesPrompt = false
     public let defaultModel: String? = ModelCatalog.defaultWhisper
     public let sidecarFormats: Set<SidecarFormat> = Set(SidecarFormat.allCases)
 
@@ -183,26 +182,21 @@ struct TranscribeOptions: StageOptions, Decodable {
 }
 
 /// A loaded Whisper model transcribing batches of items.
-final class TranscribeStage: PipelineStage {
-    let spec: StageSpec
+final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber>, PipelineStage {
     let task: any StageTask = TranscribeTask()
-    let model: InstalledModel
-    let options: TranscriptionOptions
     let subtitles: SubtitleOptions
     /// vad_filter: the VAD model and its options.
     let vad: (model: InstalledModel, options: VADOptions)?
-    let provenance: StageProvenance
-    private var transcriber: WhisperTranscriber?
     private var detector: SileroVAD?
 
     init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions, subtitles: SubtitleOptions = SubtitleOptions(),
          vad: (InstalledModel, VADOptions)? = nil) {
-        self.spec = spec; self.model = model; self.options = options; self.subtitles = subtitles; self.vad = vad
+        self.subtitles = subtitles; self.vad = vad
         var files = model.files
         if let vad { for (k, v) in vad.0.files { files["vad/\(k)"] = v } }
         let recorded = TranscribeOptions(options: options, subtitles: subtitles, vad: vad?.1)
-        provenance = StageProvenance(task: "transcribe", model: model.name, modelFormat: model.format.rawValue, files: files,
-                                     options: (try? JSONValue(encoding: recorded)) ?? .null, prompt: nil)
+        super.init(spec: spec, model: model, options: options,
+                   provenance: StageProvenance(task: "transcribe", model: model, files: files, options: recorded))
     }
 
     /// Files per batch: as many as keep a decoding step within the rows that read float16 weights
@@ -221,15 +215,12 @@ final class TranscribeStage: PipelineStage {
     }
 
     func load() throws {
-        if transcriber == nil { transcriber = try ModelRegistry.transcriber(model) }
+        try loadModel(ModelRegistry.transcriber)
         if let vad, detector == nil { detector = try ModelRegistry.voiceActivityDetector(vad.model) }
     }
 
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
-        guard let transcriber else {
-            for i in inputs.indices { finish(i, .failure(PipelineError("model not loaded"))) }
-            return
-        }
+        guard let transcriber = loaded(loadedModel, inputs, finish) else { return }
         let melBins = transcriber.model.dimensions.melBins
         var entered = [Date](repeating: Date(), count: inputs.count)
         var loadSeconds = [Double](repeating: 0, count: inputs.count)

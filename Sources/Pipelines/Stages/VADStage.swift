@@ -10,7 +10,6 @@ public struct VADTask: StageTask {
     public let name = "vad"
     public let media: Set<MediaKind> = [.audio]
     public let fields = ["speech", "speech_seconds", "duration"]
-    public let takesPrompt = false
     public let defaultModel: String? = ModelCatalog.defaultVAD
     /// `json`: the speech regions with the input path and provenance.
     public let sidecarFormats: Set<SidecarFormat> = [.json]
@@ -32,31 +31,19 @@ public struct VADTask: StageTask {
 
 extension VADOptions: StageOptions {}
 
-final class VADStage: PipelineStage {
-    let spec: StageSpec
+final class VADStage: ModelStage<VADOptions, SileroVAD>, PipelineStage {
     let task: any StageTask = VADTask()
-    let model: InstalledModel
-    let options: VADOptions
-    let provenance: StageProvenance
-    private var vad: SileroVAD?
 
     init(spec: StageSpec, model: InstalledModel, options: VADOptions) {
-        self.spec = spec; self.model = model; self.options = options
-        provenance = StageProvenance(task: "vad", model: model.name, modelFormat: model.format.rawValue, files: model.files,
-                                     options: (try? JSONValue(encoding: options)) ?? .null, prompt: nil)
+        super.init(spec: spec, model: model, options: options, provenance: StageProvenance(task: "vad", model: model, options: options))
     }
 
     var preferredBatchSize: Int { 1 }
 
-    func load() throws {
-        if vad == nil { vad = try ModelRegistry.voiceActivityDetector(model) }
-    }
+    func load() throws { try loadModel(ModelRegistry.voiceActivityDetector) }
 
     func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
-        guard let vad else {
-            for i in inputs.indices { finish(i, .failure(PipelineError("model not loaded"))) }
-            return
-        }
+        guard let vad = loaded(loadedModel, inputs, finish) else { return }
         for (i, input) in inputs.enumerated() {
             let began = Date()
             finish(i, Result {

@@ -95,10 +95,7 @@ public final class VisionLanguageStage: PipelineStage {
     }
 
     public func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
-        guard let vlm else {
-            for i in inputs.indices { finish(i, .failure(PipelineError("model not loaded"))) }
-            return
-        }
+        guard let vlm = loaded(vlm, inputs, finish) else { return }
         var prepared: [(index: Int, request: VisionRequest, seconds: Double)] = []
         for (i, input) in inputs.enumerated() {
             let began = Date()
