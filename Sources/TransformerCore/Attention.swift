@@ -6,7 +6,6 @@ import Foundation
 import Tensors
 
 /// Grow-only scratch buffers, reused across calls so the hot loops never allocate.
-/// Slots 0–7 belong to the attention layers; model code uses slots 8 and up.
 public final class Scratch {
     /// A forward pass's working buffers, named by role. Each grows to the largest request it has
     /// seen and is reused by every layer (a layer finishes with a buffer before the next starts);
