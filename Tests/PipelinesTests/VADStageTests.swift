@@ -11,7 +11,7 @@ final class VADStageTests: XCTestCase {
 
     override func setUpWithError() throws {
         for model in [ModelCatalog.defaultVAD, ModelCatalog.defaultWhisper] {
-            do { _ = try ModelStore().resolve(model) } catch { throw XCTSkip("\(model) is not installed (\(error)); run `make test-models`") }
+            do { _ = try ModelStore().resolve(model) } catch { XCTFail("\(model) is not installed (\(error)); run `make test-models`"); throw error }
         }
         folder = try Fixtures.temporaryFolder(self)
     }

@@ -470,10 +470,13 @@ final class GGUFReaderTests: TempDirTestCase {
         try useEveryTensor(file)
     }
 
-    /// Qwen2.5-Coder-0.5B-Instruct (Q5_0, Q8_0, Q4_K, Q6_K, F32) when installed; not part of
-    /// `make test-models`, so skipped without it.
-    func testRealQwen05BFileIfInstalled() throws {
-        guard let path = installedGGUF("qwen2.5-coder-0.5b-instruct") else { throw XCTSkip("qwen2.5-coder-0.5b-instruct not installed") }
+    /// Qwen2.5-Coder-0.5B-Instruct (Q5_0, Q8_0, Q4_K, Q6_K, F32), installed by `make test-models`;
+    /// a missing file fails the test.
+    func testRealQwen05BFile() throws {
+        guard let path = installedGGUF("qwen2.5-coder-0.5b-instruct") else {
+            XCTFail("qwen2.5-coder-0.5b-instruct has no .gguf in the model store: run `make test-models` to install it")
+            return
+        }
         let file = try GGUFFile.read(path: path)
         XCTAssertEqual(file.architecture, "qwen2")
         XCTAssertEqual(file.metadata["qwen2.embedding_length"]?.int, 896)
