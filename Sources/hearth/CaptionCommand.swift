@@ -59,13 +59,13 @@ struct ImageCommandOptions: ParsableArguments {
         try outcome.print(output, noun: "images") { given, record in
             let result = record.results[task]
             let text = result?["text"]?.stringValue ?? ""
-            guard detect else { return (several ? "\(given): " : "") + text }
+            guard detect else { return (several ? "\(given): " : "") + text + "\n" }
             let objects = (result?["objects"]?.arrayValue ?? []).map { object in
                 let label = object["label"]?.stringValue ?? "?", score = object["score"]?.doubleValue ?? 0
                 let box = (object["box"]?.arrayValue ?? []).map { String(Int(($0.doubleValue ?? 0).rounded())) }
                 return "  \(label) \(String(format: "%.2f", score)) [" + box.joined(separator: ", ") + "]"
             }
-            return ([given + ": " + text] + objects).joined(separator: "\n")
+            return ([given + ": " + text] + objects).map { $0 + "\n" }.joined()
         }
     }
 }

@@ -24,6 +24,6 @@ struct ClassifyCommand: ParsableCommand {
         let job = CommandLinePipeline(command: "classify", stages: [.init(task: "classify", model: model, options: ["top_k": topK])],
                                       inputs: inputs, sidecars: ["txt", "json"], outputDir: output.outputDir, threads: output.threads)
         let outcome = try job.run()
-        try outcome.print(output, noun: "images") { given, record in "\(given):\n" + (try outcome.text(record, format: .txt)) }
+        try outcome.print(output, noun: "images") { given, record in "\(given):\n" + (try outcome.render(record, format: .txt) ?? "") }
     }
 }

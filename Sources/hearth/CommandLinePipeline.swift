@@ -50,13 +50,13 @@ struct CommandLinePipeline {
         }
 
         /// What every media command prints: nothing when results went to --output-dir, else per
-        /// finished record its `--json` object or `text(given, record)`; then "2 of 5 files failed"
-        /// on stderr and exit status 1 when some did.
+        /// finished record its `--json` line or `text(given, record)` as it is (newlines included);
+        /// then "2 of 5 files failed" on stderr and exit status 1 when some did.
         func print(_ output: OutputFlags, noun: String, stage: Int = 0,
                    text: (_ given: String, _ record: ResultRecord) throws -> String) throws {
             if output.outputDir == nil {
                 for (given, record) in records where record.status == .ok {
-                    Swift.print(output.json ? try json(given, record, stage: stage) : try text(given, record))
+                    if output.json { Swift.print(try json(given, record, stage: stage)) } else { Swift.print(try text(given, record), terminator: "") }
                 }
             }
             if let line = failureLine(noun) {
@@ -154,12 +154,6 @@ extension CommandLinePipeline.Outcome {
         let spec = pipeline.stages[stage]
         guard let result = record.results[spec.spec.name] else { return nil }
         return try spec.task.renderSidecar(result, format: format, item: record, provenance: spec.provenance)
-    }
-
-    /// The sidecar text without its final newline (for printing), "" when the stage has no result.
-    func text(_ record: ResultRecord, stage: Int = 0, format: SidecarFormat) throws -> String {
-        let rendered = try render(record, stage: stage, format: format) ?? ""
-        return rendered.hasSuffix("\n") ? String(rendered.dropLast()) : rendered
     }
 
     /// One JSON object for `--json`: the stage's result fields, the path, the timings and the

@@ -170,6 +170,6 @@ struct TranscribeCommand: ParsableCommand {
                     "vad_parameters.min_silence_duration_ms": "--vad-min-silence-ms", "vad_parameters.speech_pad_ms": "--vad-speech-pad-ms",
                     "condition_on_previous_text": "--no-condition-on-previous-text"])
         let outcome = try job.run()
-        try outcome.print(output, noun: "files") { given, record in "== \(given)\n" + (try outcome.text(record, format: formats[0])) }
+        try outcome.print(output, noun: "files") { given, record in "== \(given)\n" + (try outcome.render(record, format: formats[0]) ?? "") }
     }
 }
