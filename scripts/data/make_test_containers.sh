@@ -13,7 +13,11 @@
 #   truncated.m4a    jfk.m4a with its index first, cut at 60 % of its bytes
 #   no_index.m4a     jfk.m4a cut before its index (moov at the end): unreadable
 #   lying.mkv        the Matroska header declares 10 × the real duration
-#   long_10h.m4a     10 hours: 60 s of AAC at 16 kHz stream-copied 600 times (~60 MB)
+#   long_10h.m4a     10 hours: 60 s of AAC at 16 kHz stream-copied 600 times (~75 MB)
+#   slideshow.mp4    samples/dog.jpg, horses.jpg, person.jpg for 4 s each (480×360, 5 fps H.264) over
+#                    the speech (AAC)
+#   rotated.mp4      slideshow.mp4 stream-copied with a display matrix (ffprobe: rotation=90), as phones
+#                    record portrait video; players show it turned 90° counter-clockwise
 #
 # Determinism: ffmpeg runs with -bitexact and fixed encoder settings; a stamp file (hash of this
 # script + ffmpeg version) makes reruns a no-op.
@@ -67,4 +71,9 @@ ff -f lavfi -i "sine=frequency=440:sample_rate=16000:duration=60" -c:a aac -b:a 
 for i in $(seq 600); do echo "file '.minute.m4a'"; done > "$out/.minutes.txt"
 ff -f concat -safe 0 -i "$out/.minutes.txt" -c copy "${BE[@]}" -movflags +faststart "$out/long_10h.m4a"
 rm -f "$out/.minute.m4a" "$out/.minutes.txt"
+fit="scale=480:360:force_original_aspect_ratio=decrease,pad=480:360:(ow-iw)/2:(oh-ih)/2,setsar=1"
+ff -loop 1 -t 4 -i "$root/samples/dog.jpg" -loop 1 -t 4 -i "$root/samples/horses.jpg" -loop 1 -t 4 -i "$root/samples/person.jpg" \
+   -i "$src" -filter_complex "[0]$fit[a];[1]$fit[b];[2]$fit[c];[a][b][c]concat=n=3:v=1:a=0,fps=5[v]" \
+   -map "[v]" -map 3:a -c:v libx264 -preset ultrafast -crf 20 -pix_fmt yuv420p -c:a aac -b:a 96k "${BE[@]}" "$out/slideshow.mp4"
+ff -i "$out/slideshow.mp4" -c copy -metadata:s:v:0 rotate=90 "${BE[@]}" "$out/rotated.mp4"
 echo "$stamp" > "$out/.containers.stamp"

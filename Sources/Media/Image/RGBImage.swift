@@ -25,3 +25,11 @@ public struct RGBImage: Sendable, Equatable {
         return (pixels[index], pixels[index + 1], pixels[index + 2])
     }
 }
+
+extension RGBImage {
+    /// Turned clockwise by 90, 180 or 270 degrees (EXIF orientations 6, 3, 8); other angles unchanged.
+    public func rotatedClockwise(_ degrees: Int) -> RGBImage {
+        guard let orientation = [90: 6, 180: 3, 270: 8][degrees] else { return self }
+        return EXIF.apply(orientation: orientation, to: self)
+    }
+}

@@ -3,6 +3,7 @@
 // transcripts with timestamps. No scripts, no external assets (images are inlined as data URIs).
 
 import Foundation
+import Media
 import Models
 
 public struct HTMLReport {
@@ -36,7 +37,7 @@ public struct HTMLReport {
         var stagesByTask: [String: [String]] = [:]
         /// Records with a result, by stage.
         var resultCounts: [String: Int] = [:]
-        var images = 0
+        var images = 0, videos = 0
     }
 
     func write(to out: OutputSink) throws {
@@ -58,6 +59,7 @@ public struct HTMLReport {
             }
             for stage in r.results.keys { survey.resultCounts[stage, default: 0] += 1 }
             if r.media.hasPrefix("image/") && imageStages(survey).contains(where: { r.results[$0] != nil }) { survey.images += 1 }
+            if r.media.hasPrefix("video/") && r.status == .ok { survey.videos += 1 }
         }
         out.write("""
             <!DOCTYPE html>
@@ -72,6 +74,7 @@ public struct HTMLReport {
         if survey.count > survey.ok { try errors(count: survey.count - survey.ok, out) }
         for stage in survey.stagesByTask["ask"] ?? [] where survey.resultCounts[stage] != nil { try questionsAndAnswers(stage, out) }
         if survey.images > 0 { try contactSheet(imageStages(survey), count: survey.images, out) }
+        if survey.videos > 0 { try videoStrips(imageStages(survey), transcripts: survey.stagesByTask["transcribe"] ?? [], count: survey.videos, out) }
         for stage in survey.stagesByTask["transcribe"] ?? [] {
             guard let count = survey.resultCounts[stage] else { continue }
             try transcripts(stage, count: count, out)
@@ -150,6 +153,42 @@ public struct HTMLReport {
         out.write("</div></section>\n")
     }
 
+    /// Per video: a strip of frame thumbnails (decoded again at the recorded times, 160 px wide)
+    /// with each frame's caption under it, then the transcript's text.
+    private func videoStrips(_ stages: [String], transcripts: [String], count: Int, _ out: OutputSink) throws {
+        out.write("<section><h2>Videos (\(count))</h2>")
+        try records.forEach { r in
+            guard r.media.hasPrefix("video/"), r.status == .ok else { return }
+            out.write("<div class=\"video\"><h3>\(escape(r.input))</h3>")
+            for stage in stages {
+                guard let frames = r.results[stage]?["frames"]?.arrayValue else { continue }
+                let times = frames.compactMap { $0["time"]?.doubleValue }
+                var thumbnails: [Double: String] = [:]
+                try? VideoFrames.sample(path: r.path, at: times) { frame in
+                    let width = min(160, frame.image.width)
+                    let height = max(1, frame.image.height * width / max(1, frame.image.width))
+                    let small = frame.image.resizedLikePillow(width: width, height: height, filter: .bilinear)
+                    thumbnails[times.first { abs($0 - frame.time) < 1 } ?? frame.time] = PNGEncoder.encode(small).base64EncodedString()
+                }
+                out.write("<div class=\"strip\">")
+                for frame in frames {
+                    let time = frame["time"]?.doubleValue ?? 0
+                    let image = thumbnails[time].map { "<img alt=\"frame at \(Self.clock(time))\" src=\"data:image/png;base64,\($0)\">" }
+                        ?? "<div class=\"noimage\">\(Self.clock(time))</div>"
+                    out.write("<figure class=\"frame\">\(image)<figcaption><b>\(Self.clock(time))</b> \(escape(frame["text"]?.text ?? ""))</figcaption></figure>")
+                }
+                out.write("</div>")
+            }
+            for stage in transcripts {
+                if let text = r.results[stage]?["text"]?.text { out.write("<p class=\"transcript\">\(escape(text))</p>") }
+            }
+            out.write("</div>")
+        }
+        out.write("</section>\n")
+    }
+
+    static func clock(_ seconds: Double) -> String { VideoFrameSampling.clock(seconds) }
+
     private func inlineImage(_ r: ResultRecord) -> String {
         let inlineable = ["image/png", "image/jpeg", "image/gif", "image/webp"].contains(r.media)
         guard inlineable, r.bytes <= maxInlineImageBytes, let data = FileManager.default.contents(atPath: r.path) else {
@@ -186,6 +225,7 @@ public struct HTMLReport {
         tr.error td{background:#fff3f3}details{margin:.4rem 0;border:1px solid #eee;border-radius:6px;padding:.3rem .7rem}
         summary{cursor:pointer}.sheet{display:grid;grid-template-columns:repeat(auto-fill,minmax(14rem,1fr));gap:1rem}
         figure{margin:0;border:1px solid #eee;border-radius:6px;overflow:hidden}figure img{width:100%;height:12rem;object-fit:cover;display:block}
+        .strip{display:flex;gap:.5rem;overflow-x:auto}.strip figure{flex:0 0 160px}.strip figure img{height:auto}.strip figcaption{font-size:.8rem;padding:.25rem}
         .noimage{height:12rem;display:flex;align-items:center;justify-content:center;background:#f4f4f4;color:#888}
         figcaption{padding:.4rem .6rem;font-size:14px}.tags span{display:inline-block;background:#eef;border-radius:4px;padding:0 .3rem;margin:.1rem}
         footer{margin-top:3rem;color:#888;font-size:13px}

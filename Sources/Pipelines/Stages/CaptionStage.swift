@@ -9,8 +9,8 @@ import ModelStore
 /// is a vision-language model, VisionLanguageStage captions instead.
 public struct CaptionTask: StageTask {
     public let name = "caption"
-    public let media: Set<MediaKind> = [.image]
-    public let fields = ["text", "objects", "tags", "width", "height"]
+    public let media: Set<MediaKind> = [.image, .video]  // a video's sampled frames (VideoFrameSampling)
+    public let fields = ["text", "objects", "tags", "width", "height", "frames"]
     public let takesPrompt = true
     public let defaultModel: String? = ModelCatalog.defaultDetector
 
@@ -19,13 +19,16 @@ public struct CaptionTask: StageTask {
     public func decodeOptions(from decoder: Decoder) throws -> any StageOptions { try ImageStageOptions(from: decoder, rewrite: true) }
 
     public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
-        if let vlm = try VisionLanguageStage.caption(spec, task: self, store: store) { return vlm }   // a VLM looks at the image
         let options = (spec.options as? ImageStageOptions) ?? ImageStageOptions(caption: true)
+        if let vlm = try VisionLanguageStage.caption(spec, task: self, store: store) {   // a VLM looks at the image
+            return VideoFrameSampling(vlm, sampling: options.frames)
+        }
         if spec.prompt != nil && options.rewriteModel == nil {
             throw PipelineError("a caption stage's `prompt` instructs its text model: set options.rewrite_model "
                                 + "(e.g. \(LanguageModel.defaultModelName)) or remove the prompt")
         }
-        return try ImageStage(spec: spec, task: self, model: ImageStage.resolveDetector(spec, store: store), options: options, store: store)
+        return VideoFrameSampling(try ImageStage(spec: spec, task: self, model: ImageStage.resolveDetector(spec, store: store),
+                                                 options: options, store: store), sampling: options.frames)
     }
 
     public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) throws -> String? {

@@ -8,8 +8,8 @@ import ModelStore
 /// `{"label", "index", "score"}` with softmax probabilities), `text` (the top class), `width`, `height`.
 public struct ClassifyTask: StageTask {
     public let name = "classify"
-    public let media: Set<MediaKind> = [.image]
-    public let fields = ["text", "labels", "width", "height"]
+    public let media: Set<MediaKind> = [.image, .video]  // a video's sampled frames (VideoFrameSampling)
+    public let fields = ["text", "labels", "width", "height", "frames"]
     public let defaultModel: String? = ModelCatalog.defaultClassifier
     /// `txt`: one `label<TAB>score` line per class; `json`: the result with path and provenance.
 
@@ -21,13 +21,15 @@ public struct ClassifyTask: StageTask {
         let model = try store.resolve(spec.model ?? ModelCatalog.defaultClassifier)
         try ModelRegistry.require(model, is: [.imageClassification],
                                   "classify needs an image classifier (\(ModelCatalog.defaultClassifier))")
-        return ClassifyStage(spec: spec, model: model, options: (spec.options as? ClassifyOptions) ?? ClassifyOptions())
+        let options = (spec.options as? ClassifyOptions) ?? ClassifyOptions()
+        return VideoFrameSampling(ClassifyStage(spec: spec, model: model, options: options), sampling: options.frames)
     }
 
     public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) throws -> String? {
         switch format {
         case .json: return try ImageStage.renderSidecar(result, format: .json, item: item, provenance: provenance)
         case .txt:
+            if result["frames"] != nil { return result["text"]?.text.map { $0 + "\n" } }  // a video: one line per frame
             let lines = (result["labels"]?.arrayValue ?? []).map { l in
                 "\(l["label"]?.stringValue ?? "")\t\(String(format: "%.4f", l["score"]?.doubleValue ?? 0))"
             }
@@ -41,8 +43,10 @@ public struct ClassifyTask: StageTask {
 struct ClassifyOptions: StageOptions, Codable {
     /// Classes kept per photo (1–1000).
     var topK = 5
+    /// `frame_interval`, `max_frames`: which frames of a video item are classified.
+    var frames = FrameSampling()
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case topK = "top_k" }
+    enum CodingKeys: String, CodingKey, CaseIterable { case topK = "top_k", frameInterval = "frame_interval", maxFrames = "max_frames" }
 
     init() {}
 
@@ -52,6 +56,13 @@ struct ClassifyOptions: StageOptions, Codable {
         guard (1...1000).contains(topK) else {
             throw DecodingError.dataCorruptedError(forKey: .topK, in: c, debugDescription: "must be from 1 to 1000")
         }
+        frames = try FrameSampling(from: c, interval: .frameInterval, maxFrames: .maxFrames)
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(topK, forKey: .topK)
+        try frames.encode(to: &c, interval: .frameInterval, maxFrames: .maxFrames)
     }
 }
 
@@ -72,7 +83,7 @@ final class ClassifyStage: ModelStage<ClassifyOptions, ImageClassifier>, Pipelin
         for (i, input) in inputs.enumerated() {
             let began = Date()
             finish(i, Result {
-                let image = try ImageDecoder.decode(path: input.item.path)
+                let image = try input.decodedImage()
                 let decoded = Date()
                 let labels = classifier.classify(image, top: options.topK)
                 let result: JSONValue = .object([

@@ -7,8 +7,8 @@ import ModelStore
 /// the original image's pixels, plus a one-line summary of them as `text`.
 public struct DetectTask: StageTask {
     public let name = "detect"
-    public let media: Set<MediaKind> = [.image]
-    public let fields = ["text", "objects", "tags", "width", "height"]
+    public let media: Set<MediaKind> = [.image, .video]  // a video's sampled frames (VideoFrameSampling)
+    public let fields = ["text", "objects", "tags", "width", "height", "frames"]
     public let defaultModel: String? = ModelCatalog.defaultDetector
 
     public init() {}
@@ -16,8 +16,9 @@ public struct DetectTask: StageTask {
     public func decodeOptions(from decoder: Decoder) throws -> any StageOptions { try ImageStageOptions(from: decoder, rewrite: false) }
 
     public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
-        try ImageStage(spec: spec, task: self, model: ImageStage.resolveDetector(spec, store: store),
-                       options: (spec.options as? ImageStageOptions) ?? ImageStageOptions(), store: store)
+        let options = (spec.options as? ImageStageOptions) ?? ImageStageOptions()
+        return VideoFrameSampling(try ImageStage(spec: spec, task: self, model: ImageStage.resolveDetector(spec, store: store),
+                                                 options: options, store: store), sampling: options.frames)
     }
 
     public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord, provenance: StageProvenance) throws -> String? {
@@ -39,13 +40,18 @@ struct ImageStageOptions: StageOptions, Codable {
     var zoomOutRetry = false
     /// caption with a vision-language model only: tokens per caption (VisionLanguageStage.caption).
     var maxTokens: Int?
+    /// `frame_interval`, `max_frames`: which frames of a video item are looked at.
+    var frames = FrameSampling()
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case threshold, nms, maxObjects = "max_objects", inputSize = "input_size", rewriteModel = "rewrite_model"
         case rewriteMaxTokens = "rewrite_max_tokens", zoomOutRetry = "zoom_out_retry", maxTokens = "max_tokens"
+        case frameInterval = "frame_interval", maxFrames = "max_frames"
     }
     /// The keys a detect stage takes (no rewrite).
-    enum DetectKeys: String, CodingKey, CaseIterable { case threshold, nms, maxObjects = "max_objects", inputSize = "input_size" }
+    enum DetectKeys: String, CodingKey, CaseIterable {
+        case threshold, nms, maxObjects = "max_objects", inputSize = "input_size", frameInterval = "frame_interval", maxFrames = "max_frames"
+    }
 
     init(caption: Bool = false) { zoomOutRetry = caption }
 
@@ -61,6 +67,7 @@ struct ImageStageOptions: StageOptions, Codable {
         nms = try c.decodeIfPresent(Float.self, forKey: .nms) ?? nms
         maxObjects = try c.decodeIfPresent(Int.self, forKey: .maxObjects) ?? maxObjects
         inputSize = try c.decodeIfPresent(Int.self, forKey: .inputSize)
+        frames = try FrameSampling(from: c, interval: .frameInterval, maxFrames: .maxFrames)
         if rewrite {
             rewriteModel = try c.decodeIfPresent(String.self, forKey: .rewriteModel)
             rewriteMaxTokens = try c.decodeIfPresent(Int.self, forKey: .rewriteMaxTokens) ?? rewriteMaxTokens
@@ -85,6 +92,7 @@ struct ImageStageOptions: StageOptions, Codable {
         if rewriteModel != nil { try c.encode(rewriteMaxTokens, forKey: .rewriteMaxTokens) }
         if zoomOutRetry { try c.encode(true, forKey: .zoomOutRetry) }
         try c.encodeIfPresent(maxTokens, forKey: .maxTokens)
+        try frames.encode(to: &c, interval: .frameInterval, maxFrames: .maxFrames)
     }
 
     var detection: DetectionOptions {
@@ -141,7 +149,7 @@ final class ImageStage: PipelineStage {
         for (i, input) in inputs.enumerated() {
             let began = Date()
             do {
-                let image = try ImageDecoder.decode(path: input.item.path)
+                let image = try input.decodedImage()
                 let decoded = Date()
                 let description = try describer.describe(image)
                 let timings = ["image": decoded.timeIntervalSince(began), "detect": Date().timeIntervalSince(decoded)]

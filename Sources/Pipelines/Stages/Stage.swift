@@ -4,6 +4,7 @@
 // `StageTasks.all`.
 
 import Foundation
+import Media
 import ModelStore
 
 /// A task that pipeline stages can name (`task: transcribe`).
@@ -87,6 +88,17 @@ public struct StageInput: Sendable {
     public var prompt: String?
     /// Results of earlier stages for this item, by stage name.
     public var previous: [String: JSONValue]
+    /// A video frame already decoded for an image stage (`VideoFrameSampling`); nil: read `item.path`.
+    public var image: RGBImage?
+
+    public init(item: PipelineItem, prompt: String?, previous: [String: JSONValue], image: RGBImage? = nil) {
+        self.item = item; self.prompt = prompt; self.previous = previous; self.image = image
+    }
+
+    /// The picture an image stage looks at: the video frame handed over, else the item's file decoded.
+    func decodedImage(_ options: ImageDecodeOptions = .init()) throws -> RGBImage {
+        try image ?? ImageDecoder.decode(path: item.path, options: options)
+    }
 }
 
 /// What a stage returns for one item.

@@ -103,8 +103,8 @@ public final class VisionLanguageStage: PipelineStage {
                 let question = input.prompt ?? (mode == .caption ? VisionLanguageModel.defaultCaptionPrompt : "")
                 guard !question.isEmpty else { throw PipelineError("no prompt rendered") }
                 var images: [Idefics3ProcessedImage] = []
-                if input.item.media.kind == .image {
-                    let decoded = try ImageDecoder.decode(path: input.item.path, options: ImageDecodeOptions(maxPixels: options.maxPixels))
+                if input.image != nil || input.item.media.kind == .image {
+                    let decoded = try input.decodedImage(ImageDecodeOptions(maxPixels: options.maxPixels))
                     images.append(try vlm.processor.process(decoded))
                 } else if mode == .caption {
                     throw PipelineError("\(input.item.path): not an image")
