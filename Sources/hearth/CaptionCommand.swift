@@ -9,7 +9,7 @@ import Tensors
 /// Options shared by `hearth caption` and `hearth detect`: a caption or detect stage over the
 /// images, run as a pipeline (CommandLinePipeline).
 struct ImageCommandOptions: ParsableArguments {
-    @Argument(help: "Image files or directories (walked recursively for image files).")
+    @Argument(help: "Image or video files, or directories (walked recursively for them); a video's frames are sampled.")
     var inputs: [String]
 
     @Option(help: "Catalog model name or a Darknet model directory (.cfg + .weights + .names); for caption also a vision-language model (a `models add` name, a SmolVLM / Idefics3 directory, or GGUF + mmproj).")
@@ -39,6 +39,8 @@ struct ImageCommandOptions: ParsableArguments {
     @Flag(name: .customLong("no-zoom-out"), help: "caption: do not look again, zoomed out, at an image where nothing was found.")
     var noZoomOut = false
 
+    @OptionGroup var frames: FrameFlags
+
     @OptionGroup var output: OutputFlags
 
     /// Describes every image; prints (or writes) the caption or the objects. Exit status 1 if any image failed.
@@ -46,6 +48,7 @@ struct ImageCommandOptions: ParsableArguments {
         let task = detect ? "detect" : "caption"
         var options: [String: Any] = ["threshold": threshold, "nms": nms, "max_objects": maxObjects]
         if let inputSize { options["input_size"] = inputSize }
+        frames.add(to: &options)
         if !detect {
             options["zoom_out_retry"] = !noZoomOut
             if let maxTokens { options["max_tokens"] = maxTokens }
@@ -53,7 +56,7 @@ struct ImageCommandOptions: ParsableArguments {
         let job = CommandLinePipeline(
             command: task, stages: [.init(task: task, model: model, prompt: detect ? nil : prompt, options: options)],
             inputs: inputs, sidecars: ["txt", "json"], outputDir: output.outputDir, batchSize: batchSize, threads: output.threads,
-            flags: ["zoom_out_retry": "--no-zoom-out"])
+            flags: ["zoom_out_retry": "--no-zoom-out", "frame_interval": "--frame-interval", "max_frames": "--max-frames"])
         let outcome = try job.run()
         let several = outcome.records.count > 1
         try outcome.print(output, noun: "images") { given, record in

@@ -9,7 +9,7 @@ struct ClassifyCommand: ParsableCommand {
         commandName: "classify",
         abstract: "The ImageNet-1k classes of photos (EfficientNet-Lite0), with probabilities, offline.")
 
-    @Argument(help: "Image files or directories (walked recursively for image files).")
+    @Argument(help: "Image or video files, or directories (walked recursively for them); a video's frames are sampled.")
     var inputs: [String]
 
     @Option(help: "Catalog model name or model directory (EfficientNet-Lite0 .pth + class names).")
@@ -18,11 +18,16 @@ struct ClassifyCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Classes per image.")
     var topK = 5
 
+    @OptionGroup var frames: FrameFlags
+
     @OptionGroup var output: OutputFlags
 
     func run() throws {
-        let job = CommandLinePipeline(command: "classify", stages: [.init(task: "classify", model: model, options: ["top_k": topK])],
-                                      inputs: inputs, sidecars: ["txt", "json"], outputDir: output.outputDir, threads: output.threads)
+        var options: [String: Any] = ["top_k": topK]
+        frames.add(to: &options)
+        let job = CommandLinePipeline(command: "classify", stages: [.init(task: "classify", model: model, options: options)],
+                                      inputs: inputs, sidecars: ["txt", "json"], outputDir: output.outputDir, threads: output.threads,
+                                      flags: ["frame_interval": "--frame-interval", "max_frames": "--max-frames"])
         let outcome = try job.run()
         try outcome.print(output, noun: "images") { given, record in "\(given):\n" + (try outcome.render(record, format: .txt) ?? "") }
     }

@@ -183,3 +183,18 @@ struct OutputFlags: ParsableArguments {
     @Option(help: "CPU threads for matrix products.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 }
+
+/// Flags of the image commands for video inputs: which frames are looked at (`frame_interval`, `max_frames`).
+struct FrameFlags: ParsableArguments {
+    @Option(name: .customLong("frame-interval"), help: "Videos: seconds between sampled frames (default 10).")
+    var frameInterval: Double?
+
+    @Option(name: .customLong("max-frames"), help: "Videos: at most this many frames, spread over longer videos (default 12).")
+    var maxFrames: Int?
+
+    /// Adds the flags that are set to a stage's options.
+    func add(to options: inout [String: Any]) {
+        if let frameInterval { options["frame_interval"] = frameInterval }
+        if let maxFrames { options["max_frames"] = maxFrames }
+    }
+}

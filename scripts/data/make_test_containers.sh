@@ -2,7 +2,8 @@
 # Container and codec test files made with Debian's ffmpeg from the committed samples/jfk.wav
 # (nothing is downloaded). Test tooling only, never part of the product.
 #
-#   scripts/data/make_test_containers.sh OUTDIR
+#   scripts/data/make_test_containers.sh OUTDIR      the test files below into OUTDIR
+#   scripts/data/make_test_containers.sh --samples   the committed samples/jfk.m4a and samples/slideshow.mp4
 #
 # OUTDIR receives (all the same 11 s of speech unless noted):
 #   jfk.m4a          AAC-LC 96 kb/s in MP4 (M4A)        jfk.webm        Opus 48 kb/s in WebM
@@ -25,16 +26,33 @@ set -euo pipefail
 export LC_ALL=C
 die() { echo "make_test_containers: $*" >&2; exit 1; }
 command -v ffmpeg >/dev/null || die "missing ffmpeg (apt-get install ffmpeg)"
-[ $# -eq 1 ] || die "usage: $0 OUTDIR"
-out=$1
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 src="$root/samples/jfk.wav"
+ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+BE=(-bitexact -fflags +bitexact)
+fit="scale=480:360:force_original_aspect_ratio=decrease,pad=480:360:(ow-iw)/2:(oh-ih)/2,setsar=1"
+# slideshow OUT [extra video options]: the three darknet photos 4 s each over the speech
+slideshow() {
+  local target=$1; shift
+  ff -loop 1 -t 4 -i "$root/samples/dog.jpg" -loop 1 -t 4 -i "$root/samples/horses.jpg" -loop 1 -t 4 -i "$root/samples/person.jpg" \
+     -i "$src" -filter_complex "[0]$fit[a];[1]$fit[b];[2]$fit[c];[a][b][c]concat=n=3:v=1:a=0,fps=5[v]" \
+     -map "[v]" -map 3:a -c:v libx264 -preset ultrafast -pix_fmt yuv420p "$@" -c:a aac -b:a 96k "${BE[@]}" "$target"
+}
+if [ "${1:-}" = "--samples" ]; then
+  # The committed samples/jfk.m4a and samples/slideshow.mp4 (smaller: 2 fps, crf 30, 64 kb/s audio).
+  ff -i "$src" -c:a aac -b:a 64k "${BE[@]}" -movflags +faststart "$root/samples/jfk.m4a"
+  ff -loop 1 -t 4 -i "$root/samples/dog.jpg" -loop 1 -t 4 -i "$root/samples/horses.jpg" -loop 1 -t 4 -i "$root/samples/person.jpg" \
+     -i "$src" -filter_complex "[0]$fit[a];[1]$fit[b];[2]$fit[c];[a][b][c]concat=n=3:v=1:a=0,fps=2[v]" \
+     -map "[v]" -map 3:a -c:v libx264 -preset veryslow -crf 30 -pix_fmt yuv420p -c:a aac -b:a 64k "${BE[@]}" \
+     -movflags +faststart "$root/samples/slideshow.mp4"
+  exit 0
+fi
+[ $# -eq 1 ] || die "usage: $0 OUTDIR | --samples"
+out=$1
 mkdir -p "$out"
 stamp="$( { sha256sum "${BASH_SOURCE[0]}" "$src"; ffmpeg -version | head -1; } | sha256sum | cut -c1-16)"
 [ -f "$out/.containers.stamp" ] && [ "$(cat "$out/.containers.stamp")" = "$stamp" ] && exit 0
 
-ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
-BE=(-bitexact -fflags +bitexact)
 ff -i "$src" -c:a aac -b:a 96k "${BE[@]}" -movflags +faststart "$out/jfk.m4a"
 ff -i "$src" -c:a libopus -b:a 48k "${BE[@]}" "$out/jfk.webm"
 ff -f lavfi -i testsrc2=size=320x240:rate=5 -i "$src" -shortest -map 0:v -map 1:a -c:v libx264 -preset ultrafast \
@@ -71,9 +89,6 @@ ff -f lavfi -i "sine=frequency=440:sample_rate=16000:duration=60" -c:a aac -b:a 
 for i in $(seq 600); do echo "file '.minute.m4a'"; done > "$out/.minutes.txt"
 ff -f concat -safe 0 -i "$out/.minutes.txt" -c copy "${BE[@]}" -movflags +faststart "$out/long_10h.m4a"
 rm -f "$out/.minute.m4a" "$out/.minutes.txt"
-fit="scale=480:360:force_original_aspect_ratio=decrease,pad=480:360:(ow-iw)/2:(oh-ih)/2,setsar=1"
-ff -loop 1 -t 4 -i "$root/samples/dog.jpg" -loop 1 -t 4 -i "$root/samples/horses.jpg" -loop 1 -t 4 -i "$root/samples/person.jpg" \
-   -i "$src" -filter_complex "[0]$fit[a];[1]$fit[b];[2]$fit[c];[a][b][c]concat=n=3:v=1:a=0,fps=5[v]" \
-   -map "[v]" -map 3:a -c:v libx264 -preset ultrafast -crf 20 -pix_fmt yuv420p -c:a aac -b:a 96k "${BE[@]}" "$out/slideshow.mp4"
+slideshow "$out/slideshow.mp4" -crf 20
 ff -i "$out/slideshow.mp4" -c copy -metadata:s:v:0 rotate=90 "${BE[@]}" "$out/rotated.mp4"
 echo "$stamp" > "$out/.containers.stamp"
