@@ -6,6 +6,7 @@ import PackageDescription
 
 let fuzzTargets: [(name: String, modules: [String])] = [
     ("fuzz-audio", ["Media"]),
+    ("fuzz-container", ["Media"]),
     ("fuzz-ctranslate2", ["Weights"]),
     ("fuzz-safetensors", ["Weights"]),
     ("fuzz-gguf", ["Weights"]),

@@ -38,6 +38,26 @@ def sox_bytes(ext, *args):
         return open(out, "rb").read()
 
 
+def ffmpeg_bytes(ext, *args):
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "x." + ext)
+        subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", *args, "-bitexact", out], check=True)
+        return open(out, "rb").read()
+
+
+def containers():
+    """Seeds for fuzz-container: 0.2 s of tone in the containers FFmpeg reads for Hearth, and a
+    tiny video (audio + 32×24 H.264)."""
+    tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=0.2"]
+    put("fuzz-container", "aac.m4a", ffmpeg_bytes("m4a", *tone, "-c:a", "aac", "-b:a", "32k"))
+    put("fuzz-container", "opus.webm", ffmpeg_bytes("webm", *tone, "-c:a", "libopus", "-b:a", "16k"))
+    put("fuzz-container", "ac3.mkv", ffmpeg_bytes("mkv", *tone, "-c:a", "ac3", "-b:a", "64k"))
+    put("fuzz-container", "wma.wma", ffmpeg_bytes("wma", *tone, "-c:a", "wmav2", "-b:a", "32k"))
+    put("fuzz-container", "video.mp4", ffmpeg_bytes(
+        "mp4", "-f", "lavfi", "-i", "testsrc2=size=32x24:rate=5:duration=0.6", *tone, "-c:v", "libx264",
+        "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "32k", "-shortest"))
+
+
 def audio():
     put("fuzz-audio", "pcm16-16k-mono.wav", wav_bytes(16000, 1, 2, 400))
     put("fuzz-audio", "pcm8-8k-stereo.wav", wav_bytes(8000, 2, 1, 200))
@@ -319,6 +339,8 @@ def onnx():
 def main():
     onnx()
     audio()
+    if subprocess.run(["which", "ffmpeg"], capture_output=True).returncode == 0:
+        containers()
     darknet()
     images()
     for v in (1, 3, 6):

@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 SCRATCH=.build-fuzz
-ALL="fuzz-audio fuzz-ctranslate2 fuzz-safetensors fuzz-gguf fuzz-tokenizer fuzz-pipeline fuzz-manifest fuzz-results"
+ALL="fuzz-audio fuzz-container fuzz-ctranslate2 fuzz-safetensors fuzz-gguf fuzz-tokenizer fuzz-pipeline fuzz-manifest fuzz-results"
 [ -d Sources/Media/Image ] && [ -d fuzz/Sources/fuzz-image ] && ALL="$ALL fuzz-image"
 [ -d fuzz/Sources/fuzz-darknet ] && ALL="$ALL fuzz-darknet"
 [ -d fuzz/Sources/fuzz-onnx ] && ALL="$ALL fuzz-onnx"
