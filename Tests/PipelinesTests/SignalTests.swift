@@ -14,28 +14,32 @@ final class SignalTests: XCTestCase {
     final class LaunchedRun: @unchecked Sendable {
         let process = Process()
         private let lock = NSLock()
-        private var collected = ""
+        private var collected = ["", ""]   // stdout, stderr
         private let reading = DispatchGroup()
 
-        init(_ arguments: [String]) throws {
+        init(_ arguments: [String], environment: [String: String] = [:]) throws {
             process.executableURL = try Fixtures.hearthBinary()
             process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            let pipe = Pipe()
-            process.standardError = pipe
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            let pipes = [Pipe(), Pipe()]
+            process.standardOutput = pipes[0]
+            process.standardError = pipes[1]
             try process.run()
-            reading.enter()
-            DispatchQueue.global().async { [self] in
-                while true {
-                    let data = pipe.fileHandleForReading.availableData
-                    if data.isEmpty { break }
-                    lock.withLock { collected += String(decoding: data, as: UTF8.self) }
+            for (n, pipe) in pipes.enumerated() {
+                reading.enter()
+                DispatchQueue.global().async { [self] in
+                    while true {
+                        let data = pipe.fileHandleForReading.availableData
+                        if data.isEmpty { break }
+                        lock.withLock { collected[n] += String(decoding: data, as: UTF8.self) }
+                    }
+                    reading.leave()
                 }
-                reading.leave()
             }
         }
 
-        var stderr: String { lock.withLock { collected } }
+        var stdout: String { lock.withLock { collected[0] } }
+        var stderr: String { lock.withLock { collected[1] } }
 
         /// Waits until `condition` holds (false: the process ended or 120 s passed first).
         func wait(until condition: () -> Bool) -> Bool {
@@ -190,6 +194,26 @@ final class SignalTests: XCTestCase {
         XCTAssertEqual(try ResultsLog.read(out.appendingPathComponent("results.jsonl")).records.filter { $0.status == .ok }.count, 0)
     }
 
+    /// `--json-progress`: the stop is in the end event (`stopped_by`, `unfinished`, `message`) and
+    /// stderr stays one JSON object per line.
+    func testStopInJSONProgress() throws {
+        let folder = try Fixtures.temporaryFolder(self)
+        let pipeline = try Fixtures.write(try ProcessTests.pipelineText(), to: folder.appendingPathComponent("p.yaml"))
+        let run = try LaunchedRun(["run", pipeline.path, "--json-progress"])
+        XCTAssertTrue(run.wait { run.stderr.contains("\"start\"") }, run.stderr)
+        run.send(SIGTERM)
+        let (status, exited, lines) = run.finish()
+        XCTAssertTrue(exited)
+        XCTAssertEqual(status, 143, "\(lines)")
+        let events = try lines.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        let end = try XCTUnwrap(events.last)
+        XCTAssertEqual(end["event"], .string("end"))
+        XCTAssertEqual(end["stopped_by"], .string("SIGTERM"))
+        let unfinished = try XCTUnwrap(end["unfinished"]?.doubleValue)
+        XCTAssertGreaterThan(unfinished, 0)
+        XCTAssertEqual(end["message"], .string("stopped by SIGTERM after \(7 - Int(unfinished)) of 7 items; run again to resume"))
+    }
+
     /// SIGTERM once the last record is on disk: the run has nothing left to do, so it completes —
     /// results compacted, summary without `stopped_by`, the usual exit status (1: two broken files).
     func testSignalAfterTheLastItem() throws {
@@ -305,5 +329,30 @@ final class SignalTests: XCTestCase {
         for record in records {
             XCTAssertEqual(record.results["transcribe"]?["text"], text[record.path], record.path)
         }
+    }
+
+    /// Without `--output-dir` the results live in a temporary folder: SIGINT prints the records
+    /// finished so far, says where it stopped (no resume hint: nothing is kept) and exits 130.
+    func testTranscribeCommandWithoutOutputDirPrintsWhatFinished() throws {
+        let folder = try Fixtures.temporaryFolder(self)
+        let inputs = try ProcessTests.inputs().filter { !$0.hasSuffix("empty.wav") && !$0.hasSuffix("notaudio.wav") }
+        let run = try LaunchedRun(["transcribe", "--beam-size", "1", "--batch-size", "1"] + inputs, environment: ["TMPDIR": folder.path])
+        func records() -> Int {
+            let work = (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.first { $0.hasPrefix("hearth-transcribe-") }
+            guard let work, let data = try? Data(contentsOf: folder.appendingPathComponent("\(work)/out/results.jsonl")) else { return 0 }
+            return data.filter { $0 == 0x0A }.count
+        }
+        XCTAssertTrue(run.wait { records() >= 1 })
+        run.send(SIGINT)
+        let (status, exited, lines) = run.finish()
+        XCTAssertTrue(exited)
+        XCTAssertEqual(status, 130, "\(lines)")
+        let printed = run.stdout.split(separator: "\n").filter { $0.hasPrefix("== ") }.map { String($0.dropFirst(3)) }
+        XCTAssertGreaterThan(printed.count, 0)
+        XCTAssertLessThan(printed.count, inputs.count)
+        XCTAssertEqual(printed, Array(inputs.prefix(printed.count)), "the finished files, in order")
+        XCTAssertEqual(lines.last, "stopped by SIGINT after \(printed.count) of \(inputs.count) items")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("hearth-") }, [],
+                       "the temporary folder is removed")
     }
 }
