@@ -25,7 +25,9 @@ enum SignalStop {
             source.setEventHandler {
                 let reason = StopReason(signal: number)
                 if stop.request(reason) {
-                    if announce { printError("\(reason): stopping after the work in progress (send again to stop at once)") }
+                    // On a terminal the progress bar has no newline yet: clear it first.
+                    let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
+                    if announce { printError(clear + "\(reason): stopping after the work in progress (send again to stop at once)") }
                 } else {
                     printError("\(reason) again: stopping now")
                     stop.abort(status: (stop.reason ?? reason).exitStatus)
