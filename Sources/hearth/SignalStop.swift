@@ -8,7 +8,7 @@ import Glibc
 
 /// SIGTERM and SIGINT during a run: the first asks the runner to stop after the work in
 /// progress (`RunStop`), the second ends the process at once (between two records). Either way
-/// the exit status is 128 + signal: 143 for SIGTERM, 130 for SIGINT.
+/// the exit status is 128 + signal (of the first): 143 for SIGTERM, 130 for SIGINT.
 enum SignalStop {
     static let signals = [SIGTERM, SIGINT]
     /// The process's one stop request, shared by every run of this process.
@@ -19,8 +19,11 @@ enum SignalStop {
     static func install(announce: Bool = true) -> RunStop {
         if let installed { return installed.stop }
         let stop = RunStop()
-        let sources = signals.map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)   // the dispatch source receives it instead of the default action
+        let sources = signals.compactMap { number -> DispatchSourceSignal? in
+            // The dispatch source receives it instead of the default action. A signal ignored when
+            // hearth started (`trap '' INT`, a shell's background job) stays ignored.
+            let previous = signal(number, SIG_IGN)
+            if unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self) { return nil }
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
                 let reason = StopReason(signal: number)

@@ -17,8 +17,9 @@ final class SignalTests: XCTestCase {
         private var collected = ["", ""]   // stdout, stderr
         private let reading = DispatchGroup()
 
-        init(_ arguments: [String], environment: [String: String] = [:]) throws {
-            process.executableURL = try Fixtures.hearthBinary()
+        /// `shell`: run /bin/sh with `arguments` instead of hearth.
+        init(_ arguments: [String], environment: [String: String] = [:], shell: Bool = false) throws {
+            process.executableURL = shell ? URL(fileURLWithPath: "/bin/sh") : try Fixtures.hearthBinary()
             process.arguments = arguments
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             let pipes = [Pipe(), Pipe()]
@@ -234,6 +235,24 @@ final class SignalTests: XCTestCase {
         XCTAssertNil(summary.stoppedBy)
         XCTAssertEqual(summary.unfinished, 0)
         print("signal after the last record: \(landed ? "landed while the run was finishing" : "the run had already ended")")
+    }
+
+    /// A signal ignored when hearth starts (`trap '' INT`, as shells do for background jobs) stays
+    /// ignored: SIGINT changes nothing, the SIGTERM after it stops the run.
+    func testSignalIgnoredAtStartStaysIgnored() throws {
+        let folder = try Fixtures.temporaryFolder(self)
+        let pipeline = try Self.longPipeline(in: folder)
+        let hearth = try Fixtures.hearthBinary().path
+        let run = try LaunchedRun(["-c", "trap '' INT; exec \"$0\" run \"$1\"", hearth, pipeline.path], shell: true)
+        XCTAssertTrue(run.wait { run.stderr.contains(Self.began) }, run.stderr)
+        run.send(SIGINT)
+        usleep(300_000)
+        XCTAssertTrue(run.process.isRunning, "SIGINT is ignored")
+        run.send(SIGTERM)
+        let (status, exited, lines) = run.finish()
+        XCTAssertTrue(exited)
+        XCTAssertEqual(status, 143, "\(lines)")
+        XCTAssertEqual(lines.last, "stopped by SIGTERM after 0 of 1 items; run again to resume")
     }
 
     // MARK: A long recording
