@@ -27,10 +27,15 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
         // libpng / libjpeg wrappers that keep setjmp/longjmp error handling inside C (Media/Image).
         .target(name: "CImageCodecs", dependencies: ["CHearthDeps"], cSettings: [.unsafeFlags(["-O2"])]),
+        // FFmpeg (libavformat/libavcodec/libswresample/libswscale) for the containers and codecs
+        // libsndfile and the image libraries cannot read (Media/Audio/ContainerAudio, Media/Video).
+        .target(name: "CAVCodecs", cSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("swresample"),
+                                 .linkedLibrary("swscale"), .linkedLibrary("avutil")]),
         .target(name: "Tensors", dependencies: ["CHearthDeps", "CKernels"], swiftSettings: kernels),
         .target(name: "TransformerCore", dependencies: ["Tensors", "CKernels", "CHearthDeps"], swiftSettings: kernels),
         .target(name: "Weights", dependencies: ["Tensors"], swiftSettings: checked),
-        .target(name: "Media", dependencies: ["CHearthDeps", "CImageCodecs"], swiftSettings: checked),
+        .target(name: "Media", dependencies: ["CHearthDeps", "CImageCodecs", "CAVCodecs"], swiftSettings: checked),
         .target(name: "Tokenizers", swiftSettings: checked),
         .target(name: "Decoding", dependencies: ["Tensors"], swiftSettings: checked),
         .target(name: "ModelStore", swiftSettings: checked),
