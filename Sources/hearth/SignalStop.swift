@@ -15,7 +15,7 @@ enum SignalStop {
     nonisolated(unsafe) private static var installed: (stop: RunStop, sources: [DispatchSourceSignal])?
 
     /// Installs the handlers (once) and returns the stop request they set. `announce`: whether
-    /// the first signal prints "stopping…" on stderr (not when stderr carries JSON progress).
+    /// signals are acknowledged on stderr ("stopping…"; not when stderr carries JSON progress).
     static func install(announce: Bool = true) -> RunStop {
         if let installed { return installed.stop }
         let stop = RunStop()
@@ -32,7 +32,7 @@ enum SignalStop {
                     let clear = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
                     if announce { printError(clear + "\(reason): stopping after the work in progress (send again to stop at once)") }
                 } else {
-                    printError("\(reason) again: stopping now")
+                    if announce { printError("\(reason) again: stopping now") }
                     stop.abort(status: (stop.reason ?? reason).exitStatus)
                 }
             }
