@@ -145,9 +145,12 @@ final class SignalTests: XCTestCase {
             XCTAssertLessThan(attempts, 12, "the signals keep missing the runs")
             if attempts >= 12 { return }
             let signal = signals[stops % 2]
+            // A moment within the work left (the uninterrupted run's time for the items not yet ok).
+            let okBefore = ((try? latestRecords(out.appendingPathComponent("results.jsonl"))) ?? []).filter { $0.status == .ok }.count
+            let left = max(0.2, 1 - Double(okBefore) / 5)
             let run = try LaunchedRun(["run", pipeline.path])
             XCTAssertTrue(run.wait { run.stderr.contains(Self.began) }, run.stderr)
-            usleep(UInt32(rng.unit() * wall * 0.8 * 1e6))
+            usleep(UInt32(rng.unit() * wall * 0.8 * left * 1e6))
             let landed = run.process.isRunning
             let sent = run.send(signal.number)
             let (status, exited, lines) = run.finish()
