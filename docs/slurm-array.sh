@@ -18,11 +18,15 @@
 #SBATCH --time=12:00:00
 #SBATCH --output=hearth-%A_%a.log
 #SBATCH --requeue
+# SIGTERM two minutes before the time limit: hearth stops after the batch in progress, keeps every
+# finished record and exits 143; the requeued or resubmitted task resumes where it stopped.
+#SBATCH --signal=B:TERM@120
 set -euo pipefail
 
 PIPELINE=${1:?usage: sbatch --array=0-N docs/slurm-array.sh PIPELINE.yaml}
 HEARTH=${HEARTH:-hearth}   # or the built binary, e.g. $SLURM_SUBMIT_DIR/.build/release/hearth
 
 # Plain progress lines every 10 s go to the task's log; exit status 1 means some items have
-# error records (the others are done), 2 that the run could not start.
+# error records (the others are done), 2 that the run could not start, 143 that SIGTERM (time
+# limit, scancel, preemption) stopped it before the end — run it again to resume.
 exec "$HEARTH" run "$PIPELINE" --threads "${SLURM_CPUS_PER_TASK:-2}"

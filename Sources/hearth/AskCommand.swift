@@ -123,6 +123,7 @@ struct AskCommand: ParsableCommand {
             let answer = record.results["ask"]?["answer"]?.stringValue ?? ""
             print(answer.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+        try SignalStop.exitIfStopped(outcome.summary, resumable: outcome.resumable)
         if outcome.failures > 0 { throw ExitCode(1) }
     }
 }

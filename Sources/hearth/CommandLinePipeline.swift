@@ -44,14 +44,28 @@ struct CommandLinePipeline {
         var failures: Int
         /// Inputs that did not exist.
         var missing: Int
+        /// The run's summary (`stoppedBy` when a signal stopped it).
+        var summary: RunSummary
+        /// Whether the results stay on disk, so running again resumes (`--output-dir`).
+        var resumable: Bool
         /// "2 of 5 files failed" when some did.
         func failureLine(_ noun: String) -> String? {
             failures == 0 ? nil : "\(failures) of \(records.count + missing) \(noun) failed"
         }
 
+        /// After the records are printed: "stopped by SIGINT after 2 of 5 items" and exit status
+        /// 130 / 143 when a signal stopped the run, else "2 of 5 files failed" and 1 when some did.
+        func exitIfIncomplete(_ noun: String) throws {
+            try SignalStop.exitIfStopped(summary, resumable: resumable)
+            if let line = failureLine(noun) {
+                printError(line)
+                throw ExitCode(1)
+            }
+        }
+
         /// What every media command prints: nothing when results went to --output-dir, else per
         /// finished record its `--json` line or `text(given, record)` as it is (newlines included);
-        /// then "2 of 5 files failed" on stderr and exit status 1 when some did.
+        /// then `exitIfIncomplete`.
         func print(_ output: OutputFlags, noun: String, stage: Int = 0,
                    text: (_ given: String, _ record: ResultRecord) throws -> String) throws {
             if output.outputDir == nil {
@@ -59,16 +73,14 @@ struct CommandLinePipeline {
                     if output.json { Swift.print(try json(given, record, stage: stage)) } else { Swift.print(try text(given, record), terminator: "") }
                 }
             }
-            if let line = failureLine(noun) {
-                printError(line)
-                throw ExitCode(1)
-            }
+            try exitIfIncomplete(noun)
         }
     }
 
     /// Builds and runs the pipeline. Missing inputs are reported and counted, the others go on;
     /// option problems end the command with the flag named.
     func run() throws -> Outcome {
+        let stop = SignalStop.install()
         var failures = 0
         var given: [String: String] = [:]   // absolute path → as given
         var paths: [String] = []
@@ -119,13 +131,17 @@ struct CommandLinePipeline {
         options.batchSize = batchSize
         options.threads = threads
         options.progress = outputDir == nil ? .silent : .auto()
+        options.stop = stop
         let runner = PipelineRunner(pipeline: pipeline, options: options)
-        do { _ = try runner.run() } catch {
+        let summary: RunSummary
+        do { summary = try runner.run() } catch {
             printError("error: \(error)")
             throw ExitCode(2)
         }
-        let records = try ResultsLog.read(runner.resultsURL).records   // compacted by the run: one per item, in order
-        var outcome = Outcome(pipeline: pipeline, records: [], failures: failures, missing: failures)
+        // One per item, in order (a completed run compacted the file; a stopped one may hold superseded records).
+        let records = ResultRecord.latest(try ResultsLog.read(runner.resultsURL).records)
+        var outcome = Outcome(pipeline: pipeline, records: [], failures: failures, missing: failures, summary: summary,
+                              resumable: outputDir != nil)
         for record in records {
             let name = given[record.path] ?? given.first { record.path.hasPrefix($0.key + "/") }
                 .map { $0.value + record.path.dropFirst($0.key.count) } ?? record.input

@@ -10,7 +10,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Exit status: 0 when every item succeeded, 1 when some items have error records (the \
             others are done), 2 when the run could not start or stopped (invalid pipeline, \
-            results not writable, a model that does not load).
+            results not writable, a model that does not load), 143 / 130 when SIGTERM / SIGINT \
+            stopped it: no item starts after the signal, finished records are kept, and running \
+            again resumes. A second signal stops at once.
 
             Shards: --shard I/N (0-based) runs the items whose id hashes to I. Without it, \
             SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN) of SLURM_ARRAY_TASK_COUNT, or \
@@ -49,6 +51,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        let stop = SignalStop.install(announce: !jsonProgress)
         let loaded: Pipeline
         do { loaded = try loadPipeline(pipeline) } catch { throw ExitCode(2) }
         var options = RunOptions()
@@ -56,6 +59,7 @@ struct RunCommand: ParsableCommand {
         options.threads = threads
         options.fresh = fresh
         options.progress = jsonProgress ? .json : quiet ? .quiet : .auto()
+        options.stop = stop
         let runner: PipelineRunner
         let summary: RunSummary
         do {
@@ -66,6 +70,7 @@ struct RunCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(2)
         }
+        try SignalStop.exitIfStopped(summary, resumable: true, printLine: !jsonProgress)
         if !quiet && !jsonProgress {
             var lines = ["results: \(runner.resultsURL.path)", "summary: \(runner.summaryURL.path)"]
             if let csv = runner.csvURL { lines.append("csv:     \(csv.path)") }

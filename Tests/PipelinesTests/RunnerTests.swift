@@ -20,6 +20,36 @@ final class RunnerTests: XCTestCase {
         return (summary, try ResultsLog.read(runner.resultsURL).records, runner)
     }
 
+    /// A stop requested before the run: nothing is processed, the summary says why and how much is
+    /// left (exit status 143), the results file is left as it was; the next run does everything.
+    func testStopRequestedBeforeTheRun() throws {
+        let pipeline = try Fixtures.write("""
+            inputs: [\(Fixtures.sample("jfk.wav")), \(try Fixtures.testClip("speech.ogg"))]
+            stages: [{task: transcribe, options: {beam_size: 1}}]
+            outputs: {directory: out, csv: results.csv}
+            """, to: folder.appendingPathComponent("p.yaml"))
+        var options = RunOptions()
+        options.progress = .silent
+        options.stop.request(StopReason(signal: SIGTERM))
+        let runner = PipelineRunner(pipeline: try Pipeline.load(path: pipeline.path), options: options)
+        let summary = try runner.run()
+        XCTAssertEqual(summary.stoppedBy, StopReason(signal: SIGTERM))
+        XCTAssertEqual(summary.unfinished, 2)
+        XCTAssertEqual(summary.exitStatus, 143)
+        XCTAssertEqual(summary.stopLine(), "stopped by SIGTERM after 0 of 2 items; run again to resume")
+        XCTAssertEqual(try ResultsLog.read(runner.resultsURL).records.count, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/results.csv").path),
+                       "views are written by the run that completes")
+        let stored = try JSONDecoder().decode(RunSummary.self, from: Data(contentsOf: runner.summaryURL))
+        XCTAssertEqual(stored.stoppedBy?.description, "SIGTERM")
+        XCTAssertTrue(try String(contentsOf: runner.summaryURL, encoding: .utf8).contains("\"stopped_by\" : \"SIGTERM\""))
+
+        let (again, records, _) = try run(pipeline)
+        XCTAssertNil(again.stoppedBy)
+        XCTAssertEqual(again.exitStatus, 0)
+        XCTAssertEqual(records.map(\.status), [.ok, .ok])
+    }
+
     /// A folder with corrupt files among good ones completes: ok records, error records with the
     /// failing stage and a message, sidecars for the good ones, a CSV, a summary, exit status 1.
     func testCorruptFilesAmongGoodOnes() throws {

@@ -73,6 +73,25 @@ final class TranscriptionTests: XCTestCase {
         }
     }
 
+    /// `shouldStop` is asked once per step (one 30-second window of every active file): a stop
+    /// after two steps keeps the short files that finished and leaves the 3-minute one unfinished
+    /// (`WhisperError.stopped`, no `onFinish` call).
+    func testStopBetweenWindows() throws {
+        let t = try TestEnv.transcriber()
+        let paths = [TestEnv.samples.appendingPathComponent("jfk.wav").path, try TestEnv.testClip("longform.wav"),
+                     try TestEnv.testClip("speech.ogg")]
+        var asked = 0
+        var finished: [Int] = []
+        let results = t.transcribe(count: paths.count, load: { try LogMelSpectrogram.load(path: paths[$0]) }, options: TestEnv.greedy(),
+                                   batchSize: 2, shouldStop: { asked += 1; return asked > 2 }) { i, _ in finished.append(i) }
+        XCTAssertEqual(asked, 3, "asked before each step")
+        XCTAssertEqual(finished, [0, 2], "the short files finished in the two steps; the long one did not")
+        XCTAssertTrue((try results[0].get()).text.contains("ask not what your country"))
+        XCTAssertFalse((try results[2].get()).text.isEmpty)
+        guard case .failure(let error) = results[1] else { return XCTFail("the long file should be unfinished") }
+        XCTAssertEqual("\(error)", WhisperError.stopped.description)
+    }
+
     /// A file that cannot be decoded becomes that file's error; the batch goes on.
     func testBadFileInBatchDoesNotStopOthers() throws {
         let t = try TestEnv.transcriber()

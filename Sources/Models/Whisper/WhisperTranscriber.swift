@@ -118,14 +118,19 @@ public final class WhisperTranscriber {
 
     /// Transcribes log-mel inputs, `batchSize` files at a time through the encoder and decoder.
     /// `load(i)` produces input i when it enters the batch; failures become `.failure` results.
+    /// `shouldStop` is asked before each step (one 30-second window of every active file): once it
+    /// says yes, no file enters or advances; unfinished files are `WhisperError.stopped` results,
+    /// without an `onFinish` call.
     public func transcribe(count: Int, load: (Int) throws -> LogMelSpectrogram, options: TranscriptionOptions,
-                           batchSize: Int = 4, onFinish: ((Int, Result<Transcript, Error>) -> Void)? = nil)
+                           batchSize: Int = 4, shouldStop: () -> Bool = { false },
+                           onFinish: ((Int, Result<Transcript, Error>) -> Void)? = nil)
         -> [Result<Transcript, Error>] {
         var results = [Result<Transcript, Error>?](repeating: nil, count: count)
         var active: [FileState] = []
         var next = 0
         let finish = { (i: Int, r: Result<Transcript, Error>) in results[i] = r; onFinish?(i, r) }
         while next < count || !active.isEmpty {
+            if shouldStop() { return results.map { $0 ?? .failure(WhisperError.stopped) } }
             while active.count < max(1, batchSize) && next < count {
                 do {
                     let mel = try load(next)
@@ -628,4 +633,6 @@ final class WhisperStepModel: StepModel {
 public struct WhisperError: Error, CustomStringConvertible {
     public let description: String
     public init(_ message: String) { description = message }
+    /// A file the transcription stopped before finishing (`shouldStop`).
+    public static var stopped: WhisperError { WhisperError("stopped before the transcription finished") }
 }

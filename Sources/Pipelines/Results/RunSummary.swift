@@ -41,13 +41,18 @@ public struct RunSummary: Codable, Sendable {
     /// A torn last line (from a crash) was cut off before the run.
     public var repairedTornLine = false
     public var unreadableLines = 0
+    /// The signal that stopped the run before every item had a record (nil: the run completed).
+    public var stoppedBy: StopReason?
+    /// Items without a record when the run stopped (the next run does them).
+    public var unfinished = 0
     public var errors: [Failure] = []
 
     enum CodingKeys: String, CodingKey {
         case pipeline, name, configuration, hearthVersion = "hearth_version", shard, results, items, succeeded, failed, skipped
         case mediaSeconds = "media_seconds", wallSeconds = "wall_seconds", batchSizes = "batch_sizes", threads
         case startedAt = "started_at", recordsOK = "records_ok", recordsError = "records_error"
-        case removedRecords = "removed_records", repairedTornLine = "repaired_torn_line", unreadableLines = "unreadable_lines", errors
+        case removedRecords = "removed_records", repairedTornLine = "repaired_torn_line", unreadableLines = "unreadable_lines"
+        case stoppedBy = "stopped_by", unfinished, errors
     }
 
     init(pipeline: Pipeline, shard: Shard?, results: String, items: Int, skipped: Int, batchSizes: [String: Int], threads: Int, started: Date) {
@@ -71,8 +76,16 @@ public struct RunSummary: Codable, Sendable {
         mediaSeconds = rounded(mediaSeconds)
     }
 
-    /// The exit status a run should end with: 1 when any item has an error record.
-    public var exitStatus: Int32 { recordsError > 0 ? 1 : 0 }
+    /// The exit status a run should end with: 128 + signal when a signal stopped it (143 for
+    /// SIGTERM, 130 for SIGINT), else 1 when any item has an error record.
+    public var exitStatus: Int32 { stoppedBy?.exitStatus ?? (recordsError > 0 ? 1 : 0) }
+
+    /// `stopped by SIGTERM after 3 of 7 items; run again to resume` (nil when the run completed).
+    /// `resumable`: whether the results stay where a rerun finds them.
+    public func stopLine(resumable: Bool = true) -> String? {
+        guard let stoppedBy else { return nil }
+        return "stopped by \(stoppedBy) after \(items - unfinished) of \(items) items" + (resumable ? "; run again to resume" : "")
+    }
 
     /// `3 items: 2 done, 1 failed, 0 skipped · 34s audio in 5s (6.6× realtime) → out/results.jsonl`
     public var line: String {

@@ -105,9 +105,17 @@ final class ProgressReporter: @unchecked Sendable {
             ended = true
             switch mode {
             case .json:
-                emitJSON(["event": .string("end"), "succeeded": .int(Int64(summary.succeeded)), "failed": .int(Int64(summary.failed)),
-                          "skipped": .int(Int64(summary.skipped)), "media_seconds": .double(rounded(summary.mediaSeconds)),
-                          "elapsed": .double(rounded(summary.wallSeconds)), "results": .string(summary.results)])
+                var event: [String: JSONValue] = [
+                    "event": .string("end"), "succeeded": .int(Int64(summary.succeeded)), "failed": .int(Int64(summary.failed)),
+                    "skipped": .int(Int64(summary.skipped)), "media_seconds": .double(rounded(summary.mediaSeconds)),
+                    "elapsed": .double(rounded(summary.wallSeconds)), "results": .string(summary.results),
+                ]
+                if let reason = summary.stoppedBy, let line = summary.stopLine() {
+                    event["stopped_by"] = .string(reason.description)
+                    event["unfinished"] = .int(Int64(summary.unfinished))
+                    event["message"] = .string(line)
+                }
+                emitJSON(event)
             case .silent: break
             case .quiet, .auto:
                 clearBar()

@@ -4,6 +4,11 @@
 // its items through the model. A record is appended durably the moment an item's last stage
 // finishes. At the end the results file is rewritten with exactly one record per item, in item
 // order, and the CSV view, summary and report are written from it.
+//
+// A stop request (`RunOptions.stop`, set by SIGTERM / SIGINT) is honoured between items, batches
+// and stages: no item starts after it, finished records are written, unfinished items get no
+// record. A stopped run writes its summary (with `stopped_by`) but leaves compaction and the views
+// to the run that completes; records stay valid and are reused by that run.
 
 import Foundation
 import Tensors
@@ -17,6 +22,8 @@ public struct RunOptions: Sendable {
     /// Ignore (and discard) existing results.
     public var fresh = false
     public var progress: ProgressMode = .auto()
+    /// Asked between items and batches; a requested stop ends the run early (`RunSummary.stoppedBy`).
+    public var stop = RunStop()
     public init() {}
 }
 
@@ -74,22 +81,36 @@ public final class PipelineRunner {
         summary.unreadableLines = log.unreadableLines.count
 
         var appended = 0
-        for start in stride(from: 0, to: todo.count, by: Self.chunkSize) {
+        let stop = options.stop
+        for start in stride(from: 0, to: todo.count, by: Self.chunkSize) where !stop.isRequested {
             let chunk = Array(todo[start..<min(todo.count, start + Self.chunkSize)])
             try process(chunk) { record, item in
                 var record = record
-                if record.status == .ok {
-                    do { try sidecars.write(for: record, sidecarName: item.sidecarName) } catch {
-                        record.status = .error
-                        record.stage = "outputs"
-                        record.message = "cannot write sidecar files: \(describe(error))"
+                try stop.whileWriting {
+                    if record.status == .ok {
+                        do { try sidecars.write(for: record, sidecarName: item.sidecarName) } catch {
+                            record.status = .error
+                            record.stage = "outputs"
+                            record.message = "cannot write sidecar files: \(describe(error))"
+                        }
                     }
+                    latest[record.id] = try log.append(record)
                 }
-                latest[record.id] = try log.append(record)
                 appended += 1
                 summary.count(record)
                 progress.itemFinished(record)
             }
+        }
+
+        // Stopped with items left: what is on disk stays as it is (whole records, fsynced).
+        if let reason = stop.reason, appended < todo.count {
+            summary.stoppedBy = reason
+            summary.unfinished = todo.count - appended
+            summary.finish(items.compactMap { latest[$0.id] })
+            summary.wallSeconds = rounded(Date().timeIntervalSince(started))
+            try writeAtomically(try summary.json(), to: summaryURL)
+            progress.end(summary)
+            return summary
         }
 
         // One record per item, in item order: superseded and foreign records go.
@@ -143,11 +164,13 @@ public final class PipelineRunner {
             try finish(i)
         }
         for (s, stage) in stages.enumerated() {
+            if options.stop.isRequested { return }
             let members = states.indices.filter {
                 !states[$0].written && states[$0].failure == nil && applies(stage, to: states[$0].item)
             }
             if members.isEmpty { continue }
             try stage.load()
+            if options.stop.isRequested { return }
             let name = stage.spec.name
             let inputs = members.map { m in
                 StageInput(item: states[m].item,
@@ -156,7 +179,7 @@ public final class PipelineRunner {
             }
             let began = Date()
             var writeError: Error?
-            stage.process(inputs, batchSize: batchSize(stage)) { k, result in
+            stage.process(inputs, batchSize: batchSize(stage), stop: options.stop) { k, result in
                 let m = members[k]
                 switch result {
                 case .success(let output):

@@ -69,7 +69,7 @@ final class AskStage: ModelStage<AskOptions, LanguageModel>, PipelineStage {
 
     func load() throws { try loadModel(ModelRegistry.languageModel) }
 
-    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
+    func process(_ inputs: [StageInput], batchSize: Int, stop: RunStop, finish: (Int, Result<StageOutput, Error>) -> Void) {
         guard let lm = loaded(loadedModel, inputs, finish) else { return }
         var prompts: [(index: Int, text: String, tokens: [Int])] = []
         for (i, input) in inputs.enumerated() {
@@ -80,7 +80,7 @@ final class AskStage: ModelStage<AskOptions, LanguageModel>, PipelineStage {
             do { prompts.append((i, text, try lm.chatTokens(messages))) } catch { finish(i, .failure(error)) }
         }
         var start = 0
-        while start < prompts.count {
+        while start < prompts.count, !stop.isRequested {
             let group = Array(prompts[start..<min(prompts.count, start + max(1, batchSize))])
             start += group.count
             let began = Date()

@@ -78,9 +78,9 @@ final class ClassifyStage: ModelStage<ClassifyOptions, ImageClassifier>, Pipelin
 
     func load() throws { try loadModel(ModelRegistry.classifier) }
 
-    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
+    func process(_ inputs: [StageInput], batchSize: Int, stop: RunStop, finish: (Int, Result<StageOutput, Error>) -> Void) {
         guard let classifier = loaded(loadedModel, inputs, finish) else { return }
-        for (i, input) in inputs.enumerated() {
+        for (i, input) in inputs.enumerated() where !stop.isRequested {
             let began = Date()
             finish(i, Result {
                 let image = try input.decodedImage()

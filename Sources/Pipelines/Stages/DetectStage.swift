@@ -143,10 +143,10 @@ final class ImageStage: PipelineStage {
         if let rewriteModel, lm == nil { lm = try ModelRegistry.languageModel(rewriteModel) }
     }
 
-    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
+    func process(_ inputs: [StageInput], batchSize: Int, stop: RunStop, finish: (Int, Result<StageOutput, Error>) -> Void) {
         guard let describer = loaded(describer, inputs, finish) else { return }
         var described: [(index: Int, description: ImageDescription, timings: [String: Double], prompt: String?)] = []
-        for (i, input) in inputs.enumerated() {
+        for (i, input) in inputs.enumerated() where !stop.isRequested {
             let began = Date()
             do {
                 let image = try input.decodedImage()
@@ -169,7 +169,7 @@ final class ImageStage: PipelineStage {
         generation.maxTokens = options.rewriteMaxTokens
         generation.stop = ["\n"]
         var start = 0
-        while start < described.count {
+        while start < described.count, !stop.isRequested {
             let group = Array(described[start..<min(described.count, start + max(1, batchSize))])
             let began = Date()
             var prompts: [[Int]] = []

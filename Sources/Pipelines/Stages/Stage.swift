@@ -43,7 +43,9 @@ public protocol PipelineStage: AnyObject {
     func load() throws
     /// Processes `inputs`, `batchSize` at a time where the model batches; calls `finish` exactly
     /// once per input index, in any order. Per-item failures are `.failure`, never thrown.
-    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void)
+    /// Once `stop` is requested (asked before each item, batch or 30-second window) it starts no
+    /// more work and returns; inputs it has not finished then get no `finish` call.
+    func process(_ inputs: [StageInput], batchSize: Int, stop: RunStop, finish: (Int, Result<StageOutput, Error>) -> Void)
 }
 
 extension StageTask {

@@ -229,7 +229,7 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
         if let vad, detector == nil { detector = try ModelRegistry.voiceActivityDetector(vad.model) }
     }
 
-    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
+    func process(_ inputs: [StageInput], batchSize: Int, stop: RunStop, finish: (Int, Result<StageOutput, Error>) -> Void) {
         guard let transcriber = loaded(loadedModel, inputs, finish) else { return }
         let melBins = transcriber.model.dimensions.melBins
         var entered = [Date](repeating: Date(), count: inputs.count)
@@ -246,7 +246,7 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
                 let kept = detector.speechOnly(try AudioDecoder.decodeMono16k(path: path, audioStream: audioStream), options: vadOptions)
                 speech[i] = kept
                 return LogMelSpectrogram(samples: kept.samples, nMels: melBins)
-            }, options: options, batchSize: batchSize) { i, result in
+            }, options: options, batchSize: batchSize, shouldStop: { stop.isRequested }) { i, result in
                 finish(i, result.flatMap { heard in
                     Result {
                         // times mapped back to the original recording (restore_speech_timestamps)

@@ -42,9 +42,9 @@ final class VADStage: ModelStage<VADOptions, SileroVAD>, PipelineStage {
 
     func load() throws { try loadModel(ModelRegistry.voiceActivityDetector) }
 
-    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
+    func process(_ inputs: [StageInput], batchSize: Int, stop: RunStop, finish: (Int, Result<StageOutput, Error>) -> Void) {
         guard let vad = loaded(loadedModel, inputs, finish) else { return }
-        for (i, input) in inputs.enumerated() {
+        for (i, input) in inputs.enumerated() where !stop.isRequested {
             let began = Date()
             finish(i, Result {
                 let (chunks, count) = try vad.speechChunks(path: input.item.path, options: options)

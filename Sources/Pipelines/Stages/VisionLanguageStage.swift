@@ -94,10 +94,10 @@ public final class VisionLanguageStage: PipelineStage {
         vlm = try ModelRegistry.visionLanguageModel(model.installed)
     }
 
-    public func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
+    public func process(_ inputs: [StageInput], batchSize: Int, stop: RunStop, finish: (Int, Result<StageOutput, Error>) -> Void) {
         guard let vlm = loaded(vlm, inputs, finish) else { return }
         var prepared: [(index: Int, request: VisionRequest, seconds: Double)] = []
-        for (i, input) in inputs.enumerated() {
+        for (i, input) in inputs.enumerated() where !stop.isRequested {
             let began = Date()
             do {
                 let question = input.prompt ?? (mode == .caption ? VisionLanguageModel.defaultCaptionPrompt : "")
@@ -115,7 +115,7 @@ public final class VisionLanguageStage: PipelineStage {
             }
         }
         var start = 0
-        while start < prepared.count {
+        while start < prepared.count, !stop.isRequested {
             let group = Array(prepared[start..<min(prepared.count, start + max(1, batchSize))])
             start += group.count
             let began = Date()
