@@ -33,14 +33,14 @@ public enum BLAS {
         if m >= n || m >= 64 {
             // Split rows of A and C.
             let chunk = (m + workers - 1) / workers
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            WorkerPool.run(workers) { w in
                 let start = w * chunk, rows = min(m, start + chunk) - start
                 if rows > 0 { sgemm(rows, n, k, a + start * lda, lda, b, ldb, transB, c + start * ldc, ldc, alpha, beta) }
             }
         } else {
             // Split columns of op(B) and C.
             let chunk = (n + workers - 1) / workers
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            WorkerPool.run(workers) { w in
                 let start = w * chunk, cols = min(n, start + chunk) - start
                 if cols > 0 {
                     let bStart = transB ? b + start * ldb : b + start
@@ -128,14 +128,35 @@ public enum Kernels {
         hk_log_softmax(x, out, count)
     }
 
-    /// Runs `body(start, end)` over [0, count) split across the available cores.
+    /// Runs `body(start, end)` over [0, count) split across `BLAS.threads` workers (`--threads`).
     public static func parallelChunks(count: Int, minChunk: Int, _ body: (Int, Int) -> Void) {
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, count / max(minChunk, 1)))
+        let workers = min(BLAS.threads, max(1, count / max(minChunk, 1)))
         if workers <= 1 { body(0, count); return }
         let chunk = (count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
+        WorkerPool.run(workers) { w in
             let start = w * chunk, end = min(count, start + chunk)
             if start < end { body(start, end) }
+        }
+    }
+}
+
+/// Runs the parallel parts of every kernel: `run(n) { i in … }` calls the body for 0..<n on the
+/// persistent C worker pool (CKernels/pool.c: workers spin ~200 µs between jobs, then sleep), so
+/// the dozens of products of one decoding step do not each pay a thread wake-up.
+/// `HEARTH_POOL=dispatch` uses DispatchQueue.concurrentPerform instead (for A/B measurements).
+public enum WorkerPool {
+    static let useDispatch = ProcessInfo.processInfo.environment["HEARTH_POOL"] == "dispatch"
+
+    public static func run(_ tasks: Int, _ body: (Int) -> Void) {
+        if tasks <= 1 { if tasks == 1 { body(0) }; return }
+        if useDispatch { DispatchQueue.concurrentPerform(iterations: tasks, execute: body); return }
+        withoutActuallyEscaping(body) { body in
+            var task = body
+            withUnsafeMutablePointer(to: &task) { pointer in
+                hk_pool_run(tasks, { context, index in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+                }, pointer)
+            }
         }
     }
 }

@@ -75,7 +75,7 @@ public struct Conv2d {
     private func finish(_ y: UnsafeMutablePointer<Float>, spatial: Int) {
         let bias = bias?.data, activation = activation
         guard bias != nil || activation != nil else { return }
-        ConvThreads.run(count: outChannels, minChunk: max(1, 65_536 / max(spatial, 1))) { start, end in
+        Kernels.parallelChunks(count: outChannels, minChunk: max(1, 65_536 / max(spatial, 1))) { start, end in
             for o in start..<end {
                 let row = y + o * spatial
                 let b = bias?[o] ?? 0
@@ -97,7 +97,7 @@ public struct Conv2d {
     private func im2col(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, outHeight oh: Int, outWidth ow: Int,
                         into columns: UnsafeMutablePointer<Float>) {
         let k = kernel, s = stride, p = padding
-        ConvThreads.run(count: channels * k * k, minChunk: max(1, 65_536 / max(oh * ow, 1))) { start, end in
+        Kernels.parallelChunks(count: channels * k * k, minChunk: max(1, 65_536 / max(oh * ow, 1))) { start, end in
             for r in start..<end {
                 let c = r / (k * k), ky = (r / k) % k, kx = r % k
                 let plane = x + c * height * width
@@ -133,7 +133,7 @@ public func maxPool2d(_ x: UnsafePointer<Float>, channels: Int, height: Int, wid
     let offset = -(padding / 2)
     // 2×2 windows at stride 2 that lie inside the input (every one when offset is 0): max of four.
     let fast = size == 2 && stride == 2 && offset == 0
-    ConvThreads.run(count: channels, minChunk: max(1, 65_536 / max(oh * ow, 1))) { start, end in
+    Kernels.parallelChunks(count: channels, minChunk: max(1, 65_536 / max(oh * ow, 1))) { start, end in
         for c in start..<end {
             let plane = x + c * height * width, out = y + c * oh * ow
             for oy in 0..<oh {
@@ -175,15 +175,3 @@ public func upsampleNearest(_ x: UnsafePointer<Float>, channels: Int, height: In
     }
 }
 
-/// Splits elementwise conv work across `BLAS.threads` workers.
-enum ConvThreads {
-    static func run(count: Int, minChunk: Int, _ body: (Int, Int) -> Void) {
-        let workers = min(BLAS.threads, max(1, count / max(minChunk, 1)))
-        if workers <= 1 { body(0, count); return }
-        let chunk = (count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let start = w * chunk, end = min(count, start + chunk)
-            if start < end { body(start, end) }
-        }
-    }
-}

@@ -44,7 +44,7 @@ public struct DepthwiseConv2d {
         let ph = SamePadding(input: height, kernel: kernel, stride: stride), pw = SamePadding(input: width, kernel: kernel, stride: stride)
         let oh = ph.output, ow = pw.output, k = kernel, s = stride
         let w = weight.data, b = bias.data, activation = activation
-        ConvThreads.run(count: channels, minChunk: max(1, 16_384 / max(oh * ow, 1))) { start, end in
+        Kernels.parallelChunks(count: channels, minChunk: max(1, 16_384 / max(oh * ow, 1))) { start, end in
             for c in start..<end {
                 let plane = x + c * height * width, out = y + c * oh * ow, filter = w + c * k * k
                 out.update(repeating: b[c], count: oh * ow)

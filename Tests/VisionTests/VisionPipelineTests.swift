@@ -91,7 +91,7 @@ extension VisionPipelineTests {
         var options = RunOptions()
         options.progress = .silent
         let runner = PipelineRunner(pipeline: try Pipeline.load(path: file.path), options: options)
-        XCTAssertTrue(runner.pipeline.stages[0] is VisionLanguageStage)
+        XCTAssertTrue((runner.pipeline.stages[0] as? VideoFrameSampling)?.inner is VisionLanguageStage)
         let summary = try runner.run()
         XCTAssertEqual(summary.succeeded, 2)
         var generation = GenerationOptions()

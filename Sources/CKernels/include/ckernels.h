@@ -3,6 +3,7 @@
 #ifndef HEARTH_CKERNELS_H
 #define HEARTH_CKERNELS_H
 #include <stdint.h>
+#include "pool.h"
 
 /// Softmax of n values in place, after multiplying by `scale`.
 void hk_softmax(float *x, long n, float scale);

@@ -37,32 +37,42 @@ struct FrameSampling: Equatable, Sendable {
 ///
 ///     {"text": "[0:00] A person.\n[0:10] Two cars.", "frames": [{"time": 0, "text": …, …}, …],
 ///      "frame_interval": 10, "duration": 21.3}
-final class VideoFrameSampling: PipelineStage {
-    let inner: any PipelineStage
+public final class VideoFrameSampling: PipelineStage {
+    public let inner: any PipelineStage
     let sampling: FrameSampling
 
     init(_ inner: any PipelineStage, sampling: FrameSampling) {
         self.inner = inner; self.sampling = sampling
     }
 
-    var spec: StageSpec { inner.spec }
-    var task: any StageTask { inner.task }
-    var provenance: StageProvenance { inner.provenance }
-    var preferredBatchSize: Int { inner.preferredBatchSize }
-    func load() throws { try inner.load() }
+    public var spec: StageSpec { inner.spec }
+    public var task: any StageTask { inner.task }
+    public var provenance: StageProvenance { inner.provenance }
+    public var preferredBatchSize: Int { inner.preferredBatchSize }
+    public func load() throws { try inner.load() }
 
-    func process(_ inputs: [StageInput], batchSize: Int, finish: (Int, Result<StageOutput, Error>) -> Void) {
+    public func process(_ inputs: [StageInput], batchSize: Int, stop: RunStop, finish: (Int, Result<StageOutput, Error>) -> Void) {
         let videos = inputs.indices.filter { inputs[$0].item.media.kind == .video }
         let images = inputs.indices.filter { inputs[$0].item.media.kind != .video }
         if !images.isEmpty {
-            inner.process(images.map { inputs[$0] }, batchSize: batchSize) { k, result in finish(images[k], result) }
+            inner.process(images.map { inputs[$0] }, batchSize: batchSize, stop: stop) { k, result in finish(images[k], result) }
         }
-        for v in videos { finish(v, Result { try describe(inputs[v], batchSize: batchSize) }) }
+        for v in videos {
+            guard !stop.isRequested else { return }
+            do {
+                // a video stopped part-way gets no record: the next run describes it again
+                guard let output = try describe(inputs[v], batchSize: batchSize, stop: stop) else { return }
+                finish(v, .success(output))
+            } catch {
+                finish(v, .failure(error))
+            }
+        }
     }
 
     /// One video: frames sampled and processed in groups of `batchSize`, so at most that many
     /// decoded frames are held at once.
-    private func describe(_ input: StageInput, batchSize: Int) throws -> StageOutput {
+    /// nil when `stop` came before every frame was looked at.
+    private func describe(_ input: StageInput, batchSize: Int, stop: RunStop) throws -> StageOutput? {
         let began = Date()
         let info = try VideoFrames.probe(path: input.item.path)
         let times = VideoFrames.sampleTimes(duration: info.duration, interval: sampling.interval, maxFrames: sampling.maxFrames)
@@ -74,7 +84,7 @@ final class VideoFrameSampling: PipelineStage {
             let group = pending
             pending.removeAll()
             var results = [Result<StageOutput, Error>?](repeating: nil, count: group.count)
-            inner.process(group.map(\.input), batchSize: batchSize) { k, result in results[k] = result }
+            inner.process(group.map(\.input), batchSize: batchSize, stop: stop) { k, result in results[k] = result }
             for (frame, result) in zip(group, results) {
                 switch result {
                 case .success(let output)?:
@@ -85,16 +95,23 @@ final class VideoFrameSampling: PipelineStage {
                 }
             }
         }
+        struct Stopped: Error {}
         var decodeSeconds = 0.0, mark = Date()
-        try VideoFrames.sample(path: input.item.path, interval: sampling.interval, maxFrames: sampling.maxFrames) { frame in
-            decodeSeconds += Date().timeIntervalSince(mark)
-            var frameInput = input
-            frameInput.image = frame.image
-            pending.append((frame.time, frameInput))
-            if pending.count >= max(1, batchSize) { flush() }
-            mark = Date()
+        do {
+            try VideoFrames.sample(path: input.item.path, interval: sampling.interval, maxFrames: sampling.maxFrames) { frame in
+                if stop.isRequested { throw Stopped() }
+                decodeSeconds += Date().timeIntervalSince(mark)
+                var frameInput = input
+                frameInput.image = frame.image
+                pending.append((frame.time, frameInput))
+                if pending.count >= max(1, batchSize) { flush() }
+                mark = Date()
+            }
+        } catch is Stopped {
+            return nil
         }
         if !pending.isEmpty { flush() }
+        if stop.isRequested { return nil }
         if frames.isEmpty, let firstError { throw firstError }
         timings["frames"] = decodeSeconds
         timings["wall"] = Date().timeIntervalSince(began)
