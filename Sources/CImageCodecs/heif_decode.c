@@ -11,6 +11,7 @@
 static hic_status heif_failure(struct heif_error error, const char *during, hic_image *out) {
     snprintf(out->message, sizeof out->message, "%s: %s", during, error.message ? error.message : "libheif error");
     if (error.subcode == heif_suberror_End_of_data) return HIC_TRUNCATED;
+    if (error.subcode == heif_suberror_Security_limit_exceeded) return HIC_TOO_LARGE;  // e.g. above 32768x32768
     switch (error.code) {
     case heif_error_Memory_allocation_error: return HIC_NO_MEMORY;
     case heif_error_Unsupported_filetype:
@@ -38,7 +39,13 @@ hic_status hic_heif_decode(const uint8_t *data, size_t size, uint64_t max_pixels
         status = heif_failure(error, "primary image", out);
         goto done;
     }
-    // the size after libheif's transforms: what decoding returns
+    // The coded size ('ispe', what libheif decodes before cropping by 'clap') and the size after
+    // libheif's transforms (what decoding returns) must both be within the limit.
+    int coded_width = heif_image_handle_get_ispe_width(handle), coded_height = heif_image_handle_get_ispe_height(handle);
+    if (coded_width > 0 && coded_height > 0) {
+        status = hic_check_size((uint64_t)coded_width, (uint64_t)coded_height, max_pixels, out);
+        if (status != HIC_OK) goto done;
+    }
     int width = heif_image_handle_get_width(handle), height = heif_image_handle_get_height(handle);
     status = hic_check_size(width < 0 ? 0 : (uint64_t)width, height < 0 ? 0 : (uint64_t)height, max_pixels, out);
     if (status != HIC_OK || header_only) goto done;
