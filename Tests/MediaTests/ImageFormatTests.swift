@@ -38,6 +38,8 @@ final class ImageFormatTests: XCTestCase {
         "jpeg_ycbcr.tif": (max: 2, mean: 0.05),     // measured: max 0, mean 0 (libjpeg-turbo 2.1.5 vs Pillow's)
         "photo.heic": (max: 3, mean: 0.085),        // measured: max 1, mean 0.0230 (libheif 1.15.1 vs 1.23.7)
         "photo.avif": (max: 104, mean: 14.2),       // measured: max 83, mean 9.4644 (nearest vs bilinear chroma)
+        "orientation6.heic": (max: 3, mean: 0.085), // measured: max 1, mean 0.0230 (irot applied by libheif)
+        "orientation6.avif": (max: 104, mean: 14.2), // measured: max 83, mean 9.4644 (irot applied by libheif)
     ]
 
     private func differences(_ a: [UInt8], _ b: [UInt8]) -> (max: Int, mean: Double) {
@@ -97,7 +99,7 @@ final class ImageFormatTests: XCTestCase {
     }
 
     func testFormatDetectionIsByContent() throws {
-        let expected: [String: ImageFormat] = ["lossless.webp": .webp, "rgb8.tif": .tiff, "rgb16_be_planar.tif": .tiff,
+        let expected: [String: ImageFormat] = ["lossless.webp": .webp, "rle4.bmp": .bmp, "rgb8.tif": .tiff, "rgb16_be_planar.tif": .tiff,
                                                "palette.gif": .gif, "rgb24.bmp": .bmp, "bgra32_v5.bmp": .bmp,
                                                "photo.heic": .heif, "photo.avif": .avif]
         for (name, format) in expected { XCTAssertEqual(ImageFormat.detect(try Self.bytes(name)), format, name) }
@@ -127,7 +129,7 @@ extension ImageFormatTests {
     func testTruncatedFileOfEachFormatIsAnError() throws {
         let files = ["lossless.webp", "lossy.webp", "animated.webp", "rgb8.tif", "rgb8_lzw.tif", "rgb16_be_planar.tif",
                      "rgb8_tiled.tif", "jpeg_ycbcr.tif", "palette.gif", "interlaced.gif", "rgb24.bmp", "palette8.bmp",
-                     "photo.heic", "photo.avif"]
+                     "rle8.bmp", "rle4.bmp", "photo.heic", "photo.avif"]
         for name in files {
             let bytes = try Self.bytes(name)
             for fraction in [0.3, 0.6, 0.9] {
@@ -184,10 +186,13 @@ extension ImageFormatTests {
     }
 
     func testUnsupportedVariantsAreNamed() throws {
-        var rle = try Self.bytes("palette8.bmp")
-        rle[30] = 1  // BI_RLE8
-        XCTAssertEqual(refusal(rle, "rle.bmp")?.kind, .unsupportedFormat)
-        XCTAssertTrue(refusal(rle, "rle.bmp")?.message.contains("RLE8") == true)
+        var jpeg = try Self.bytes("rgb24.bmp")
+        jpeg[30] = 4  // BI_JPEG
+        XCTAssertEqual(refusal(jpeg, "jpeg.bmp")?.kind, .unsupportedFormat)
+        XCTAssertTrue(refusal(jpeg, "jpeg.bmp")?.message.contains("JPEG compression is not supported") == true)
+        let float = refusal(try Self.bytes("bad_float16.tif"), "bad_float16.tif")
+        XCTAssertEqual(float?.kind, .unsupportedFormat)
+        XCTAssertTrue(float?.message.contains("floating-point samples (16 bits) are not supported") == true, "\(String(describing: float))")
     }
 
     /// Seeded mutations (flipped bytes, cuts, garbage runs) of every new format's fixtures.

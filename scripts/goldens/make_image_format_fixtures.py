@@ -101,6 +101,8 @@ def tiff_bytes(pages, big_endian=False):
             tags.update({273: (4, offsets), 278: (4, [page.get("rows_per_strip", 8)]), 279: (4, [len(c) for c in chunks])})
         if page.get("extra"):
             tags[338] = (3, page["extra"])
+        if page.get("sample_format"):
+            tags[339] = (3, [page["sample_format"]] * spp)
         if len(out) % 2:
             out += b"\0"
         ifd_offsets.append(len(out))
@@ -172,6 +174,46 @@ def bmp_bytes(width, height, bits, pixel_rows, palette=None, masks=None, header=
     return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + dib + extra + pal + pixels
 
 
+def rle_bytes(rows, rle4):
+    """RLE8 / RLE4 pixel data for top-to-bottom index rows (stored bottom-up): a literal run at the
+    start of every other row, repeat runs, one delta (a 3-pixel gap: index 0), end-of-line codes and
+    end-of-bitmap."""
+    out = bytearray()
+    height = len(rows)
+    for stored, row in enumerate(reversed(rows)):
+        x = 0
+        if stored % 2 == 0:  # absolute run of 7 pixels, padded to a 2-byte boundary
+            lit = row[:7]
+            data = bytes((lit[i] << 4 | (lit[i + 1] if i + 1 < len(lit) else 0)) for i in range(0, 7, 2)) if rle4 else bytes(lit)
+            out += bytes([0, 7]) + data + (b"\0" if len(data) % 2 else b"")
+            x = 7
+        if stored == height // 2:  # delta: skip 3 pixels right, 0 rows up
+            out += bytes([0, 2, 3, 0])
+            x += 3
+        while x < len(row):
+            n = 1
+            if rle4:  # alternate row[x], row[x + 1] while the pattern holds
+                a, b = row[x], row[x + 1] if x + 1 < len(row) else row[x]
+                while x + n < len(row) and n < 255 and row[x + n] == (a if n % 2 == 0 else b):
+                    n += 1
+                out += bytes([n, a << 4 | b])
+            else:
+                while x + n < len(row) and n < 255 and row[x + n] == row[x]:
+                    n += 1
+                out += bytes([n, row[x]])
+            x += n
+        out += bytes([0, 0])
+    return bytes(out + bytes([0, 1]))
+
+
+def bmp_rle(width, height, rows, palette, rle4):
+    pixels = rle_bytes(rows, rle4)
+    dib = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 4 if rle4 else 8, 2 if rle4 else 1, len(pixels), 2835, 2835, len(palette), 0)
+    pal = b"".join(bytes([b, g, r, 0]) for r, g, b in palette)
+    offset = 14 + len(dib) + len(pal)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + dib + pal + pixels
+
+
 def gif_on_larger_screen(data, screen, left, top):
     """A GIF whose first frame sits at (left, top) of a `screen`-sized logical screen."""
     b = bytearray(data)
@@ -237,6 +279,8 @@ def build():
             if struct.unpack_from("<H", b, at)[0] == tag:
                 struct.pack_into("<I", b, at + 8, 100000)
     files["bomb_100000x100000.tif"] = bytes(b)
+    # half-float gray (SampleFormat 3): refused as unsupported
+    files["bad_float16.tif"] = tiff_bytes([dict(width=4, height=2, bits=16, photometric=1, samples=[[(15360,)] * 4] * 2, sample_format=3)])
     # GIF
     pal = base.quantize(colors=64)
     save("palette.gif", pal, format="GIF", interlace=False)
@@ -265,10 +309,18 @@ def build():
     files["bgra32_v5.bmp"] = bmp_bytes(W, H, 32, [[a << 24 | r << 16 | g << 8 | b for r, g, b, a in
                                                    (pa.getpixel((x, y)) for x in range(W))] for y in range(H)],
                                        masks=(0xFF0000, 0xFF00, 0xFF, 0xFF000000), header=124)
-    # HEIC (pillow-heif) and AVIF (Pillow's own plugin, libavif)
+    idx = [[p16.getpixel((x, y)) for x in range(W)] for y in range(H)]
+    files["rle4.bmp"] = bmp_rle(W, H, idx, palette, rle4=True)
+    p200 = base.quantize(colors=200)
+    files["rle8.bmp"] = bmp_rle(W, H, [[p200.getpixel((x, y)) for x in range(W)] for y in range(H)],
+                                [tuple(p200.getpalette()[3 * i:3 * i + 3]) for i in range(200)], rle4=False)
+    # HEIC (pillow-heif) and AVIF (Pillow's own plugin, libavif); EXIF orientation 6 is written as
+    # an 'irot' transform by both writers
     pillow_heif.register_heif_opener()
     save("photo.heic", base, format="HEIF", quality=90)
     save("photo.avif", base, format="AVIF", quality=90)
+    save("orientation6.heic", base, format="HEIF", quality=90, exif=exif.tobytes())
+    save("orientation6.avif", base, format="AVIF", quality=90, exif=exif.tobytes())
     return files
 
 
@@ -295,7 +347,8 @@ def main():
         "pillow": PIL.__version__, "pillow_heif": pillow_heif.__version__,
         "libwebp": features.version("webp"), "libtiff": features.version("libtiff"), "libavif": features.version("avif"),
         "libheif": pillow_heif.libheif_info().get("libheif"),
-        "lossy": ["lossy.webp", "alpha_lossy.webp", "jpeg_ycbcr.tif", "photo.heic", "photo.avif"],
+        "lossy": ["lossy.webp", "alpha_lossy.webp", "jpeg_ycbcr.tif", "photo.heic", "photo.avif", "orientation6.heic",
+                  "orientation6.avif"],
         "files": {},
     }
     files = build()
@@ -306,7 +359,7 @@ def main():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)
         entry = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        if name.startswith("bomb"):
+        if name.startswith(("bomb", "bad_")):
             entry["refused"] = True
         else:
             fmt, mode, dropped, white = reference(files[same_pixels.get(name, name)])

@@ -6,7 +6,9 @@
 /// negative = top-down; pixel data at bfOffBits; rows padded to 4 bytes. An alpha mask (V3+
 /// headers or BI_ALPHABITFIELDS) gives RGBA, as Pillow's "BGRA" raw mode; plain 32-bit BI_RGB
 /// ignores the fourth byte ("BGRX"). A mask field of n bits is scaled as v · 255 / (2^n − 1).
-/// RLE4 / RLE8 / JPEG / PNG compression are refused as unsupported.
+/// RLE8 / RLE4 are expanded as Pillow's BmpRleDecoder does (runs cut at the row end, end-of-line
+/// fills the row with index 0, deltas skip with index 0, absolute runs word-aligned in the file);
+/// JPEG / PNG compression are refused as unsupported.
 enum BMP {
     static let headerSizes: Set<Int> = [12, 40, 52, 56, 64, 108, 124]
 
@@ -34,12 +36,16 @@ enum BMP {
             throw fail(.tooLarge, "header declares \(width)x\(height) = \(UInt64(width) * UInt64(height)) pixels, above the limit of \(maxPixels) (refused before decoding)")
         }
 
-        // compression: 0 BI_RGB, 3 BI_BITFIELDS, 6 BI_ALPHABITFIELDS (1, 2 RLE; 4 JPEG; 5 PNG)
-        guard [0, 3, 6].contains(compression) else {
-            let names = [1: "RLE8", 2: "RLE4", 4: "JPEG", 5: "PNG"]
+        // compression: 0 BI_RGB, 1 BI_RLE8, 2 BI_RLE4, 3 BI_BITFIELDS, 6 BI_ALPHABITFIELDS (4 JPEG, 5 PNG)
+        guard [0, 1, 2, 3, 6].contains(compression) else {
+            let names = [4: "JPEG", 5: "PNG"]
             throw fail(.unsupportedFormat, "\(names[compression] ?? "compression \(compression)") compression is not supported")
         }
         guard [1, 2, 4, 8, 16, 24, 32].contains(bits) else { throw fail(.corrupt, "\(bits) bits per pixel is not a BMP depth") }
+        let rle = compression == 1 || compression == 2
+        if rle && bits != (compression == 1 ? 8 : 4) {
+            throw fail(.corrupt, "\(compression == 1 ? "RLE8" : "RLE4") compression with \(bits) bits per pixel")
+        }
         if headerOnly { return Pixels(width: width, height: height, channels: 0, bytes: []) }
 
         // Bit-field masks: in the V2+ header, or right after a 40-byte one.
@@ -57,7 +63,8 @@ enum BMP {
         var palette: [(UInt8, UInt8, UInt8)] = []
         if bits <= 8 {
             let used = core ? 0 : u32(46)
-            let count = used > 0 && used <= 1 << bits ? used : 1 << bits
+            let count = used > 0 ? used : 1 << bits  // Pillow reads biClrUsed entries, even more than 2^bits
+            guard count <= 65536 else { throw fail(.corrupt, "palette of \(count) colors") }
             let entry = core ? 3 : 4
             guard data.count >= afterHeader + count * entry else { throw fail(.truncated, "file is truncated inside its palette") }
             palette = (0..<count).map { i in
@@ -66,18 +73,30 @@ enum BMP {
             }
         }
 
-        let offset = u32(10)
-        let start = offset > 0 ? offset : afterHeader + palette.count * (core ? 3 : 4)
+        // bfOffBits; one that points right after the header means "after the palette" (as Pillow reads it)
+        var start = u32(10) > 0 ? u32(10) : afterHeader
+        if start == 14 + headerSize && bits <= 8 { start += palette.count * (core ? 3 : 4) }
+        let alpha = masks[3] != 0
+        let channels = alpha ? 4 : 3
+        var out = [UInt8](repeating: 0, count: width * height * channels)
+        if rle {
+            let indices = try expandRLE(data, from: start, width: width, height: height, rle4: compression == 2, fail: fail)
+            for stored in 0..<height {
+                let row = topDown ? stored : height - 1 - stored
+                for x in 0..<width {
+                    let index = Int(indices[stored * width + x]), o = (row * width + x) * 3
+                    (out[o], out[o + 1], out[o + 2]) = index < palette.count ? palette[index] : (0, 0, 0)
+                }
+            }
+            return Pixels(width: width, height: height, channels: 3, bytes: out)
+        }
         let stride = ((width * bits + 31) / 32) * 4
         let (needed, overflow) = stride.multipliedReportingOverflow(by: height)
         guard !overflow, start <= data.count, data.count - start >= needed else {
             throw fail(.truncated, "file is truncated: \(height) rows of \(stride) bytes from byte \(start), but the file has \(data.count) bytes")
         }
 
-        let alpha = masks[3] != 0
-        let channels = alpha ? 4 : 3
         let fields = masks.map(Field.init)
-        var out = [UInt8](repeating: 0, count: width * height * channels)
         for row in 0..<height {
             let source = start + (topDown ? row : height - 1 - row) * stride
             var o = row * width * channels
@@ -101,6 +120,64 @@ enum BMP {
             }
         }
         return Pixels(width: width, height: height, channels: channels, bytes: out)
+    }
+
+    /// Palette indices of an RLE8 / RLE4 bitmap in stored row order, Pillow's BmpRleDecoder step by step:
+    /// (n, v) draws n pixels of v (RLE4: alternating its two nibbles), cut at the row end; (0, 0) ends
+    /// the row (rest index 0), (0, 1) the bitmap, (0, 2, dx, dy) skips dx + dy·width pixels (index 0);
+    /// (0, n ≥ 3) is n literal pixels, then the file position is aligned to 2 bytes. Fewer pixels than
+    /// width·height is an error (Pillow: "not enough image data").
+    static func expandRLE(_ data: [UInt8], from start: Int, width: Int, height: Int, rle4: Bool,
+                          fail: (ImageError.Kind, String) -> ImageError) throws -> [UInt8] {
+        let total = width * height
+        var indices = [UInt8]()
+        indices.reserveCapacity(total)
+        var position = start, x = 0
+        decoding: while indices.count < total {
+            guard position + 2 <= data.count else { break }
+            let count = Int(data[position]), value = data[position + 1]
+            position += 2
+            if count > 0 {
+                let n = x + count > width ? max(0, width - x) : count
+                for i in 0..<n { indices.append(rle4 ? (i % 2 == 0 ? value >> 4 : value & 0x0F) : value) }
+                x += n
+                continue
+            }
+            switch value {
+            case 0:
+                while indices.count % width != 0 { indices.append(0) }
+                x = 0
+            case 1:
+                break decoding
+            case 2:
+                guard position + 2 <= data.count else { break decoding }
+                let skip = Int(data[position]) + Int(data[position + 1]) * width
+                position += 2
+                indices.append(contentsOf: repeatElement(0, count: min(total - indices.count, skip)))
+                x = indices.count % width
+            default:
+                let literal = min(total - indices.count, Int(value))
+                let bytes = rle4 ? (literal + 1) / 2 : literal
+                let available = min(bytes, data.count - position)
+                for i in 0..<available {
+                    let byte = data[position + i]
+                    if rle4 {
+                        indices.append(byte >> 4)
+                        if i * 2 + 1 < literal { indices.append(byte & 0x0F) }
+                    } else {
+                        indices.append(byte)
+                    }
+                }
+                position += available
+                if available < bytes || indices.count == total { break decoding }
+                x += Int(value)
+                if position % 2 != 0 { position += 1 }
+            }
+        }
+        guard indices.count >= total else {
+            throw fail(.truncated, "RLE data ends after \(indices.count) of \(total) pixels")
+        }
+        return Array(indices.prefix(total))
     }
 
     /// One bit-field mask: its shift and width, and the scaling of its values to 0...255.
