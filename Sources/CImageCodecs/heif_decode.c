@@ -1,7 +1,10 @@
 // libheif decoding from memory (HEIF / HEIC with libde265, AVIF with libaom or dav1d, as Debian 12's
 // libheif1 is built): the primary image, converted by libheif to interleaved 8-bit RGB(A), with the
 // irot / imir / clap transforms applied by libheif (so EXIF orientation is not applied again, as
-// pillow-heif does). libheif returns errors as structs; nothing is printed.
+// pillow-heif does). libheif returns errors as structs. AV1 goes to libaom rather than dav1d when both
+// are built in: dav1d's default logger prints to stderr on damaged streams and libheif 1.15 offers
+// no way to replace it (AV1 decoding is exact by the spec: the choice does not change a pixel).
+// strict_decoding: decoder warnings (damaged slices) are errors, never partly garbage images.
 #include "image_codecs.h"
 #include <libheif/heif.h>
 #include <stdio.h>
@@ -54,8 +57,14 @@ hic_status hic_heif_decode(const uint8_t *data, size_t size, uint64_t max_pixels
     options = heif_decoding_options_alloc();
     if (!options) { status = HIC_NO_MEMORY; goto done; }
     options->convert_hdr_to_8bit = 1;
-    error = heif_decode_image(handle, &image, heif_colorspace_RGB,
-                              alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, options);
+    options->strict_decoding = 1;
+    enum heif_chroma chroma = alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB;
+    options->decoder_id = "aom";
+    error = heif_decode_image(handle, &image, heif_colorspace_RGB, chroma, options);
+    if (error.code != heif_error_Ok && !image) {  // not AV1 (or no libaom): the default decoder
+        options->decoder_id = NULL;
+        error = heif_decode_image(handle, &image, heif_colorspace_RGB, chroma, options);
+    }
     if (error.code != heif_error_Ok) {
         status = heif_failure(error, "decoding", out);
         goto done;
