@@ -25,6 +25,7 @@ typedef struct {
     int ran_out;          // a read asked for bytes past the end
     int failed;           // libtiff reported an error
     hic_image *image;
+    uint64_t max_pixels;
 } tiff_source;
 
 static tmsize_t source_read(thandle_t handle, void *into, tmsize_t count) {
@@ -161,13 +162,21 @@ static hic_status read_native(TIFF *tif, tiff_source *source, const layout *l, u
         TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tile_width);
         TIFFGetField(tif, TIFFTAG_TILELENGTH, &band_height);
         if (tile_width == 0 || band_height == 0) return failure(source, HIC_CORRUPT, "tile size is 0");
+        // a tile is decoded whole: its own size counts against the pixel limit too
+        if ((uint64_t)tile_width * band_height > source->max_pixels) {
+            snprintf(source->image->message, sizeof source->image->message,
+                     "tiles of %ux%u pixels, above the limit of %llu (refused before decoding)", tile_width,
+                     band_height, (unsigned long long)source->max_pixels);
+            return HIC_TOO_LARGE;
+        }
     } else {
         TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &band_height);
         if (band_height == 0 || band_height > l->height) band_height = l->height;
     }
     int planes = l->planar == PLANARCONFIG_SEPARATE ? l->samples : 1;
     size_t plane_row = plane_row_bytes(l, l->width);
-    size_t band_plane_bytes = plane_row * band_height;
+    size_t band_rows = band_height < l->height ? band_height : l->height;  // tiles may be taller than the image
+    size_t band_plane_bytes = plane_row * band_rows;
     size_t sample_bytes = l->bits == 16 ? 2 : 1;
     size_t raw_row_bytes = l->planar == PLANARCONFIG_SEPARATE ? (size_t)l->width * l->samples * sample_bytes : plane_row;
     tmsize_t chunk_size = tiled ? TIFFTileSize(tif) : TIFFStripSize(tif);
@@ -181,12 +190,12 @@ static hic_status read_native(TIFF *tif, tiff_source *source, const layout *l, u
         goto done;
     }
     size_t tile_row = tiled ? plane_row_bytes(l, tile_width) : 0;
-    for (uint32_t top = 0; top < l->height; top += band_height) {
-        uint32_t rows = l->height - top < band_height ? l->height - top : band_height;
+    for (uint64_t top = 0; top < l->height; top += band_height) {  // 64-bit: no wrap-around
+        uint32_t rows = (uint32_t)(l->height - top < band_height ? l->height - top : band_height);
         for (int p = 0; p < planes; p++) {
             uint8_t *plane = band + band_plane_bytes * (size_t)p;
             if (!tiled) {
-                tmsize_t got = TIFFReadEncodedStrip(tif, TIFFComputeStrip(tif, top, (uint16_t)p), plane,
+                tmsize_t got = TIFFReadEncodedStrip(tif, TIFFComputeStrip(tif, (uint32_t)top, (uint16_t)p), plane,
                                                     (tmsize_t)(plane_row * rows));
                 if (got < 0 || (size_t)got < plane_row * rows) {
                     status = failure(source, HIC_CORRUPT, "cannot read a strip");
@@ -194,14 +203,14 @@ static hic_status read_native(TIFF *tif, tiff_source *source, const layout *l, u
                 }
                 continue;
             }
-            for (uint32_t left = 0; left < l->width; left += tile_width) {
-                tmsize_t got = TIFFReadEncodedTile(tif, TIFFComputeTile(tif, left, top, 0, (uint16_t)p), chunk, chunk_size);
+            for (uint64_t left = 0; left < l->width; left += tile_width) {
+                tmsize_t got = TIFFReadEncodedTile(tif, TIFFComputeTile(tif, (uint32_t)left, (uint32_t)top, 0, (uint16_t)p), chunk, chunk_size);
                 if (got < 0 || (size_t)got < tile_row * band_height) {
                     status = failure(source, HIC_CORRUPT, "cannot read a tile");
                     goto done;
                 }
                 // tile widths are multiples of 16, so a tile starts on a byte boundary
-                size_t offset = plane_row_bytes(l, left), copy = plane_row - offset < tile_row ? plane_row - offset : tile_row;
+                size_t offset = plane_row_bytes(l, (uint32_t)left), copy = plane_row - offset < tile_row ? plane_row - offset : tile_row;
                 for (uint32_t r = 0; r < rows; r++) memcpy(plane + r * plane_row + offset, chunk + r * tile_row, copy);
             }
         }
@@ -334,7 +343,7 @@ hic_status hic_tiff_decode(const uint8_t *data, size_t size, uint64_t max_pixels
                            hic_image *out) {
     memset(out, 0, sizeof *out);
     pthread_once(&silence_once, silence_global_handlers);
-    tiff_source source = {data, size, 0, 0, 0, out};
+    tiff_source source = {data, size, 0, 0, 0, out, max_pixels};
     TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
     if (!options) return HIC_NO_MEMORY;
     TIFFOpenOptionsSetErrorHandlerExtR(options, on_error, &source);

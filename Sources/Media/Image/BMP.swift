@@ -32,7 +32,7 @@ enum BMP {
         guard width >= 0 else { throw fail(.corrupt, "width \(width) is negative") }
         if width == 0 || height == 0 { throw fail(.emptyImage, "image has no pixels: header declares \(width)x\(height)") }
         let pixelCount = width.multipliedReportingOverflow(by: height)
-        guard !pixelCount.overflow, pixelCount.partialValue <= maxPixels else {
+        guard !pixelCount.overflow, pixelCount.partialValue <= maxPixels, pixelCount.partialValue <= Int.max / 4 else {
             throw fail(.tooLarge, "header declares \(width)x\(height) = \(UInt64(width) * UInt64(height)) pixels, above the limit of \(maxPixels) (refused before decoding)")
         }
 
