@@ -29,10 +29,15 @@ let package = Package(
         // error handling (setjmp/longjmp, error callbacks) inside C (Media/Image).
         .target(name: "CImageCodecs", dependencies: ["CHearthDeps"], cSettings: [.unsafeFlags(["-O2"])],
                 linkerSettings: ["webp", "webpdemux", "tiff", "gif", "heif"].map { .linkedLibrary($0) }),
+        // FFmpeg (libavformat/libavcodec/libswresample/libswscale) for the containers and codecs
+        // libsndfile and the image libraries cannot read (Media/Audio/ContainerAudio, Media/Video).
+        .target(name: "CAVCodecs", cSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("avformat"), .linkedLibrary("avcodec"), .linkedLibrary("swresample"),
+                                 .linkedLibrary("swscale"), .linkedLibrary("avutil")]),
         .target(name: "Tensors", dependencies: ["CHearthDeps", "CKernels"], swiftSettings: kernels),
         .target(name: "TransformerCore", dependencies: ["Tensors", "CKernels", "CHearthDeps"], swiftSettings: kernels),
         .target(name: "Weights", dependencies: ["Tensors"], swiftSettings: checked),
-        .target(name: "Media", dependencies: ["CHearthDeps", "CImageCodecs"], swiftSettings: checked),
+        .target(name: "Media", dependencies: ["CHearthDeps", "CImageCodecs", "CAVCodecs"], swiftSettings: checked),
         .target(name: "Tokenizers", swiftSettings: checked),
         .target(name: "Decoding", dependencies: ["Tensors"], swiftSettings: checked),
         .target(name: "ModelStore", swiftSettings: checked),

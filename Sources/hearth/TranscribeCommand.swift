@@ -9,9 +9,10 @@ import Tensors
 struct TranscribeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transcribe",
-        abstract: "Transcribe audio files (WAV, FLAC, OGG/Vorbis, Opus, MP3) with Whisper, offline.")
+        abstract: "Transcribe audio and video files with Whisper, offline: WAV, FLAC, OGG/Vorbis, Opus, MP3, "
+            + "M4A/AAC, WMA, AMR, AC-3, and the soundtrack of MP4, MOV, MKV, WebM, AVI.")
 
-    @Argument(help: "Audio files or directories (walked recursively for audio files).")
+    @Argument(help: "Audio or video files, or directories (walked recursively for them).")
     var inputs: [String]
 
     @Option(help: "Catalog model name or a model directory (CTranslate2 or Hugging Face).")
@@ -113,6 +114,9 @@ struct TranscribeCommand: ParsableCommand {
     @Option(name: .customLong("vad-speech-pad-ms"), help: "VAD: padding each side of a speech chunk (default 400).")
     var vadSpeechPadMs: Int?
 
+    @Option(name: .customLong("audio-stream"), help: "Which audio stream of a container to transcribe, from 0 (default: the first).")
+    var audioStream: Int?
+
     @OptionGroup var output: OutputFlags
 
     @Option(name: .customLong("batch-size"), help: "Files per model batch (default: 4 greedy, 1 with beam 5).")
@@ -146,7 +150,7 @@ struct TranscribeCommand: ParsableCommand {
             "language": language, "initial_prompt": initialPrompt, "max_line_width": maxLineWidth,
             "max_line_count": maxLineCount, "max_words_per_line": maxWordsPerLine, "prefix": prefix,
             "hotwords": hotwords, "clip_timestamps": clipTimestamps,
-            "hallucination_silence_threshold": hallucinationSilenceThreshold,
+            "hallucination_silence_threshold": hallucinationSilenceThreshold, "audio_stream": audioStream,
         ]
         for case let (key, value?) in optional { options[key] = value }
         let vadParameters: [String: Any?] = [
@@ -168,7 +172,7 @@ struct TranscribeCommand: ParsableCommand {
                     "vad_parameters.neg_threshold": "--vad-neg-threshold", "vad_parameters.min_speech_duration_ms": "--vad-min-speech-ms",
                     "vad_parameters.max_speech_duration_s": "--vad-max-speech-s",
                     "vad_parameters.min_silence_duration_ms": "--vad-min-silence-ms", "vad_parameters.speech_pad_ms": "--vad-speech-pad-ms",
-                    "condition_on_previous_text": "--no-condition-on-previous-text"])
+                    "condition_on_previous_text": "--no-condition-on-previous-text", "audio_stream": "--audio-stream"])
         let outcome = try job.run()
         try outcome.print(output, noun: "files") { given, record in "== \(given)\n" + (try outcome.render(record, format: formats[0]) ?? "") }
     }

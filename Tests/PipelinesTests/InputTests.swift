@@ -26,6 +26,16 @@ final class InputTests: XCTestCase {
         XCTAssertEqual(sniff(ascii("\0\0\0\u{18}ftypmif1\0\0\0\0mif1avif")), "image/avif")
         XCTAssertEqual(sniff(ascii("\0\0\0\u{18}ftypisom\0\0\0\0isomavc1")), "video/mp4")
         XCTAssertEqual(sniff(ascii("\0\0\0\u{18}ftypM4A \0\0\0\0M4A mp42")), "audio/mp4")
+        XCTAssertEqual(sniff(ascii("\0\0\0\u{20}ftypM4A \0\0\0\0")), "audio/mp4")
+        XCTAssertEqual(sniff(ascii("\0\0\0\u{20}ftypisom\0\0\0\0")), "video/mp4")
+        XCTAssertEqual(sniff(ascii("\0\0\0\u{14}ftypqt  \0\0\0\0")), "video/quicktime")
+        XCTAssertEqual(sniff([0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x84] + Array("webm".utf8)), "video/webm")
+        XCTAssertEqual(sniff([0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x82, 0x88] + Array("matroska".utf8)), "video/x-matroska")
+        XCTAssertEqual(sniff([0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C]), "video/x-ms-asf")
+        XCTAssertEqual(sniff(ascii("RIFF\u{1}\u{2}\u{3}\u{4}AVI LIST")), "video/x-msvideo")
+        XCTAssertEqual(sniff(ascii("#!AMR\n")), "audio/amr")
+        XCTAssertEqual(sniff(ascii("#!AMR-WB\n")), "audio/amr-wb")
+        XCTAssertEqual(sniff([0x0B, 0x77, 0x3C, 0x2A]), "audio/ac3")
         XCTAssertEqual(sniff(ascii("This is not audio")), "unknown")
         XCTAssertEqual(sniff([]), "unknown")
         XCTAssertEqual(sniff([0xFF]), "unknown")
@@ -42,6 +52,12 @@ final class InputTests: XCTestCase {
         XCTAssertEqual(MediaType.sniff(path: try Fixtures.testClip("empty.wav")).mime, "unknown")
         XCTAssertEqual(MediaType.sniff(path: folder.appendingPathComponent("missing").path).mime, "unknown")
         XCTAssertEqual(MediaType.unrecognisedReason(path: try Fixtures.testClip("empty.wav")), "empty file (0 bytes)")
+        // Containers by their streams: a soundtrack-only WebM/Matroska/ASF is audio, one with a video stream video.
+        let kinds: [(String, String)] = [("jfk.m4a", "audio/mp4"), ("jfk.webm", "audio/webm"), ("jfk.mkv", "audio/x-matroska"),
+                                         ("jfk.wma", "audio/x-ms-asf"), ("jfk_video.mp4", "video/mp4"),
+                                         ("jfk_stereo.mov", "audio/quicktime"), ("video_only.mp4", "video/mp4"),
+                                         ("no_index.m4a", "audio/mp4")]
+        for (name, mime) in kinds { XCTAssertEqual(MediaType.sniff(path: try Fixtures.testClip("containers/" + name)).mime, mime, name) }
     }
 
     /// Folders: media found by content (extensionless too), hidden files and non-media skipped,

@@ -2,7 +2,9 @@ import CHearthDeps
 import Foundation
 
 /// Decodes audio files with libsndfile (WAV, FLAC, OGG/Vorbis, Opus, MP3 and the other formats
-/// the system libsndfile reads), mixes channels down to mono and resamples to 16 kHz with libsoxr.
+/// the system libsndfile reads) and, for everything else, with FFmpeg (`ContainerAudio`: M4A/AAC,
+/// MP4/MOV/MKV/WebM soundtracks, WMA, AMR, AC-3, …); mixes channels down to mono and resamples to
+/// 16 kHz with libsoxr.
 ///
 /// Mirrors what faster-whisper's `decode_audio` produces (mono float32 at 16 kHz), except that
 /// resampling is soxr's band-limited HQ filter instead of FFmpeg's; 16 kHz sources pass through
@@ -20,23 +22,27 @@ public struct AudioDecoder {
 
     /// Decodes a whole file into memory. `(samples,)` mono Float32 at 16 kHz.
     /// Meant for short clips and tests; use `stream` or `LogMelSpectrogram.load` for long audio.
-    public static func decodeMono16k(path: String) throws -> [Float] {
+    public static func decodeMono16k(path: String, audioStream: Int? = nil) throws -> [Float] {
         var samples: [Float] = []
-        try stream(path: path) { samples.append(contentsOf: $0) }
+        try stream(path: path, audioStream: audioStream) { samples.append(contentsOf: $0) }
         return samples
     }
 
     /// Streams a file as consecutive chunks of mono 16 kHz Float32 samples, reading at most
     /// `chunkFrames` frames at a time. Throws `AudioError` for missing, unreadable, empty,
-    /// malformed or truncated files.
-    public static func stream(path: String, _ sink: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+    /// malformed or truncated files. `audioStream` picks a container's n-th audio stream (from 0;
+    /// default the first); files libsndfile reads have just one.
+    public static func stream(path: String, audioStream: Int? = nil, _ sink: (UnsafeBufferPointer<Float>) throws -> Void) throws {
         try checkIsRegularNonEmptyFile(path)
+        if let audioStream, audioStream > 0 {
+            return try streamContainer(path: path, audioStream: audioStream, sndfileReason: nil, sink)
+        }
 
         var info = SF_INFO()
         guard let file = sf_open(path, Int32(SFM_READ), &info) else {
             let reason = String(cString: sf_strerror(nil))
             if let lie = RIFFDataChunk.implausibleFormat(path: path) { throw AudioError(path: path, message: "invalid header: \(lie)") }
-            throw AudioError(path: path, message: "not a readable audio file (libsndfile: \(reason))")
+            return try streamContainer(path: path, audioStream: nil, sndfileReason: reason, sink)
         }
         defer { sf_close(file) }
 
@@ -53,13 +59,7 @@ public struct AudioDecoder {
                              + "\(sampleRates.lowerBound)–\(sampleRates.upperBound) Hz")
         }
         let chunkFrames = min(Self.chunkFrames, max(1, Self.chunkSamples / channels))
-        let resampler: SoxrResampler?
-        do {
-            resampler = info.samplerate == Int32(sampleRate)
-                ? nil : try SoxrResampler(inputRate: Double(info.samplerate), outputRate: Double(sampleRate))
-        } catch {
-            throw AudioError(path: path, message: "cannot resample from \(info.samplerate) Hz: \(error.message)")
-        }
+        let resampler = try makeResampler(path: path, from: Int(info.samplerate))
 
         var interleaved = [Float](repeating: 0, count: chunkFrames * channels)  // (chunkFrames, channels)
         var mono = [Float](repeating: 0, count: chunkFrames)  // (chunkFrames,)
@@ -72,12 +72,7 @@ public struct AudioDecoder {
             framesRead += Int64(count)
             mixDown(interleaved, channels: channels, frames: count, into: &mono)
             try mono.withUnsafeBufferPointer { chunk in
-                let frames = UnsafeBufferPointer(rebasing: chunk[..<count])
-                if let resampler {
-                    try resamplerStep(path) { try resampler.process(frames, sink) }
-                } else {
-                    try sink(frames)
-                }
+                try emit(UnsafeBufferPointer(rebasing: chunk[..<count]), path: path, through: resampler, sink)
             }
         }
         if sf_error(file) != 0 {
@@ -95,6 +90,47 @@ public struct AudioDecoder {
         }
         if let resampler {
             try resamplerStep(path) { try resampler.flush(sink) }
+        }
+    }
+
+    /// What libsndfile cannot open goes to FFmpeg (`ContainerAudio`): M4A/AAC, MP4/MOV/MKV/WebM
+    /// soundtracks, WMA, AMR, AC-3 and the rest of what its whitelisted demuxers read.
+    private static func streamContainer(path: String, audioStream: Int?, sndfileReason: String?,
+                                        _ sink: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+        var resampler: SoxrResampler?
+        var opened = false
+        do {
+            try ContainerAudio.stream(path: path, stream: audioStream) { info, chunk in
+                if !opened { resampler = try makeResampler(path: path, from: info.sampleRate); opened = true }
+                try emit(chunk, path: path, through: resampler, sink)
+            }
+        } catch let error as AudioError where !opened && sndfileReason != nil && error.message.hasPrefix(ContainerAudio.notAContainer) {
+            // "… container (FFmpeg: why)" → "not a readable audio file (libsndfile: why; FFmpeg: why)"
+            let ffmpeg = error.message.dropFirst(ContainerAudio.notAContainer.count).drop { $0 == " " || $0 == "(" }
+            throw AudioError(path: path, message: "not a readable audio file (libsndfile: \(sndfileReason!); \(ffmpeg)")
+        }
+        if !opened { throw AudioError(path: path, message: "contains no audio frames") }
+        if let resampler {
+            try resamplerStep(path) { try resampler.flush(sink) }
+        }
+    }
+
+    /// nil when `rate` is already 16 kHz.
+    private static func makeResampler(path: String, from rate: Int) throws -> SoxrResampler? {
+        if rate == sampleRate { return nil }
+        do {
+            return try SoxrResampler(inputRate: Double(rate), outputRate: Double(sampleRate))
+        } catch {
+            throw AudioError(path: path, message: "cannot resample from \(rate) Hz: \(error.message)")
+        }
+    }
+
+    private static func emit(_ frames: UnsafeBufferPointer<Float>, path: String, through resampler: SoxrResampler?,
+                             _ sink: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+        if let resampler {
+            try resamplerStep(path) { try resampler.process(frames, sink) }
+        } else {
+            try sink(frames)
         }
     }
 

@@ -25,11 +25,11 @@ public final class LogMelSpectrogram: @unchecked Sendable {
 
     /// Decodes `path` (any format `AudioDecoder` reads) and computes its spectrogram in one streaming
     /// pass; `memoryFrameLimit` frames stay in memory, the rest spill to an unlinked, mmap'd temp file.
-    public static func load(path: String, nMels: Int = 80,
+    public static func load(path: String, nMels: Int = 80, audioStream: Int? = nil,
                             memoryFrameLimit: Int = defaultMemoryFrameLimit) throws -> LogMelSpectrogram {
         let store = MelFrameStore(nMels: nMels, memoryFrameLimit: memoryFrameLimit)
         let builder = LogMelFrameBuilder(nMels: nMels, store: store)
-        try AudioDecoder.stream(path: path) { try builder.append($0) }
+        try AudioDecoder.stream(path: path, audioStream: audioStream) { try builder.append($0) }
         try builder.finish()
         try store.finish()
         return LogMelSpectrogram(store: store, sampleCount: builder.sampleCount)

@@ -119,7 +119,7 @@ public final class Pipeline {
         let fileURL = URL(fileURLWithPath: path).standardizedFileURL
         let base = fileURL.deletingLastPathComponent()
         var wanted = Set(spec.stages.flatMap { StageTasks.named($0.task)!.media })
-        if spec.stages.contains(where: { StageTasks.named($0.task)!.media.isEmpty }) { wanted = [.audio, .image] }
+        if spec.stages.contains(where: { StageTasks.named($0.task)!.media.isEmpty }) { wanted = [.audio, .image, .video] }
         let expander = InputExpander(
             base: base, displayBase: (path as NSString).deletingLastPathComponent, wanted: wanted,
             report: { keys, message, warning in report(keys, message, warning: warning) },

@@ -7,7 +7,7 @@ import TransformerCore
 /// `task: transcribe` — Whisper speech to text, several files batched through the encoder and decoder.
 public struct TranscribeTask: StageTask {
     public let name = "transcribe"
-    public let media: Set<MediaKind> = [.audio]
+    public let media: Set<MediaKind> = [.audio, .video]  // a video's soundtrack
     public let fields = ["text", "language", "language_probability", "duration", "duration_after_vad"]
     public let defaultModel: String? = ModelCatalog.defaultWhisper
     public let sidecarFormats: Set<SidecarFormat> = Set(SidecarFormat.allCases)
@@ -30,7 +30,8 @@ public struct TranscribeTask: StageTask {
             return (vadModel, vadOptions)
         }
         return TranscribeStage(spec: spec, model: model, options: options,
-                               subtitles: stageOptions?.subtitles ?? SubtitleOptions(), vad: vad)
+                               subtitles: stageOptions?.subtitles ?? SubtitleOptions(), vad: vad,
+                               audioStream: stageOptions?.audioStream)
     }
 
     public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord,
@@ -56,6 +57,8 @@ struct TranscribeOptions: StageOptions, Decodable {
     var subtitles = SubtitleOptions()
     /// Set when `vad_filter: true`: the VAD options (`vad_parameters`, else faster-whisper's defaults).
     var vad: VADOptions?
+    /// `audio_stream`: which audio stream of a container (from 0); nil is the first.
+    var audioStream: Int?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case language, task, beamSize = "beam_size", bestOf = "best_of", patience, lengthPenalty = "length_penalty"
@@ -74,6 +77,7 @@ struct TranscribeOptions: StageOptions, Decodable {
         case clipTimestamps = "clip_timestamps", hallucinationSilenceThreshold = "hallucination_silence_threshold"
         case languageDetectionThreshold = "language_detection_threshold"
         case languageDetectionSegments = "language_detection_segments", multilingual
+        case audioStream = "audio_stream"
     }
 
     init(from decoder: Decoder) throws {
@@ -161,21 +165,25 @@ struct TranscribeOptions: StageOptions, Decodable {
         try check(!(vadFilter && !o.clipTimestamps.isEmpty), .vadFilter,
                   "cannot be used with clip_timestamps (faster-whisper ignores vad_filter when clip_timestamps is given)")
         vad = vadFilter ? parameters ?? VADOptions() : nil
+        audioStream = try c.decodeIfPresent(Int.self, forKey: .audioStream)
+        try check((audioStream ?? 0) >= 0, .audioStream, "must be 0 or more (audio streams are counted from 0)")
     }
 
-    init(options: TranscriptionOptions, subtitles: SubtitleOptions, vad: VADOptions?) {
-        self.options = options; self.subtitles = subtitles; self.vad = vad
+    init(options: TranscriptionOptions, subtitles: SubtitleOptions, vad: VADOptions?, audioStream: Int? = nil) {
+        self.options = options; self.subtitles = subtitles; self.vad = vad; self.audioStream = audioStream
     }
 
-    enum VADKeys: String, CodingKey { case vadFilter = "vad_filter", vadParameters = "vad_parameters" }
+    enum ExtraKeys: String, CodingKey { case vadFilter = "vad_filter", vadParameters = "vad_parameters", audioStream = "audio_stream" }
 
-    /// The Whisper options, the subtitle ones when set and the VAD ones only when on (so files
-    /// without them keep their provenance hash); the sidecars read the subtitle options back.
+    /// The Whisper options, the subtitle ones when set, and the VAD ones and `audio_stream` only
+    /// when set (so files without them keep their provenance hash); the sidecars read the subtitle
+    /// options back.
     func encode(to encoder: Encoder) throws {
         try options.encode(to: encoder)
         if !subtitles.isDefault { try subtitles.encode(to: encoder) }
+        var c = encoder.container(keyedBy: ExtraKeys.self)
+        try c.encodeIfPresent(audioStream, forKey: .audioStream)
         guard let vad else { return }
-        var c = encoder.container(keyedBy: VADKeys.self)
         try c.encode(true, forKey: .vadFilter)
         try c.encode(vad, forKey: .vadParameters)
     }
@@ -187,14 +195,16 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
     let subtitles: SubtitleOptions
     /// vad_filter: the VAD model and its options.
     let vad: (model: InstalledModel, options: VADOptions)?
+    /// `audio_stream`: a container's n-th audio stream; nil the first.
+    let audioStream: Int?
     private var detector: SileroVAD?
 
     init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions, subtitles: SubtitleOptions = SubtitleOptions(),
-         vad: (InstalledModel, VADOptions)? = nil) {
-        self.subtitles = subtitles; self.vad = vad
+         vad: (InstalledModel, VADOptions)? = nil, audioStream: Int? = nil) {
+        self.subtitles = subtitles; self.vad = vad; self.audioStream = audioStream
         var files = model.files
         if let vad { for (k, v) in vad.0.files { files["vad/\(k)"] = v } }
-        let recorded = TranscribeOptions(options: options, subtitles: subtitles, vad: vad?.1)
+        let recorded = TranscribeOptions(options: options, subtitles: subtitles, vad: vad?.1, audioStream: audioStream)
         super.init(spec: spec, model: model, options: options,
                    provenance: StageProvenance(task: "transcribe", model: model, files: files, options: recorded))
     }
@@ -225,14 +235,15 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
         var entered = [Date](repeating: Date(), count: inputs.count)
         var loadSeconds = [Double](repeating: 0, count: inputs.count)
         var speech = [SpeechOnlyAudio?](repeating: nil, count: inputs.count)
-        let (detector, vadOptions) = (self.detector, vad?.options ?? VADOptions())
+        let (detector, vadOptions, audioStream) = (self.detector, vad?.options ?? VADOptions(), self.audioStream)
         withoutActuallyEscaping(finish) { finish in
             _ = transcriber.transcribe(count: inputs.count, load: { i in
                 entered[i] = Date()
                 defer { loadSeconds[i] = Date().timeIntervalSince(entered[i]) }
-                guard let detector else { return try LogMelSpectrogram.load(path: inputs[i].item.path, nMels: melBins) }
+                let path = inputs[i].item.path
+                guard let detector else { return try LogMelSpectrogram.load(path: path, nMels: melBins, audioStream: audioStream) }
                 // vad_filter (faster-whisper): only the speech chunks, concatenated, are transcribed
-                let kept = detector.speechOnly(try AudioDecoder.decodeMono16k(path: inputs[i].item.path), options: vadOptions)
+                let kept = detector.speechOnly(try AudioDecoder.decodeMono16k(path: path, audioStream: audioStream), options: vadOptions)
                 speech[i] = kept
                 return LogMelSpectrogram(samples: kept.samples, nMels: melBins)
             }, options: options, batchSize: batchSize) { i, result in

@@ -8,7 +8,7 @@ import ModelStore
 /// options. Result: `{"speech": [{"start": s, "end": s}, …], "speech_seconds": s, "duration": s}`.
 public struct VADTask: StageTask {
     public let name = "vad"
-    public let media: Set<MediaKind> = [.audio]
+    public let media: Set<MediaKind> = [.audio, .video]
     public let fields = ["speech", "speech_seconds", "duration"]
     public let defaultModel: String? = ModelCatalog.defaultVAD
     /// `json`: the speech regions with the input path and provenance.
