@@ -25,8 +25,10 @@ let package = Package(
         .systemLibrary(name: "CHearthDeps", path: "Sources/CHearthDeps"),
         // Vectorized C kernels (exp/erf/softmax/norms), dispatched at run time by CPU features.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-        // libpng / libjpeg wrappers that keep setjmp/longjmp error handling inside C (Media/Image).
-        .target(name: "CImageCodecs", dependencies: ["CHearthDeps"], cSettings: [.unsafeFlags(["-O2"])]),
+        // libpng / libjpeg / libwebp / libtiff / giflib / libheif wrappers that keep each library's
+        // error handling (setjmp/longjmp, error callbacks) inside C (Media/Image).
+        .target(name: "CImageCodecs", dependencies: ["CHearthDeps"], cSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: ["webp", "webpdemux", "tiff", "gif", "heif"].map { .linkedLibrary($0) }),
         // FFmpeg (libavformat/libavcodec/libswresample/libswscale) for the containers and codecs
         // libsndfile and the image libraries cannot read (Media/Audio/ContainerAudio, Media/Video).
         .target(name: "CAVCodecs", cSettings: [.unsafeFlags(["-O2"])],

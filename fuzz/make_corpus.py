@@ -189,14 +189,18 @@ RECORD = {"id": "a.wav", "index": 0, "input": "a.wav", "path": "/data/a.wav", "m
 
 
 def images():
-    """The image decoders' own small fixtures (PNG and JPEG variants, EXIF cases, a bomb header)."""
-    folder = os.path.join(os.path.dirname(HERE), "Tests", "MediaTests", "Fixtures", "images")
-    if not os.path.isdir(folder):
-        return
-    for name in sorted(os.listdir(folder)):
-        p = os.path.join(folder, name)
-        if name.endswith((".png", ".jpg")) and os.path.getsize(p) <= 4096:
-            put("fuzz-image", name, open(p, "rb").read())
+    """The image decoders' own small fixtures: PNG and JPEG variants, EXIF cases, a bomb header
+    (Fixtures/images), and WebP / TIFF / GIF / BMP / HEIC / AVIF variants (Fixtures/formats)."""
+    fixtures = os.path.join(os.path.dirname(HERE), "Tests", "MediaTests", "Fixtures")
+    kinds = {"images": (".png", ".jpg"), "formats": (".webp", ".tif", ".gif", ".bmp", ".heic", ".avif")}
+    for sub, extensions in kinds.items():
+        folder = os.path.join(fixtures, sub)
+        if not os.path.isdir(folder):
+            continue
+        for name in sorted(os.listdir(folder)):
+            p = os.path.join(folder, name)
+            if name.endswith(extensions) and os.path.getsize(p) <= 4096:
+                put("fuzz-image", name, open(p, "rb").read())
 
 
 TINY_CFG = """[net]

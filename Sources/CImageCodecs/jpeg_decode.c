@@ -72,6 +72,7 @@ static hic_status hand_over(struct jpeg_decompress_struct *cinfo, uint8_t *pixel
     out->width = cinfo->output_width;
     out->height = cinfo->output_height;
     out->channels = (uint32_t)cinfo->output_components;
+    out->is_cmyk = cinfo->output_components == 4;
     out->pixels = pixels;
     jpeg_destroy_decompress(cinfo);
     return HIC_OK;
@@ -112,21 +113,11 @@ hic_status hic_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels
     // While the header is read, running out of data is fatal at once (no gray filler).
     failure.decoding_pixels = 1;
     jpeg_read_header(&cinfo, TRUE);
-    out->width = cinfo.image_width;
-    out->height = cinfo.image_height;
     out->channels = (uint32_t)cinfo.num_components;
-    if (cinfo.image_width == 0 || cinfo.image_height == 0) {
-        snprintf(out->message, sizeof out->message, "image is %ux%u", cinfo.image_width, cinfo.image_height);
+    hic_status size_status = hic_check_size(cinfo.image_width, cinfo.image_height, max_pixels, out);
+    if (size_status != HIC_OK) {
         jpeg_destroy_decompress(&cinfo);
-        return HIC_EMPTY_SIZE;
-    }
-    if ((uint64_t)cinfo.image_width * cinfo.image_height > max_pixels) {
-        snprintf(out->message, sizeof out->message,
-                 "header declares %ux%u = %llu pixels, above the limit of %llu (refused before decoding)",
-                 cinfo.image_width, cinfo.image_height,
-                 (unsigned long long)cinfo.image_width * cinfo.image_height, (unsigned long long)max_pixels);
-        jpeg_destroy_decompress(&cinfo);
-        return HIC_TOO_LARGE;
+        return size_status;
     }
     if (header_only) {
         jpeg_destroy_decompress(&cinfo);

@@ -75,18 +75,9 @@ hic_status hic_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
     png_uint_32 width = 0, height = 0;
     int bit_depth = 0, color_type = 0, interlace = 0;
     png_get_IHDR(png, info, &width, &height, &bit_depth, &color_type, &interlace, NULL, NULL);
-    out->width = width;
-    out->height = height;
-    if (width == 0 || height == 0) {
-        snprintf(out->message, sizeof out->message, "image is %ux%u", width, height);
-        status = HIC_EMPTY_SIZE;
-        png_longjmp(png, 1);
-    }
-    if ((uint64_t)width * (uint64_t)height > max_pixels) {
-        snprintf(out->message, sizeof out->message,
-                 "header declares %ux%u = %llu pixels, above the limit of %llu (refused before decoding)",
-                 width, height, (unsigned long long)width * height, (unsigned long long)max_pixels);
-        status = HIC_TOO_LARGE;
+    hic_status size_status = hic_check_size(width, height, max_pixels, out);
+    if (size_status != HIC_OK) {
+        status = size_status;
         png_longjmp(png, 1);
     }
 
@@ -125,9 +116,4 @@ hic_status hic_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels,
     out->channels = channels;
     out->pixels = pixels;
     return HIC_OK;
-}
-
-void hic_image_free(hic_image *image) {
-    free(image->pixels);
-    image->pixels = NULL;
 }

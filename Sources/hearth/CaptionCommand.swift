@@ -9,7 +9,7 @@ import Tensors
 /// Options shared by `hearth caption` and `hearth detect`: a caption or detect stage over the
 /// images, run as a pipeline (CommandLinePipeline).
 struct ImageCommandOptions: ParsableArguments {
-    @Argument(help: "Image or video files, or directories (walked recursively for them); a video's frames are sampled.")
+    @Argument(help: "Image or video files, or directories (walked recursively for them). Images: \(ImageFormat.supportedList) (recognised by content; the first page / frame of multi-image files); videos: MP4, MOV, MKV, WebM, AVI and the rest FFmpeg reads, their frames sampled.")
     var inputs: [String]
 
     @Option(help: "Catalog model name or a Darknet model directory (.cfg + .weights + .names); for caption also a vision-language model (a `models add` name, a SmolVLM / Idefics3 directory, or GGUF + mmproj).")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Media
 import ModelStore
 import Pipelines
 
@@ -9,7 +10,7 @@ struct ClassifyCommand: ParsableCommand {
         commandName: "classify",
         abstract: "The ImageNet-1k classes of photos (EfficientNet-Lite0), with probabilities, offline.")
 
-    @Argument(help: "Image or video files, or directories (walked recursively for them); a video's frames are sampled.")
+    @Argument(help: "Image or video files, or directories (walked recursively for them). Images: \(ImageFormat.supportedList) (recognised by content; the first page / frame of multi-image files); videos: MP4, MOV, MKV, WebM, AVI and the rest FFmpeg reads, their frames sampled.")
     var inputs: [String]
 
     @Option(help: "Catalog model name or model directory (EfficientNet-Lite0 .pth + class names).")

@@ -43,9 +43,11 @@ final class MalformedImageTests: XCTestCase {
     func testRandomBytesAndOtherFormats() throws {
         var generator = TestRNG(state: 42)
         let noise = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        assertRefused(try file("noise.png", noise), .unknownFormat, mentions: "not a PNG or JPEG")
+        assertRefused(try file("noise.png", noise), .unknownFormat, mentions: "not a PNG, JPEG, WebP, TIFF, GIF, BMP, HEIF/HEIC and AVIF image")
         assertRefused(try file("notes.jpg", Array("just some text\n".utf8)), .unknownFormat, mentions: "first bytes")
-        assertRefused(try file("anim.png", Array("GIF89a".utf8) + [UInt8](repeating: 0, count: 32)), .unsupportedFormat, mentions: "GIF")
+        assertRefused(try file("anim.png", Array("GIF89a".utf8) + [UInt8](repeating: 0, count: 32)), .corrupt, mentions: "corrupt GIF")
+        let video = [0, 0, 0, 0x18] + Array("ftypisom\0\0\0\0isomavc1".utf8) + [UInt8](repeating: 0, count: 16)
+        assertRefused(try file("clip.heic", video), .unsupportedFormat, mentions: "brand 'isom'")
     }
 
     func testTruncatedPNG() throws {

@@ -1,4 +1,4 @@
-/// EXIF orientation: finding the Exif block in a JPEG (APP1) or PNG (eXIf), reading tag 0x0112
+/// EXIF orientation: finding the Exif block in a JPEG (APP1), PNG (eXIf) or WebP (EXIF chunk), reading tag 0x0112
 /// from IFD0 with every offset bounds-checked, and applying it the way Pillow's
 /// `ImageOps.exif_transpose` does.
 /// TIFF layout: https://www.itu.int/itudoc/itu-t/com16/tiff-fx/docs/tiff6.pdf (§2 "Image File Header", "IFD").
@@ -34,6 +34,23 @@ enum EXIF {
                 }
             }
             position += 2 + length
+        }
+        return found
+    }
+
+    /// WebP: the first "EXIF" chunk (with or without an "Exif\0\0" prefix, as Pillow accepts) and the
+    /// first "XMP " chunk of the RIFF container (chunks are padded to even sizes).
+    static func webpSources(_ bytes: [UInt8]) -> Sources {
+        var found = Sources()
+        var position = 12  // after "RIFF" size "WEBP"
+        while position + 8 <= bytes.count {
+            let length = Int(readUInt32(bytes, position + 4, bigEndian: false))
+            guard length <= bytes.count - position - 8 else { break }
+            let type = String(decoding: bytes[position..<(position + 4)], as: UTF8.self)
+            let body = bytes[(position + 8)..<(position + 8 + length)]
+            if type == "EXIF" && found.tiff == nil { found.tiff = body.starts(with: exifPrefix) ? body.dropFirst(exifPrefix.count) : body }
+            if type == "XMP " && found.xmp == nil { found.xmp = body }
+            position += 8 + length + (length & 1)
         }
         return found
     }

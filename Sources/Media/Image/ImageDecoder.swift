@@ -39,9 +39,13 @@ public struct ImageDecodeOptions: Sendable {
     }
 }
 
-/// PNG (libpng) and JPEG (libjpeg-turbo) to 8-bit RGB, matching Pillow's `Image.open(f)` →
+/// PNG (libpng), JPEG (libjpeg-turbo), WebP (libwebp), TIFF (libtiff), GIF (giflib), BMP (BMP.swift)
+/// and HEIF/HEIC/AVIF (libheif) to 8-bit RGB, matching Pillow's `Image.open(f)` →
 /// `ImageOps.exif_transpose` → `convert("RGB")` (or transformers' `convert_to_rgb`, see AlphaHandling).
-/// The format comes from the magic bytes, never from the file name.
+/// The format comes from the magic bytes (ImageFormat.detect), never from the file name. Only the
+/// first page / frame / primary image of multi-image files is read. Orientation: JPEG APP1 / PNG
+/// eXIf / WebP EXIF chunk (else XMP), TIFF's own Orientation tag; HEIF/AVIF come out already turned
+/// by libheif (irot / imir), so their EXIF orientation is not applied again (as pillow-heif).
 ///
 /// Conversions, each as Pillow does it (src/libImaging/Convert.c, AlphaComposite.c):
 /// - gray → R = G = B; 1/2/4-bit gray scaled to 0...255 (×255, ×85, ×17); palettes looked up.
@@ -51,7 +55,8 @@ public struct ImageDecodeOptions: Sendable {
 ///   almost any real 16-bit gray image white; Hearth keeps the high byte like for the other modes.
 /// - JPEG CMYK: always treated as Adobe-inverted (as Photoshop writes it, and as Pillow assumes
 ///   for every 4-channel JPEG), then Pillow's cmyk2rgb: R = k' − k'·c/255 with c = 255 − stored C,
-///   k' = stored K.
+///   k' = stored K. TIFF CMYK (stored plain) is inverted in C and goes the same way.
+/// - TIFF, GIF and palette conversions: see tiff_decode.c, gif_decode.c (Sources/CImageCodecs) and BMP.swift.
 public enum ImageDecoder {
     public static func decode(path: String, options: ImageDecodeOptions = .init()) throws -> RGBImage {
         try decode(data: try readFile(path), name: path, options: options)
@@ -66,24 +71,34 @@ public enum ImageDecoder {
         let format = try detectFormat(data, name: name)
         var image: RGBImage
         var orientation = 1
+        let limit = UInt64(clamping: options.maxPixels)
         switch format {
         case .png:
             try checkPNGHeader(data, name: name, maxPixels: options.maxPixels)
             // tRNS → alpha only when alpha is composited (see AlphaHandling); never for truecolor RGB.
             let transparency: Int32 = options.alpha == .compositeOnWhite ? 2 : 0
-            image = try runCodec(data, name: name, format: "PNG",
-                                 { hic_png_decode($0, $1, UInt64(clamping: options.maxPixels), transparency, $2) },
-                                 then: { try toRGB($0, name: name, alpha: options.alpha, cmyk: false) })
-            if options.applyEXIFOrientation {
-                orientation = try readOrientation(name: name, options: options) { EXIF.pngSources(data) }
-            }
+            image = try runCodec(data, name: name, format: format.rawValue,
+                                 { hic_png_decode($0, $1, limit, transparency, $2) },
+                                 then: { try toRGB($0, name: name, alpha: options.alpha) })
         case .jpeg:
-            image = try runCodec(data, name: name, format: "JPEG",
-                                 { hic_jpeg_decode($0, $1, UInt64(clamping: options.maxPixels), Int32(clamping: options.maxJPEGScans), 0, $2) },
-                                 then: { try toRGB($0, name: name, alpha: options.alpha, cmyk: $0.channels == 4) })
-            if options.applyEXIFOrientation {
-                orientation = try readOrientation(name: name, options: options) { try EXIF.jpegSources(data) }
+            image = try runCodec(data, name: name, format: format.rawValue,
+                                 { hic_jpeg_decode($0, $1, limit, Int32(clamping: options.maxJPEGScans), 0, $2) },
+                                 then: { try toRGB($0, name: name, alpha: options.alpha) })
+        case .bmp:
+            let bmp = try BMP.decode(data, name: name, maxPixels: options.maxPixels)
+            image = try bmp.bytes.withUnsafeBufferPointer {
+                try toRGB(Decoded(width: bmp.width, height: bmp.height, channels: bmp.channels, cmyk: false, orientation: 0, pixels: $0),
+                          name: name, alpha: options.alpha)
             }
+        case .webp, .tiff, .gif, .heif, .avif:
+            let codec = headerCodec(format)
+            (image, orientation) = try runCodec(data, name: name, format: format.rawValue, { codec($0, $1, limit, 0, $2) },
+                                                then: { (try toRGB($0, name: name, alpha: options.alpha), $0.orientation) })
+        }
+        if options.applyEXIFOrientation {
+            orientation = try orientationTag(format, data, name: name, options: options, codecOrientation: orientation)
+        } else {
+            orientation = 1
         }
         if orientation != 1 { image = EXIF.apply(orientation: orientation, to: image) }
         return image
@@ -94,7 +109,7 @@ public enum ImageDecoder {
     public static func probe(path: String) throws -> (width: Int, height: Int, format: String) {
         let data = try readFile(path)
         let format = try detectFormat(data, name: path)
-        var width = 0, height = 0, orientation = 1
+        var width = 0, height = 0, orientation = 0
         let options = ImageDecodeOptions()
         switch format {
         case .png:
@@ -106,20 +121,25 @@ public enum ImageDecoder {
             guard width > 0, height > 0 else {
                 throw ImageError(path: path, kind: .emptyImage, message: "PNG image is \(width)x\(height)")
             }
-            orientation = try readOrientation(name: path, options: options) { EXIF.pngSources(data) }
         case .jpeg:
             (width, height) = try runCodec(data, name: path, format: "JPEG",
                                            { hic_jpeg_decode($0, $1, UInt64.max, Int32.max, 1, $2) },
                                            then: { ($0.width, $0.height) })
-            orientation = try readOrientation(name: path, options: options) { try EXIF.jpegSources(data) }
+        case .bmp:
+            let header = try BMP.decode(data, name: path, maxPixels: .max, headerOnly: true)
+            (width, height) = (header.width, header.height)
+        case .webp, .tiff, .gif, .heif, .avif:
+            let codec = headerCodec(format)
+            (width, height, orientation) = try runCodec(data, name: path, format: format.rawValue, { codec($0, $1, UInt64.max, 1, $2) },
+                                                        then: { ($0.width, $0.height, $0.orientation) })
         }
+        orientation = try orientationTag(format, data, name: path, options: options, codecOrientation: orientation)
         let size = EXIF.orientedSize(width: width, height: height, orientation: orientation)
         return (size.width, size.height, format.rawValue)
     }
 
     // MARK: - Input
 
-    enum Format: String { case png = "PNG", jpeg = "JPEG" }
 
     static func readFile(_ path: String) throws -> [UInt8] {
         var isDirectory: ObjCBool = false
@@ -133,27 +153,46 @@ public enum ImageDecoder {
         return [UInt8](data)
     }
 
-    /// Magic bytes: PNG's 8-byte signature, JPEG's SOI + marker. Other common formats are named.
-    static func detectFormat(_ data: [UInt8], name: String) throws -> Format {
+    /// The format from the magic bytes (ImageFormat.detect); a file cut inside a signature is truncated.
+    static func detectFormat(_ data: [UInt8], name: String) throws -> ImageFormat {
         if data.isEmpty { throw ImageError(path: name, kind: .empty, message: "empty file (0 bytes)") }
-        if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
-        if data.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
-        let known: [(String, [UInt8], Int)] = [
-            ("GIF", Array("GIF8".utf8), 0), ("BMP", Array("BM".utf8), 0), ("WebP", Array("WEBP".utf8), 8),
-            ("TIFF", [0x49, 0x49, 0x2A, 0x00], 0), ("TIFF", [0x4D, 0x4D, 0x00, 0x2A], 0),
-            ("HEIF/AVIF", Array("ftyp".utf8), 4),
-        ]
-        for (format, magic, offset) in known where data.count >= offset + magic.count
-            && Array(data[offset..<(offset + magic.count)]) == magic {
-            throw ImageError(path: name, kind: .unsupportedFormat,
-                             message: "\(format) image: not supported (Hearth decodes PNG and JPEG)")
-        }
-        if data.starts(with: [0x89, 0x50, 0x4E]) || data.starts(with: [0xFF, 0xD8]) {
+        if let format = ImageFormat.detect(data) { return format }
+        let cutSignatures: [[UInt8]] = [[0x89, 0x50, 0x4E], [0xFF, 0xD8], Array("RIFF".utf8), Array("GIF8".utf8), Array("BM".utf8)]
+        if data.count < 18, cutSignatures.contains(where: { data.starts(with: $0) || (data.count < $0.count && $0.starts(with: data)) }) {
             throw ImageError(path: name, kind: .truncated, message: "file ends inside the image signature (\(data.count) bytes)")
+        }
+        if data.count >= 12, String(decoding: data[4..<8], as: UTF8.self) == "ftyp" {
+            let brand = String(decoding: data[8..<12], as: UTF8.self)
+            throw ImageError(path: name, kind: .unsupportedFormat,
+                             message: "ISO media file with brand '\(brand)' (video or audio?), not a HEIF or AVIF image")
         }
         let head = data.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
         throw ImageError(path: name, kind: .unknownFormat,
-                         message: "not a PNG or JPEG image (first bytes: \(head))")
+                         message: "not a \(ImageFormat.supportedList) image (first bytes: \(head))")
+    }
+
+    /// The C decoders that share one signature: (data, size, maxPixels, headerOnly, out).
+    typealias HeaderCodec = (UnsafePointer<UInt8>, Int, UInt64, Int32, UnsafeMutablePointer<hic_image>) -> hic_status
+    static func headerCodec(_ format: ImageFormat) -> HeaderCodec {
+        switch format {
+        case .webp: return { hic_webp_decode($0, $1, $2, $3, $4) }
+        case .tiff: return { hic_tiff_decode($0, $1, $2, $3, $4) }
+        case .gif: return { hic_gif_decode($0, $1, $2, $3, $4) }
+        default: return { hic_heif_decode($0, $1, $2, $3, $4) }
+        }
+    }
+
+    /// The orientation to apply: EXIF (else XMP) for JPEG, PNG and WebP; TIFF's own tag (the codec's
+    /// `codecOrientation`); 1 for GIF, BMP and HEIF/AVIF (libheif has already applied irot / imir).
+    static func orientationTag(_ format: ImageFormat, _ data: [UInt8], name: String, options: ImageDecodeOptions,
+                               codecOrientation: Int) throws -> Int {
+        switch format {
+        case .jpeg: return try readOrientation(name: name, options: options) { try EXIF.jpegSources(data) }
+        case .png: return try readOrientation(name: name, options: options) { EXIF.pngSources(data) }
+        case .webp: return try readOrientation(name: name, options: options) { EXIF.webpSources(data) }
+        case .tiff: return (1...8).contains(codecOrientation) ? codecOrientation : 1
+        case .gif, .bmp, .heif, .avif: return 1
+        }
     }
 
     /// Zero and oversized IHDR dimensions are refused here, before libpng sees the file (libpng would
@@ -177,6 +216,8 @@ public enum ImageDecoder {
     /// A codec's output, valid only inside runCodec's `then` (the C buffer is freed afterwards).
     struct Decoded {
         let width: Int, height: Int, channels: Int
+        let cmyk: Bool         // 4 channels are inverted CMYK (JPEG Adobe, TIFF after inversion in C)
+        let orientation: Int   // TIFF's Orientation tag; 0 for other formats
         let pixels: UnsafeBufferPointer<UInt8>  // (height, width, channels); empty for a header-only call
     }
 
@@ -204,13 +245,15 @@ public enum ImageDecoder {
             throw ImageError(path: name, kind: .emptyImage, message: "\(format) image has no pixels: \(message)")
         case HIC_NO_MEMORY:
             throw ImageError(path: name, kind: .tooLarge, message: "\(format): \(message.isEmpty ? "out of memory" : message)")
+        case HIC_UNSUPPORTED:
+            throw ImageError(path: name, kind: .unsupportedFormat, message: "\(format) image uses a feature Hearth does not decode: \(message)")
         default:
             throw ImageError(path: name, kind: .corrupt, message: "corrupt \(format) data: \(message)")
         }
         let (width, height, channels) = (Int(image.width), Int(image.height), Int(image.channels))
         let count = image.pixels == nil ? 0 : width * height * channels
-        return try then(Decoded(width: width, height: height, channels: channels,
-                            pixels: UnsafeBufferPointer(start: image.pixels, count: count)))
+        return try then(Decoded(width: width, height: height, channels: channels, cmyk: image.is_cmyk != 0,
+                                orientation: Int(image.orientation), pixels: UnsafeBufferPointer(start: image.pixels, count: count)))
     }
 
     /// The EXIF orientation tag, else XMP's tiff:Orientation (as Pillow's getexif), else 1. A malformed
@@ -234,7 +277,7 @@ public enum ImageDecoder {
 
     // MARK: - Native layout → RGB
 
-    static func toRGB(_ decoded: Decoded, name: String, alpha: AlphaHandling, cmyk: Bool) throws -> RGBImage {
+    static func toRGB(_ decoded: Decoded, name: String, alpha: AlphaHandling) throws -> RGBImage {
         let count = decoded.width * decoded.height
         guard (1...4).contains(decoded.channels), decoded.pixels.count == count * decoded.channels else {
             throw ImageError(path: name, kind: .corrupt, message: "the codec returned \(decoded.pixels.count) bytes for "
@@ -257,7 +300,7 @@ public enum ImageDecoder {
                 case 3:
                     for i in 0..<(3 * count) { dst[i] = src[i] }
                 default:
-                    if cmyk {
+                    if decoded.cmyk {
                         for i in 0..<count {
                             let k = Int(src[4 * i + 3])  // stored K; Pillow's nk = 255 - (255 - K)
                             for c in 0..<3 { dst[3 * i + c] = cmykChannel(stored: src[4 * i + c], nk: k) }

@@ -44,16 +44,17 @@ public struct MediaType: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Recognises RIFF/WAVE (and RF64, Wave64), FLAC, Ogg, MP3 (ID3 tag or MPEG frame sync),
-    /// AIFF, Sun .au, CAF, MP4/M4A/MOV/3GP, Matroska/WebM, ASF (WMA/WMV), AVI, FLV, AMR, AC-3,
-    /// PNG, JPEG, GIF, WebP, TIFF and BMP headers. `sniff(path:)` then tells audio-only containers
+    /// AIFF, Sun .au, CAF, MP4/M4A/MOV/3GP, Matroska/WebM, ASF (WMA/WMV), AVI, FLV, AMR, AC-3 headers,
+    /// and every image format ImageDecoder reads (PNG, JPEG, WebP, TIFF, GIF, BMP, HEIF/HEIC, AVIF:
+    /// ImageFormat.detect, the decoder's own test). `sniff(path:)` then tells audio-only containers
     /// from videos.
     public static func sniff(_ b: [UInt8]) -> MediaType {
         func ascii(_ offset: Int, _ text: String) -> Bool {
             let t = Array(text.utf8)
             return b.count >= offset + t.count && Array(b[offset..<offset + t.count]) == t
         }
+        if let image = ImageFormat.detect(b) { return MediaType(image.mimeType) }
         if (ascii(0, "RIFF") || ascii(0, "RF64")) && ascii(8, "WAVE") { return MediaType("audio/wav") }
-        if ascii(0, "RIFF") && ascii(8, "WEBP") { return MediaType("image/webp") }
         if ascii(0, "riff") && b.count >= 24 && b[16] == 0x77 && b[17] == 0x61 { return MediaType("audio/w64") }  // "wave" GUID
         if ascii(0, "fLaC") { return MediaType("audio/flac") }
         if ascii(0, "OggS") { return MediaType(ascii(28, "OpusHead") ? "audio/opus" : "audio/ogg") }
@@ -77,13 +78,6 @@ public struct MediaType: Hashable, Sendable, CustomStringConvertible {
         if ascii(0, "#!AMR-WB\n") { return MediaType("audio/amr-wb") }
         if ascii(0, "#!AMR\n") { return MediaType("audio/amr") }
         if b.count >= 2 && b[0] == 0x0B && b[1] == 0x77 { return MediaType("audio/ac3") }  // AC-3 / E-AC-3 sync word
-        if b.count >= 8 && b[0..<8] == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] { return MediaType("image/png") }
-        if b.count >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF { return MediaType("image/jpeg") }
-        if ascii(0, "GIF87a") || ascii(0, "GIF89a") { return MediaType("image/gif") }
-        if b.count >= 4 && (b[0..<4] == [0x49, 0x49, 0x2A, 0x00] || b[0..<4] == [0x4D, 0x4D, 0x00, 0x2A]) {
-            return MediaType("image/tiff")
-        }
-        if ascii(0, "BM") && b.count >= 14 && b[6..<10] == [0, 0, 0, 0] { return MediaType("image/bmp") }
         // MPEG audio frame header: 11 sync bits, a version that is not reserved (01), a layer.
         if b.count >= 2 && b[0] == 0xFF && b[1] & 0xE0 == 0xE0 && (b[1] >> 3) & 3 != 1 {
             return MediaType((b[1] >> 1) & 3 == 0 ? "audio/aac" : "audio/mpeg")
@@ -99,7 +93,7 @@ public struct MediaType: Hashable, Sendable, CustomStringConvertible {
             return .audio
         case "mp4", "m4v", "mov", "mkv", "webm", "avi", "wmv", "asf", "3gp", "3g2", "flv":
             return .video
-        case "png", "jpg", "jpeg", "gif", "webp", "tif", "tiff", "bmp":
+        case let image where ImageFormat.fileExtensions.contains(image):
             return .image
         default:
             return .unknown

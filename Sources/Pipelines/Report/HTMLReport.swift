@@ -190,7 +190,8 @@ public struct HTMLReport {
     static func clock(_ seconds: Double) -> String { VideoFrameSampling.clock(seconds) }
 
     private func inlineImage(_ r: ResultRecord) -> String {
-        let inlineable = ["image/png", "image/jpeg", "image/gif", "image/webp"].contains(r.media)
+        // what browsers show (TIFF and HEIF mostly not)
+        let inlineable = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"].contains(r.media)
         guard inlineable, r.bytes <= maxInlineImageBytes, let data = FileManager.default.contents(atPath: r.path) else {
             return "<div class=\"noimage\">\(escape(URL(fileURLWithPath: r.input).lastPathComponent))</div>"
         }

@@ -1,4 +1,5 @@
-// Images (libpng / libjpeg-turbo wrappers, EXIF/XMP orientation, conversions to RGB), then resizing
+// Images (every format ImageDecoder reads: PNG, JPEG, WebP, TIFF, GIF, BMP, HEIF/AVIF through the
+// CImageCodecs wrappers and BMP.swift; EXIF/XMP orientation, conversions to RGB), then resizing
 // as the vision stages do: any bytes decode or throw an ImageError; never a crash.
 import Foundation
 import FuzzSupport
