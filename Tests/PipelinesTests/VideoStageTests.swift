@@ -1,5 +1,6 @@
 import Foundation
 import Pipelines
+import TestSupport
 import XCTest
 
 /// Video items through a real pipeline: the soundtrack to transcribe, sampled frames to caption
@@ -60,5 +61,49 @@ final class VideoStageTests: XCTestCase {
         let report = try String(contentsOf: folder.appendingPathComponent("out/report.html"), encoding: .utf8)
         XCTAssertTrue(report.contains("Videos (2)"), "report has a video section")
         XCTAssertEqual(report.components(separatedBy: "class=\"frame\"").count - 1, 6, "3 frame thumbnails per video")
+    }
+
+    /// Issue 14's "done when": one folder with every audio, video and image format Hearth reads runs
+    /// through one transcribe + caption pipeline with one ok record per file, each with the stage
+    /// results its kind calls for.
+    func testAFolderMixingEveryFormat() throws {
+        try Fixtures.requireModel()
+        let folder = try Fixtures.temporaryFolder(self)
+        let media = folder.appendingPathComponent("media")
+        let audio = ["jfk.flac", "jfk.m4a", "jfk.webm", "jfk.mkv", "jfk.wma", "jfk_stereo.mov"]
+        let videos = ["jfk_video.mp4", "slideshow.mp4"]
+        for name in audio + videos { try Fixtures.copy(try Fixtures.testClip("containers/" + name), into: media) }
+        try Fixtures.copy(Fixtures.sample("jfk.wav"), into: media)
+        try Fixtures.copy(Fixtures.sample("jfk.mp3"), into: media)
+        let formats = TestPaths.packageRoot.appendingPathComponent("Tests/MediaTests/Fixtures/formats")
+        let images = ["lossy.webp", "rgb16.tif", "cmyk8.tif", "palette.gif", "rgb24.bmp", "orientation6.heic", "orientation6.avif"]
+        for name in images { try Fixtures.copy(formats.appendingPathComponent(name).path, into: media) }
+        try Fixtures.copy(Fixtures.sample("dog.jpg"), into: media)
+        try Fixtures.copy(Fixtures.sample("chelsea.png"), into: media)
+        let pipeline = try Fixtures.write("""
+            inputs: [media]
+            stages:
+              - task: transcribe
+                options: {beam_size: 1}
+              - task: caption
+            outputs: {directory: out}
+            """, to: folder.appendingPathComponent("p.yaml"))
+        var options = RunOptions()
+        options.progress = .silent
+        let runner = PipelineRunner(pipeline: try Pipeline.load(path: pipeline.path), options: options)
+        _ = try runner.run()
+        let records = try ResultsLog.read(runner.resultsURL).records
+        let expected = audio.count + videos.count + 2 + images.count + 2
+        XCTAssertEqual(records.count, expected, "one record per file")
+        XCTAssertEqual(Set(records.map(\.id)).count, expected)
+        for record in records {
+            let name = URL(fileURLWithPath: record.id).lastPathComponent
+            XCTAssertEqual(record.status, .ok, "\(name): \(record.message ?? "")")
+            let kind = MediaType(record.media).kind
+            XCTAssertEqual(record.results["transcribe"] != nil, kind != .image, "\(name) (\(record.media)) transcribed?")
+            XCTAssertEqual(record.results["caption"] != nil, kind != .audio, "\(name) (\(record.media)) captioned?")
+            if kind == .video { XCTAssertNotNil(record.results["caption"]?["frames"]?.arrayValue, name) }
+        }
+        print("mixed folder: \(records.count) records, media types \(Set(records.map(\.media)).sorted())")
     }
 }
