@@ -124,15 +124,53 @@ int hav_probe_streams(const char *path, int *audio_streams, int *video_streams, 
     return 0;
 }
 
-// MARK: audio
-
-struct hav_audio {
+// One stream being decoded: the container, the stream's decoder and the packet / frame buffers.
+typedef struct {
     AVFormatContext *fmt;
     AVCodecContext *dec;
-    SwrContext *swr;
     AVPacket *packet;
     AVFrame *frame;
     int stream;
+} decoding;
+
+// Opens the decoder of stream `index` of `fmt` (taken over: closed on failure); the other
+// streams are discarded, so the demuxer skips their payloads. `max_pixels` > 0 bounds video frames.
+static int start_decoding(decoding *d, AVFormatContext *fmt, int index, long max_pixels, char *err, size_t errlen) {
+    memset(d, 0, sizeof *d);
+    AVCodecContext *dec = open_decoder(fmt->streams[index], err, errlen);
+    if (!dec) {
+        avformat_close_input(&fmt);
+        return -1;
+    }
+    if (max_pixels > 0) dec->max_pixels = max_pixels;
+    AVPacket *packet = av_packet_alloc();
+    AVFrame *frame = av_frame_alloc();
+    if (!packet || !frame) {
+        av_packet_free(&packet);
+        av_frame_free(&frame);
+        avcodec_free_context(&dec);
+        avformat_close_input(&fmt);
+        set_error(err, errlen, AVERROR(ENOMEM), "out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < fmt->nb_streams; i++)
+        if ((int)i != index) fmt->streams[i]->discard = AVDISCARD_ALL;
+    *d = (decoding){fmt, dec, packet, frame, index};
+    return 0;
+}
+
+static void stop_decoding(decoding *d) {
+    av_packet_free(&d->packet);
+    av_frame_free(&d->frame);
+    avcodec_free_context(&d->dec);
+    avformat_close_input(&d->fmt);
+}
+
+// MARK: audio
+
+struct hav_audio {
+    decoding d;
+    SwrContext *swr;
     int out_rate;
     AVChannelLayout in_layout;  // what swr is configured for
     int in_rate, in_format;
@@ -178,31 +216,16 @@ hav_audio *hav_audio_open(const char *path, int stream, hav_audio_info *info, ch
         avformat_close_input(&fmt);
         return NULL;
     }
-    AVCodecContext *dec = open_decoder(st, err, errlen);
-    if (!dec) {
-        avformat_close_input(&fmt);
-        return NULL;
-    }
     hav_audio *reader = calloc(1, sizeof *reader);
-    AVPacket *packet = av_packet_alloc();
-    AVFrame *frame = av_frame_alloc();
-    if (!reader || !packet || !frame) {
-        free(reader);
-        av_packet_free(&packet);
-        av_frame_free(&frame);
-        avcodec_free_context(&dec);
+    if (!reader) {
         avformat_close_input(&fmt);
         set_error(err, errlen, AVERROR(ENOMEM), "out of memory");
         return NULL;
     }
-    // Only the chosen stream's packets are wanted; the demuxer can skip the others' payloads.
-    for (unsigned i = 0; i < fmt->nb_streams; i++)
-        if ((int)i != index) fmt->streams[i]->discard = AVDISCARD_ALL;
-    reader->fmt = fmt;
-    reader->dec = dec;
-    reader->packet = packet;
-    reader->frame = frame;
-    reader->stream = index;
+    if (start_decoding(&reader->d, fmt, index, 0, err, errlen) < 0) {
+        free(reader);
+        return NULL;
+    }
     reader->out_rate = st->codecpar->sample_rate;
     reader->declared = declared_seconds(fmt, st);
     reader->duration_is_estimate = fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE;
@@ -229,7 +252,7 @@ static int convert_frame(hav_audio *r, const AVFrame *frame, char *err, size_t e
     }
     AVChannelLayout layout;
     if (frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC || frame->ch_layout.nb_channels <= 0) {
-        av_channel_layout_default(&layout, frame->ch_layout.nb_channels > 0 ? frame->ch_layout.nb_channels : r->dec->ch_layout.nb_channels);
+        av_channel_layout_default(&layout, frame->ch_layout.nb_channels > 0 ? frame->ch_layout.nb_channels : r->d.dec->ch_layout.nb_channels);
     } else if (av_channel_layout_copy(&layout, &frame->ch_layout) < 0) {
         set_error(err, errlen, AVERROR(ENOMEM), "out of memory");
         return -1;
@@ -307,10 +330,10 @@ static int drain_converter(hav_audio *r, char *err, size_t errlen) {
 // One decoding step: a frame converted into `pending`, a packet sent, or the end reached.
 // 0 to go on, -1 on an error.
 static int audio_step(hav_audio *r, char *err, size_t errlen) {
-    int rc = avcodec_receive_frame(r->dec, r->frame);
+    int rc = avcodec_receive_frame(r->d.dec, r->d.frame);
     if (rc == 0) {
-        int converted = convert_frame(r, r->frame, err, errlen);
-        av_frame_unref(r->frame);
+        int converted = convert_frame(r, r->d.frame, err, errlen);
+        av_frame_unref(r->d.frame);
         return converted;
     }
     if (rc == AVERROR_EOF) {
@@ -326,22 +349,22 @@ static int audio_step(hav_audio *r, char *err, size_t errlen) {
         r->finished = 1;
         return 0;
     }
-    rc = av_read_frame(r->fmt, r->packet);
+    rc = av_read_frame(r->d.fmt, r->d.packet);
     if (rc < 0) {
-        if (rc != AVERROR_EOF && !avio_feof(r->fmt->pb)) {
+        if (rc != AVERROR_EOF && !avio_feof(r->d.fmt->pb)) {
             r->read_error = 1;
             set_error(r->read_error_text, sizeof r->read_error_text, rc, "reading the container failed");
         }
-        avcodec_send_packet(r->dec, NULL);
+        avcodec_send_packet(r->d.dec, NULL);
         r->draining = 1;
         return 0;
     }
-    if (r->packet->stream_index == r->stream) {
+    if (r->d.packet->stream_index == r->d.stream) {
         r->packets++;
-        rc = avcodec_send_packet(r->dec, r->packet);
+        rc = avcodec_send_packet(r->d.dec, r->d.packet);
         if (rc < 0 && rc != AVERROR(EAGAIN)) r->bad_packets++;
     }
-    av_packet_unref(r->packet);
+    av_packet_unref(r->d.packet);
     return 0;
 }
 
@@ -390,10 +413,7 @@ void hav_audio_close(hav_audio *r) {
     if (!r) return;
     swr_free(&r->swr);
     av_channel_layout_uninit(&r->in_layout);
-    av_packet_free(&r->packet);
-    av_frame_free(&r->frame);
-    avcodec_free_context(&r->dec);
-    avformat_close_input(&r->fmt);
+    stop_decoding(&r->d);
     free(r->pending);
     free(r);
 }
@@ -401,12 +421,8 @@ void hav_audio_close(hav_audio *r) {
 // MARK: video
 
 struct hav_video {
-    AVFormatContext *fmt;
-    AVCodecContext *dec;
+    decoding d;
     struct SwsContext *sws;
-    AVPacket *packet;
-    AVFrame *frame;
-    int stream;
     int width, height;
     double time_base, start;
     int draining, finished;
@@ -433,31 +449,16 @@ hav_video *hav_video_open(const char *path, int stream, long max_pixels, hav_vid
         avformat_close_input(&fmt);
         return NULL;
     }
-    AVCodecContext *dec = open_decoder(st, err, errlen);
-    if (!dec) {
-        avformat_close_input(&fmt);
-        return NULL;
-    }
-    dec->max_pixels = max_pixels;
     hav_video *reader = calloc(1, sizeof *reader);
-    AVPacket *packet = av_packet_alloc();
-    AVFrame *frame = av_frame_alloc();
-    if (!reader || !packet || !frame) {
-        free(reader);
-        av_packet_free(&packet);
-        av_frame_free(&frame);
-        avcodec_free_context(&dec);
+    if (!reader) {
         avformat_close_input(&fmt);
         set_error(err, errlen, AVERROR(ENOMEM), "out of memory");
         return NULL;
     }
-    for (unsigned i = 0; i < fmt->nb_streams; i++)
-        if ((int)i != index) fmt->streams[i]->discard = AVDISCARD_ALL;
-    reader->fmt = fmt;
-    reader->dec = dec;
-    reader->packet = packet;
-    reader->frame = frame;
-    reader->stream = index;
+    if (start_decoding(&reader->d, fmt, index, max_pixels, err, errlen) < 0) {
+        free(reader);
+        return NULL;
+    }
     reader->width = width;
     reader->height = height;
     reader->time_base = av_q2d(st->time_base);
@@ -488,7 +489,7 @@ hav_video *hav_video_open(const char *path, int stream, long max_pixels, hav_vid
 static int next_video_frame(hav_video *r, char *err, size_t errlen) {
     for (;;) {
         if (r->finished) return 0;
-        int rc = avcodec_receive_frame(r->dec, r->frame);
+        int rc = avcodec_receive_frame(r->d.dec, r->d.frame);
         if (rc == 0) return 1;
         if (rc == AVERROR_EOF) {
             r->finished = 1;
@@ -499,21 +500,21 @@ static int next_video_frame(hav_video *r, char *err, size_t errlen) {
             r->finished = 1;
             return 0;
         }
-        rc = av_read_frame(r->fmt, r->packet);
+        rc = av_read_frame(r->d.fmt, r->d.packet);
         if (rc < 0) {
-            avcodec_send_packet(r->dec, NULL);
+            avcodec_send_packet(r->d.dec, NULL);
             r->draining = 1;
             continue;
         }
-        if (r->packet->stream_index == r->stream) {
-            rc = avcodec_send_packet(r->dec, r->packet);
+        if (r->d.packet->stream_index == r->d.stream) {
+            rc = avcodec_send_packet(r->d.dec, r->d.packet);
             if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_INVALIDDATA) {
-                av_packet_unref(r->packet);
+                av_packet_unref(r->d.packet);
                 set_error(err, errlen, rc, "video decoding failed");
                 return -1;
             }
         }
-        av_packet_unref(r->packet);
+        av_packet_unref(r->d.packet);
     }
 }
 
@@ -527,24 +528,24 @@ int hav_video_frame_at(hav_video *r, double seconds, uint8_t *rgb, size_t capaci
     for (;;) {
         int got = next_video_frame(r, err, errlen);
         if (got <= 0) return got;
-        int64_t pts = r->frame->best_effort_timestamp;
+        int64_t pts = r->d.frame->best_effort_timestamp;
         double time = pts == AV_NOPTS_VALUE ? seconds : pts * r->time_base - r->start;
         if (time + 1e-6 < seconds) {
-            av_frame_unref(r->frame);
+            av_frame_unref(r->d.frame);
             continue;
         }
         // Every frame is scaled to the stream's declared size, whatever size it decoded at.
-        r->sws = sws_getCachedContext(r->sws, r->frame->width, r->frame->height, r->frame->format, r->width, r->height,
+        r->sws = sws_getCachedContext(r->sws, r->d.frame->width, r->d.frame->height, r->d.frame->format, r->width, r->height,
                                       AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
         if (!r->sws) {
-            av_frame_unref(r->frame);
-            set_error(err, errlen, 0, "cannot convert video frames of pixel format %d", r->frame->format);
+            av_frame_unref(r->d.frame);
+            set_error(err, errlen, 0, "cannot convert video frames of pixel format %d", r->d.frame->format);
             return -1;
         }
         uint8_t *planes[1] = {rgb};
         int strides[1] = {r->width * 3};
-        sws_scale(r->sws, (const uint8_t *const *)r->frame->data, r->frame->linesize, 0, r->frame->height, planes, strides);
-        av_frame_unref(r->frame);
+        sws_scale(r->sws, (const uint8_t *const *)r->d.frame->data, r->d.frame->linesize, 0, r->d.frame->height, planes, strides);
+        av_frame_unref(r->d.frame);
         if (frame_time) *frame_time = time;
         return 1;
     }
@@ -553,9 +554,6 @@ int hav_video_frame_at(hav_video *r, double seconds, uint8_t *rgb, size_t capaci
 void hav_video_close(hav_video *r) {
     if (!r) return;
     sws_freeContext(r->sws);
-    av_packet_free(&r->packet);
-    av_frame_free(&r->frame);
-    avcodec_free_context(&r->dec);
-    avformat_close_input(&r->fmt);
+    stop_decoding(&r->d);
     free(r);
 }

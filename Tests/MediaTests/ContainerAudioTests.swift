@@ -6,22 +6,13 @@ import XCTest
 /// FFmpeg-decoded containers (scripts/data/make_test_containers.sh, run by `make test-audio`) against
 /// the WAV they were encoded from, and the containers' failure modes.
 final class ContainerAudioTests: XCTestCase {
-    static let folder = TestPaths.packageRoot.appendingPathComponent(".build/testdata/containers")
     static var reference: [Float] = []
 
     override class func setUp() {
         reference = (try? AudioDecoder.decodeMono16k(path: MediaSupport.jfkWAV)) ?? []
     }
 
-    /// A file made by make_test_containers.sh; a missing one fails the test (it is part of `make test`).
-    func clip(_ name: String) throws -> String {
-        let path = Self.folder.appendingPathComponent(name).path
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("missing \(path): run `make test-audio` (scripts/data/make_test_containers.sh .build/testdata/containers)")
-            throw CocoaError(.fileNoSuchFile)
-        }
-        return path
-    }
+    func clip(_ name: String) throws -> String { try MediaSupport.container(name) }
 
     /// Signal-to-noise ratio of `decoded` against the WAV, in dB, at the lag (±2048 samples) that
     /// correlates best (codecs with a priming delay that the container does not trim shift the audio).

@@ -8,6 +8,18 @@ import XCTest
 enum MediaSupport {
     static let jfkWAV = TestPaths.samples.appendingPathComponent("jfk.wav").path
     static let jfkMP3 = TestPaths.samples.appendingPathComponent("jfk.mp3").path
+    /// What scripts/data/make_test_containers.sh writes (`make test-audio`).
+    static let containers = TestPaths.packageRoot.appendingPathComponent(".build/testdata/containers")
+
+    /// A file made by make_test_containers.sh; a missing one fails the test (it is part of `make test`).
+    static func container(_ name: String) throws -> String {
+        let path = containers.appendingPathComponent(name).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            XCTFail("missing \(path): run `make test-audio` (scripts/data/make_test_containers.sh .build/testdata/containers)")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        return path
+    }
 
     /// `fixtures.json`, written by scripts/goldens/make_mel_fixture.py.
     struct FixtureNote: Decodable {

@@ -5,14 +5,7 @@ import XCTest
 
 /// Frame sampling from the videos make_test_containers.sh writes.
 final class VideoFramesTests: XCTestCase {
-    func clip(_ name: String) throws -> String {
-        let path = ContainerAudioTests.folder.appendingPathComponent(name).path
-        guard FileManager.default.fileExists(atPath: path) else {
-            XCTFail("missing \(path): run `make test-audio`")
-            throw CocoaError(.fileNoSuchFile)
-        }
-        return path
-    }
+    func clip(_ name: String) throws -> String { try MediaSupport.container(name) }
 
     func testSampleTimes() {
         XCTAssertEqual(VideoFrames.sampleTimes(duration: 12, interval: 4, maxFrames: 12), [0, 4, 8])

@@ -6,6 +6,15 @@ import XCTest
 /// Video items through a real pipeline: the soundtrack to transcribe, sampled frames to caption
 /// (whisper-tiny.en and yolov3-tiny), both in one record, and a template that reads both.
 final class VideoStageTests: XCTestCase {
+    /// Runs the pipeline file in-process, quietly; its records.
+    func run(_ pipeline: URL) throws -> [ResultRecord] {
+        var options = RunOptions()
+        options.progress = .silent
+        let runner = PipelineRunner(pipeline: try Pipeline.load(path: pipeline.path), options: options)
+        _ = try runner.run()
+        return try ResultsLog.read(runner.resultsURL).records
+    }
+
     func testVideoIsTranscribedAndItsFramesCaptioned() throws {
         try Fixtures.requireModel()
         let folder = try Fixtures.temporaryFolder(self)
@@ -23,11 +32,7 @@ final class VideoStageTests: XCTestCase {
                 options: {frame_interval: 4}
             outputs: {directory: out, sidecars: [txt], report: report.html}
             """, to: folder.appendingPathComponent("p.yaml"))
-        var options = RunOptions()
-        options.progress = .silent
-        let runner = PipelineRunner(pipeline: try Pipeline.load(path: pipeline.path), options: options)
-        _ = try runner.run()
-        let records = try ResultsLog.read(runner.resultsURL).records
+        let records = try run(pipeline)
         XCTAssertEqual(records.count, 7, "one record per file")
         let byName = Dictionary(uniqueKeysWithValues: records.map { (URL(fileURLWithPath: $0.id).lastPathComponent, $0) })
         func caption(_ name: String) -> String? { byName[name]?.results["caption"]?["text"]?.stringValue }
@@ -88,11 +93,7 @@ final class VideoStageTests: XCTestCase {
               - task: caption
             outputs: {directory: out}
             """, to: folder.appendingPathComponent("p.yaml"))
-        var options = RunOptions()
-        options.progress = .silent
-        let runner = PipelineRunner(pipeline: try Pipeline.load(path: pipeline.path), options: options)
-        _ = try runner.run()
-        let records = try ResultsLog.read(runner.resultsURL).records
+        let records = try run(pipeline)
         let expected = audio.count + videos.count + 2 + images.count + 2
         XCTAssertEqual(records.count, expected, "one record per file")
         XCTAssertEqual(Set(records.map(\.id)).count, expected)
