@@ -12,6 +12,17 @@ final class TemplateTests: XCTestCase {
         XCTAssertEqual(template.render(item: ["question": "Who?"], results: results), "Q: Who?\nT: ask not (en, 11 s)")
     }
 
+    /// A video's frames render one "[m:ss] text" line each (not their JSON); tags as a comma list.
+    func testFramesAndTagsRenderAsText() throws {
+        let frames: JSONValue = .array([
+            .object(["time": .double(0), "text": .string("A dog."), "objects": .array([])]),
+            .object(["time": .double(75.4), "text": .string("Two cars."), "objects": .array([])]),
+        ])
+        let template = try PromptTemplate("{{caption.frames}} | {{caption.tags}}")
+        let rendered = template.render(item: [:], results: ["caption": .object(["frames": frames, "tags": .array([.string("dog"), .string("car")])])])
+        XCTAssertEqual(rendered, "[0:00] A dog.\n[1:15] Two cars. | dog, car")
+    }
+
     func testSectionsRenderOnlyPresentValues() throws {
         let template = try PromptTemplate(
             "{{#transcribe}}Transcript:{{transcribe.text}}.{{/transcribe}}{{#caption.text}}Photo: {{caption.text}}.{{/caption.text}}"

@@ -128,9 +128,17 @@ public struct PromptTemplate: Sendable, Equatable {
             if r.scope == "item" { return r.field.flatMap { item[$0] } }
             guard let result = results[r.scope] else { return nil }
             guard let field = r.field else { return result == .null ? nil : "" }
-            // A list of strings (caption tags) reads as "dog, bicycle"; other values as JSON text.
-            if let list = result[field]?.arrayValue, list.allSatisfy({ $0.stringValue != nil }) {
-                return list.compactMap(\.stringValue).joined(separator: ", ")
+            // A list of strings (caption tags) reads as "dog, bicycle"; a list of timed texts (a
+            // video's frames, transcript segments) as one "[m:ss] text" line each; other values as JSON text.
+            if let list = result[field]?.arrayValue {
+                if list.allSatisfy({ $0.stringValue != nil }) { return list.compactMap(\.stringValue).joined(separator: ", ") }
+                if list.allSatisfy({ $0["text"]?.stringValue != nil && ($0["time"] ?? $0["start"])?.doubleValue != nil }) {
+                    return list.map { entry in
+                        let time = (entry["time"] ?? entry["start"])?.doubleValue ?? 0
+                        let text = (entry["text"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces)
+                        return "[\(VideoFrameSampling.clock(time))] \(text)"
+                    }.joined(separator: "\n")
+                }
             }
             return result[field]?.text
         }
