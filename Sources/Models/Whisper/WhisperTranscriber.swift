@@ -129,11 +129,12 @@ public final class WhisperTranscriber {
         var active: [FileState] = []
         var next = 0
         let finish = { (i: Int, r: Result<Transcript, Error>) in results[i] = r; onFinish?(i, r) }
+        let prefetch = Prefetch()
         while next < count || !active.isEmpty {
             if shouldStop() { return results.map { $0 ?? .failure(WhisperError.stopped) } }
             while active.count < max(1, batchSize) && next < count {
                 do {
-                    let mel = try load(next)
+                    let mel = try prefetch.take(next) ?? load(next)
                     guard mel.nMels == model.dimensions.melBins else {
                         throw WhisperError("audio features have \(mel.nMels) mel bins, the model expects \(model.dimensions.melBins)")
                     }
@@ -145,13 +146,46 @@ public final class WhisperTranscriber {
                 if state.done { finish(state.index, .success(state.transcript)); return true }
                 return false
             }
-            if !active.isEmpty { step(active, options: options) }
+            if !active.isEmpty {
+                // The next file is decoded (audio → log-mel) while this step computes; only during
+                // the step, so `load` never runs at the same time as the caller's own callbacks.
+                if next < count && Prefetch.enabled {
+                    withoutActuallyEscaping(load) { load in
+                        prefetch.start(next, load)
+                        step(active, options: options)
+                        prefetch.wait()
+                    }
+                } else {
+                    step(active, options: options)
+                }
+            }
             active.removeAll { state in
                 if state.done { finish(state.index, .success(state.transcript)); return true }
                 return false
             }
         }
         return results.map { $0! }
+    }
+
+    /// One file's features decoded ahead on a background thread (`HEARTH_PREFETCH=0` turns it off).
+    final class Prefetch: @unchecked Sendable {
+        static let enabled = ProcessInfo.processInfo.environment["HEARTH_PREFETCH"] != "0"
+        private let group = DispatchGroup()
+        private var ready: (index: Int, result: Result<LogMelSpectrogram, Error>)?
+
+        func start(_ index: Int, _ load: @escaping (Int) throws -> LogMelSpectrogram) {
+            guard ready == nil else { return }
+            DispatchQueue.global(qos: .userInitiated).async(group: group) { self.ready = (index, Result { try load(index) }) }
+        }
+
+        func wait() { group.wait() }
+
+        /// The prefetched features of `index`, once; nil when that file was not prefetched.
+        func take(_ index: Int) throws -> LogMelSpectrogram? {
+            guard let ready, ready.index == index else { return nil }
+            self.ready = nil
+            return try ready.result.get()
+        }
     }
 
     /// Convenience for one clip of 16 kHz samples.
