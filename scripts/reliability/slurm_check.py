@@ -367,6 +367,8 @@ class Check:
         # Error records are redone by a resume; to see one skip done work, cancel between two ok records.
         victim = max(range(TASKS), key=lambda i: self.shard_ok[i])
         expected = self.shard_ok[victim]
+        if expected < 3:
+            raise CheckFailed("the largest shard has %d ok items; cancelling mid-run needs 3 (add COPIES)" % expected)
         began = time.time()
         job = self.submit(out)
         task = "%d_%d" % (job, victim)
