@@ -46,6 +46,10 @@ class CheckFailed(Exception):
     pass
 
 
+class Terminated(Exception):
+    pass
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -419,7 +423,9 @@ def main():
     ap.add_argument("--hearth", default=os.environ.get("HEARTH", os.path.join(ROOT, ".build/release/hearth")))
     ap.add_argument("--work", default=os.path.join(ROOT, ".build/slurm"))
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))     # run the cleanup below
+    def terminated(*_):
+        raise Terminated()
+    signal.signal(signal.SIGTERM, terminated)     # run the cleanup below
     PR_SET_CHILD_SUBREAPER = 36    # <linux/prctl.h>: orphaned descendants (slurmstepd daemonizes) become our children
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     check = Check(args)
@@ -445,9 +451,11 @@ def main():
     except CheckFailed as e:
         failure = str(e)
     except KeyboardInterrupt:
-        failure = "interrupted"
-    except SystemExit as e:       # SIGTERM, or crash_check.read_results on a line that is not a whole record
-        failure = "stopped (exit %s)" % e.code
+        failure = "interrupted (SIGINT)"
+    except Terminated:
+        failure = "interrupted (SIGTERM)"
+    except SystemExit:            # crash_check.read_results on a line that is not a whole record (it printed why)
+        failure = "a results file holds a line that is not a whole record"
     finally:
         notes = check.cluster.stop()
         left = sorted(set(check.cluster.strays() + check.cluster.children()))
