@@ -457,6 +457,8 @@ def main():
     except SystemExit:            # crash_check.read_results on a line that is not a whole record (it printed why)
         failure = "a results file holds a line that is not a whole record"
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):   # a second Ctrl-C must not cut the cleanup short
+            signal.signal(sig, signal.SIG_IGN)
         notes = check.cluster.stop()
         left = sorted(set(check.cluster.strays() + check.cluster.children()))
         if left:
