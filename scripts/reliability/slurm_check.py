@@ -300,7 +300,6 @@ class Check:
                     % (r.returncode, wall, "" if r.returncode == 1 else "\n" + r.stderr[-2000:]))
         self.reference = self.outputs(out, "results.jsonl")
         records = self.reference[0]
-        self.items = len(records)
         self.figures.append("single-machine run: %d items (%d ok), %d sidecars, %.1f s"
                             % (len(records), sum(r[1] == "ok" for r in records), len(self.reference[1]), wall))
 
@@ -409,7 +408,7 @@ class Check:
         runs = re.findall(r": (\d+) items, (\d+) already done, (\d+) to do", open(self.log(out, job, victim), errors="replace").read())
         resumed = len(runs) == 2 and int(runs[1][1]) == kept_ok > 0
         summary = ", ".join("%d: %s %s restarts %s" % (i, t["JobState"], t["ExitCode"], t["Restarts"]) for i, t in sorted(tasks.items()))
-        self.record(tasks[victim]["Restarts"] == "1" and tasks[victim]["ExitCode"] in ("0:0", "1:0") and resumed,
+        self.record(tasks[victim]["Restarts"] == "1" and resumed and all(t["ExitCode"] in ("0:0", "1:0") for t in tasks.values()),
                     "scontrol requeue %s: resumed (%s), %s" % (
                         task, "; ".join("%s items, %s already done, %s to do" % r for r in runs), summary))
         self.figures.append("cancel + requeue: task %s (%d items, %d ok) cancelled after %d records (%d ok), stopped %.1f s "
