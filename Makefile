@@ -8,16 +8,23 @@ APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-de
               libwebp-dev libtiff-dev libgif-dev libheif-dev \
               libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev ffmpeg \
               espeak-ng sox python3-venv strace util-linux
+# Only for make slurm-check (on a machine with systemd, installing them enables the slurm services).
+SLURM_PKGS  = munge slurmctld slurmd slurm-client
 TEST_MODELS = whisper-tiny.en whisper-base smollm2-135m-instruct qwen2.5-coder-0.5b-instruct yolov3-tiny silero-vad efficientnet-lite0
 
-.PHONY: setup build models test-models test-audio demo test bench clean fuzz crash-check test-asan
+.PHONY: setup build models test-models test-audio demo test bench clean fuzz crash-check slurm-check test-asan
 
-setup:
-	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# $(call apt_install,PACKAGES): installs those not installed yet.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+endef
+
+setup:
+	$(call apt_install,$(APT_PKGS))
 
 build: setup
 	$(SWIFT) build -c $(CONFIG)
@@ -70,6 +77,14 @@ CRASH_KILLS ?= 30
 crash-check: build test-audio
 	$(HEARTH) models install whisper-tiny.en
 	python3 scripts/reliability/crash_check.py --kills $(CRASH_KILLS)
+
+# A one-machine Slurm cluster started by the script (munged, slurmctld, slurmd as root; all state in
+# .build/slurm): docs/slurm-array.sh as a 3-task job array, merged = a single-machine run, also after
+# scancel + requeue of one task; every daemon stopped at the end (scripts/reliability/slurm_check.py).
+slurm-check: build test-audio
+	$(call apt_install,$(SLURM_PKGS))
+	$(HEARTH) models install whisper-tiny.en
+	HEARTH=$(HEARTH) python3 scripts/reliability/slurm_check.py
 
 clean:
 	rm -rf .build .build-fuzz .build-asan out

@@ -9,6 +9,10 @@
 # Each task runs the items whose id hashes to its index (SLURM_ARRAY_TASK_ID minus
 # SLURM_ARRAY_TASK_MIN, of SLURM_ARRAY_TASK_COUNT) and writes results.shard-I-of-N.jsonl next to
 # the pipeline's results. Requeued or resubmitted tasks resume: items already done are skipped.
+# To rerun one task, requeue it (`scontrol requeue JOBID_I`; Slurm holds a requeued job ~2 minutes,
+# `scontrol update jobid=JOBID_I StartTime=now` lifts that) or resubmit the whole --array=0-7 (done
+# shards only skip): a lone --array=I is a one-task array, which would run every item as shard 0/1.
+# `make slurm-check` runs this file on a one-machine cluster (README, "A real Slurm cluster").
 # The pipeline's paths must be visible from every node (a shared file system), and every node
 # needs the model installed (`hearth models install`, or HEARTH_MODELS on shared storage).
 #
