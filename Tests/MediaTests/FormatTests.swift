@@ -17,7 +17,7 @@ final class FormatTests: XCTestCase {
     private func melDifference(_ path: String) throws -> (mean: Float, max: Float) {
         let spectrogram = try LogMelSpectrogram.load(path: path)
         XCTAssertEqual(spectrogram.contentFrames, 1100, accuracy: 2, path)
-        let window = spectrogram.window(startFrame: 0)
+        let window = try spectrogram.window(startFrame: 0)
         let a = MediaSupport.columns(window, rows: 80, width: 3000, 0..<1090)
         let b = MediaSupport.columns(wavWindow, rows: 80, width: 3000, 0..<1090)
         let differences = zip(a, b).map { abs($0 - $1) }

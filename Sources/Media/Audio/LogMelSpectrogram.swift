@@ -7,15 +7,15 @@
 /// floored at (global max − 8), then (x + 4) / 4.
 ///
 /// Frames are computed while the audio streams in and kept in memory up to a limit, beyond which
-/// they go to an mmap'd temporary file. Immutable once built, so windows can be read concurrently.
+/// they go to an unlinked temporary file that windows are read back from. Immutable once built, so windows can be read concurrently.
 public final class LogMelSpectrogram: @unchecked Sendable {
     public static let sampleRate = AudioDecoder.sampleRate
     /// Samples per frame (10 ms).
     public static let hopLength = LogMelFrameBuilder.hopLength
     /// Frames in one encoder window (30 s).
     public static let windowFrames = 3000
-    /// Frames kept in memory before spilling to disk: 30 minutes of audio (~55 MB at 80 mels).
-    public static let defaultMemoryFrameLimit = 30 * 60 * 100
+    /// Frames kept in memory before spilling to disk: 5 minutes of audio (~9.6 MB at 80 mels).
+    public static let defaultMemoryFrameLimit = 5 * 60 * 100
 
     public let nMels: Int
     /// 16 kHz samples the spectrogram was computed from.
@@ -66,15 +66,17 @@ public final class LogMelSpectrogram: @unchecked Sendable {
     /// for j < min(count, length, contentFrames − startFrame), and every other column is 0 —
     /// faster-whisper's `pad_or_trim(features[:, start : start + min(count, content_frames - start)], length)`.
     /// With the defaults this is exactly the encoder input of the segment starting at `startFrame`.
-    public func window(startFrame: Int, count: Int = windowFrames, paddedTo length: Int = windowFrames) -> [Float] {
+    /// Throws `AudioError` only when the spill file cannot be read back.
+    public func window(startFrame: Int, count: Int = windowFrames, paddedTo length: Int = windowFrames) throws -> [Float] {
         precondition(startFrame >= 0 && count >= 0 && length >= 0, "window bounds must be non-negative")
         let frames = max(0, min(count, length, contentFrames - startFrame))
         var output = [Float](repeating: 0, count: nMels * length)
+        guard frames > 0 else { return output }
         let (nMels, logFloor) = (nMels, logFloor)
-        store.withFrames { stored in
+        try store.withFrames(startFrame..<(startFrame + frames)) { stored in
             output.withUnsafeMutableBufferPointer { out in
                 for frame in 0..<frames {
-                    let source = (startFrame + frame) * nMels
+                    let source = frame * nMels
                     for mel in 0..<nMels {
                         out[mel * length + frame] = (max(stored[source + mel], logFloor) + 4) / 4
                     }

@@ -2,8 +2,9 @@ import Foundation
 
 /// Append-only store of log10-mel frames, frame-major `(frames, nMels)`, that tracks the global maximum.
 /// Keeps up to `memoryFrameLimit` frames in memory; past that it spills everything to an unlinked
-/// temporary file (in $TMPDIR, else /tmp) and, once finished, reads the frames back through mmap,
-/// so memory stays bounded for any audio length.
+/// temporary file (in $TMPDIR, else /tmp) and, once finished, reads the frames a window asks for
+/// back with pread (not mmap: pages of a mapping that have been read count in the resident set,
+/// so a 10-hour recording's 1.1 GB of frames would), so memory stays bounded for any audio length.
 final class MelFrameStore {
     let nMels: Int
     private let memoryFrameLimit: Int
@@ -14,8 +15,8 @@ final class MelFrameStore {
     private var pending: [Float] = []  // (frames, nMels)
     private var spillFile: Int32 = -1
     private var spillPath = ""
-    private var mapping: UnsafeMutableRawPointer?
-    private var mappingLength = 0
+    /// Set by `finish` once frames were spilled: everything is in the file, read back per range.
+    private var finishedSpill = false
 
     /// Spilled frames are written in batches of this many.
     private static let writeBatchFrames = 4096
@@ -27,11 +28,10 @@ final class MelFrameStore {
     }
 
     deinit {
-        if let mapping { munmap(mapping, mappingLength) }
         if spillFile >= 0 { close(spillFile) }
     }
 
-    var isSpilled: Bool { spillFile >= 0 || mapping != nil }
+    var isSpilled: Bool { spillFile >= 0 }
 
     func append(_ frame: UnsafeBufferPointer<Float>) throws {
         for value in frame where value > maximum { maximum = value }
@@ -47,26 +47,34 @@ final class MelFrameStore {
         }
     }
 
-    /// Flushes and maps the spill file; call once after the last `append`.
+    /// Flushes the spill file; call once after the last `append`.
     func finish() throws {
         guard spillFile >= 0 else { return }
         try writePending()
-        mappingLength = frameCount * nMels * MemoryLayout<Float>.stride
-        let mapped = mmap(nil, mappingLength, PROT_READ, MAP_PRIVATE, spillFile, 0)
-        guard let mapped, mapped != MAP_FAILED else { throw ioError("mmap") }
-        mapping = mapped
-        close(spillFile)
-        spillFile = -1
         pending = []
+        finishedSpill = true
     }
 
-    /// All frames `(frameCount, nMels)`, valid only inside `body`.
-    func withFrames<Result>(_ body: (UnsafeBufferPointer<Float>) -> Result) -> Result {
-        if let mapping {
-            let frames = mapping.bindMemory(to: Float.self, capacity: frameCount * nMels)
-            return body(UnsafeBufferPointer(start: frames, count: frameCount * nMels))
+    /// Frames `range` `(range.count, nMels)`, valid only inside `body`: a view of the in-memory
+    /// frames, or read from the spill file into a buffer of just that size (pread keeps no shared
+    /// offset, so windows can be read from several threads).
+    func withFrames<Result>(_ range: Range<Int>, _ body: (UnsafeBufferPointer<Float>) -> Result) throws -> Result {
+        precondition(range.lowerBound >= 0 && range.upperBound <= frameCount, "frames \(range) outside 0..<\(frameCount)")
+        guard finishedSpill else {
+            return pending.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[(range.lowerBound * nMels)..<(range.upperBound * nMels)])) }
         }
-        return pending.withUnsafeBufferPointer(body)
+        var frames = [Float](repeating: 0, count: range.count * nMels)
+        try frames.withUnsafeMutableBytes { bytes in
+            var done = 0
+            let start = off_t(range.lowerBound * nMels * MemoryLayout<Float>.stride)
+            while done < bytes.count {
+                let read = pread(spillFile, bytes.baseAddress! + done, bytes.count - done, start + off_t(done))
+                if read < 0 && errno == EINTR { continue }
+                if read <= 0 { throw ioError(read < 0 ? "read" : "read (file shorter than its frames)") }
+                done += read
+            }
+        }
+        return frames.withUnsafeBufferPointer(body)
     }
 
     private func openSpillFile() throws {

@@ -143,7 +143,7 @@ public final class WhisperTranscriber {
                 next += 1
             }
             active.removeAll { state in
-                if state.done { finish(state.index, .success(state.transcript)); return true }
+                if state.done { finish(state.index, state.failure.map { .failure($0) } ?? .success(state.transcript)); return true }
                 return false
             }
             if !active.isEmpty {
@@ -160,7 +160,7 @@ public final class WhisperTranscriber {
                 }
             }
             active.removeAll { state in
-                if state.done { finish(state.index, .success(state.transcript)); return true }
+                if state.done { finish(state.index, state.failure.map { .failure($0) } ?? .success(state.transcript)); return true }
                 return false
             }
         }
@@ -212,6 +212,10 @@ public final class WhisperTranscriber {
         let clips: [(start: Int, end: Int)]
         var clip = 0
         var done: Bool { clip >= clips.count }
+        /// Why the file could not be finished (its features could not be read back).
+        private(set) var failure: Error?
+
+        func fail(_ error: Error) { failure = error; clip = clips.count }
 
         init(index: Int, mel: LogMelSpectrogram, options: TranscriptionOptions, tokenizer: WhisperTokenizer) {
             self.index = index; self.mel = mel; contentFrames = mel.contentFrames
@@ -253,7 +257,11 @@ public final class WhisperTranscriber {
         defer { for f in allFiles { f.settle() } }
         for f in allFiles {
             let size = min(frames, f.clipEnd - f.seek)
-            let window = f.mel.window(startFrame: f.seek, count: size, paddedTo: frames)  // (melBins, frames)
+            let window: [Float]  // (melBins, frames)
+            do { window = try f.mel.window(startFrame: f.seek, count: size, paddedTo: frames) } catch {
+                f.fail(error)   // the spill file could not be read back: this file ends with the error
+                continue
+            }
             // Digital silence: a window whose content frames hold one constant log-mel value (every
             // sample zero, or at the floor Whisper's normalization clamps quiet frames to; the padding
             // columns past `size` are zeros) carries no signal at all. Decoding it only invites
@@ -345,7 +353,8 @@ public final class WhisperTranscriber {
         for k in 1..<max(1, options.languageDetectionSegments) {
             let start = f.seek + k * frames
             guard start < f.contentFrames else { break }
-            let window = f.mel.window(startFrame: start, count: min(frames, f.contentFrames - start), paddedTo: frames)
+            guard let window = try? f.mel.window(startFrame: start, count: min(frames, f.contentFrames - start), paddedTo: frames)
+            else { break }  // unreadable (the step reading this window reports it)
             let top = languageProbabilities(windows: [0], memory: encode([window]))[0]
             if top.probability > options.languageDetectionThreshold { return top }
             if let i = votes.firstIndex(where: { $0.code == top.code }) { votes[i].probabilities.append(top.probability) }
