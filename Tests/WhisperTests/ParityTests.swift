@@ -120,10 +120,12 @@ final class ParityTests: XCTestCase {
             worstNoSpeech = max(worstNoSpeech, abs(s.noSpeechProb - Float(g["no_speech_prob"] as! Double)))
         }
         print("\(fixture): \(transcript.windows.count) windows, \(segments.count) segments; max |Δ| avg_logprob \(worstLogprob), no_speech_prob \(worstNoSpeech)")
-        XCTAssertLessThanOrEqual(worstLogprob, Self.scoreTolerance, "\(fixture): avg_logprob", file: file, line: line)
-        XCTAssertLessThanOrEqual(worstNoSpeech, Self.scoreTolerance, "\(fixture): no_speech_prob", file: file, line: line)
+        XCTAssertLessThanOrEqual(worstLogprob, Self.avgLogprobTolerance, "\(fixture): avg_logprob", file: file, line: line)
+        XCTAssertLessThanOrEqual(worstNoSpeech, Self.noSpeechTolerance, "\(fixture): no_speech_prob", file: file, line: line)
     }
 
-    /// Segment avg_logprob and no_speech_prob vs faster-whisper.
-    static let scoreTolerance: Float = 2e-3
+    /// Segment scores vs faster-whisper, ≤ 10 × the max |Δ| measured over the 7 fixtures (2026-12-04):
+    /// avg_logprob 1.2e-4 (greedy_longform.json), no_speech_prob 1.5e-6.
+    static let avgLogprobTolerance: Float = 1e-3
+    static let noSpeechTolerance: Float = 1e-5
 }
