@@ -44,7 +44,8 @@ test-audio: setup
 	bash scripts/data/make_test_audio.sh .build/testdata
 	bash scripts/data/make_test_containers.sh .build/testdata/containers
 
-# The suite's output is kept in .build/test.log; the last line sums XCTest's count up.
+# The suite's output is kept in .build/test.log; one line per skipped test gives its reason, then
+# the last line sums XCTest's count up and names every skipped test.
 test: test-models test-audio
 	@mkdir -p .build; { $(SWIFT) test -c $(CONFIG); echo $$? > .build/test.status; } 2>&1 | tee .build/test.log; \
 	status=$$(cat .build/test.status); \
@@ -52,7 +53,9 @@ test: test-models test-audio
 	total=$$(echo "$$summary" | sed -E 's/.*Executed ([0-9]+) tests?.*/\1/'); \
 	skipped=$$(echo "$$summary" | sed -nE 's/.*with ([0-9]+) tests? skipped.*/\1/p'); \
 	failed=$$(echo "$$summary" | sed -E 's/.*and ([0-9]+) failures?.*|.*with ([0-9]+) failures?.*/\1\2/'); \
-	if [ -n "$$total" ]; then echo "xctest: $$((total - $${skipped:-0} - failed)) passed, $$failed failed, $${skipped:-0} skipped"; fi; \
+	names=$$(sed -nE 's/^.*: ([A-Za-z0-9_]+\.[A-Za-z0-9_]+) : Test skipped.*/\1/p' .build/test.log | sort -u | paste -sd, - | sed 's/,/, /g'); \
+	sed -nE 's/^.*: ([A-Za-z0-9_]+\.[A-Za-z0-9_]+) : Test skipped - (.*)/  skipped \1: \2/p' .build/test.log; \
+	if [ -n "$$total" ]; then echo "xctest: $$((total - $${skipped:-0} - failed)) passed, $$failed failed, $${skipped:-0} skipped$${names:+ ($$names)}"; fi; \
 	exit $$status
 
 bench: models

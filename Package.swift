@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TensorsTests", dependencies: ["TestSupport", "Tensors"]),
         .testTarget(name: "TransformerCoreTests", dependencies: ["TestSupport", "TransformerCore", "Tensors", "CKernels"]),
-        .testTarget(name: "WeightsTests", dependencies: ["TestSupport", "Weights", "Tensors"]),
+        .testTarget(name: "WeightsTests", dependencies: ["TestSupport", "Weights", "Tensors", "ModelStore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MediaTests", dependencies: ["TestSupport", "Media"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["TestSupport", "Tokenizers"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore"]),

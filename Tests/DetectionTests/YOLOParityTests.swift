@@ -4,9 +4,8 @@ import ModelStore
 import XCTest
 
 /// Parity with OpenCV DNN's Darknet importer (opencv-python-headless 4.14.0.94) on real photos:
-/// goldens from scripts/goldens/make_yolo_goldens.py (Fixtures/yolo_goldens.json). Tolerances: blob values
-/// within 2/255 (independent JPEG decoders), raw head values within 0.05 absolute (head sums within
-/// 0.5 %), labels equal, boxes within 3 px, scores within 0.02.
+/// goldens from scripts/goldens/make_yolo_goldens.py (Fixtures/yolo_goldens.json). Labels must be equal;
+/// the other tolerances are at most 10 × the max |Δ| measured on 2026-12-04 (`Tolerance`).
 final class YOLOParityTests: XCTestCase {
     static let fixtures = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
 
@@ -15,7 +14,7 @@ final class YOLOParityTests: XCTestCase {
         let golden = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("yolo_goldens.json"))) as! [String: Any]
         let images = golden["images"] as! [[String: Any]]
         XCTAssertGreaterThanOrEqual(images.count, 3)
-        var maxBox: Float = 0, maxScore: Float = 0, maxHead: Double = 0, maxBlob: Float = 0, compared = 0
+        var maxBox: Float = 0, maxScore: Float = 0, maxHead: Double = 0, maxBlob: Float = 0, maxSum: Double = 0, compared = 0
         for image in images {
             let file = image["file"] as! String
             let (pixels, width, height) = try DetectionSupport.decode(file)
@@ -36,7 +35,7 @@ final class YOLOParityTests: XCTestCase {
                 XCTAssertEqual([head.values.count / (head.height * head.width), head.height, head.width], g["shape"] as? [Int], file)
                 for (i, v) in zip(g["indices"] as! [Int], g["values"] as! [Double]) { maxHead = max(maxHead, abs(Double(head.values[i]) - v)) }
                 let sum = head.values.reduce(0.0) { $0 + Double($1) }, goldenSum = g["sum"] as! Double
-                XCTAssertEqual(sum, goldenSum, accuracy: 0.005 * max(abs(goldenSum), 1), "\(file): head sum")
+                maxSum = max(maxSum, abs(sum - goldenSum) / max(abs(goldenSum), 1))
             }
             let objects = detector.detections(heads, letterbox: letterbox, options: DetectionOptions())
             let expected = image["objects"] as! [[String: Any]]
@@ -49,11 +48,21 @@ final class YOLOParityTests: XCTestCase {
             }
         }
         print("YOLO parity vs OpenCV: \(images.count) images, \(compared) objects; max |Δ| blob \(maxBlob), raw heads \(maxHead), "
-              + "box \(maxBox) px, score \(maxScore)")
+              + "head sums (relative) \(maxSum), box \(maxBox) px, score \(maxScore)")
         XCTAssertGreaterThan(compared, 5)
-        XCTAssertLessThanOrEqual(maxBlob, 2.0 / 255)
-        XCTAssertLessThanOrEqual(maxHead, 0.05)
-        XCTAssertLessThanOrEqual(maxBox, 3)
-        XCTAssertLessThanOrEqual(maxScore, 0.02)
+        XCTAssertLessThanOrEqual(maxBlob, Tolerance.blob)
+        XCTAssertLessThanOrEqual(maxHead, Tolerance.head)
+        XCTAssertLessThanOrEqual(maxSum, Tolerance.headSumRelative)
+        XCTAssertLessThanOrEqual(maxBox, Tolerance.box)
+        XCTAssertLessThanOrEqual(maxScore, Tolerance.score)
+    }
+
+    /// max |Δ| allowed, from the measured max |Δ| (in parentheses) × at most 10.
+    enum Tolerance {
+        static let blob: Float = 5e-7              // (6.0e-8: one float ulp of pixel / 255)
+        static let head = 5e-4                     // (8.2e-5, raw YOLO-head values)
+        static let headSumRelative = 5e-6          // (9.0e-7, |Δ sum| / max(|sum|, 1) per head)
+        static let box: Float = 5e-3               // (6.1e-4 px)
+        static let score: Float = 5e-5             // (9.2e-6)
     }
 }

@@ -5,7 +5,7 @@ import ModelStore
 import TestSupport
 import XCTest
 
-/// GGUF tokenizers vs llama.cpp, Qwen2 greedy parity, and a question answered from a real transcript.
+/// GGUF tokenizers vs llama.cpp, Qwen2 greedy and logit parity, and a question answered from a real transcript.
 final class TokenizerAndAnswerTests: XCTestCase {
     nonisolated(unsafe) static var models: [String: LanguageModel] = [:]
     static func model(_ name: String) throws -> LanguageModel {
@@ -38,21 +38,58 @@ final class TokenizerAndAnswerTests: XCTestCase {
 
     func testQwen2TokenizerMatchesLlamaCpp() throws { try checkTokenizer("qwen_tokens.json", model: "qwen2.5-coder-0.5b-instruct") }
 
-    /// qwen2 architecture (Q5_0/Q8_0 tensors, QKV biases, RoPE halves): chat ids and greedy tokens vs llama.cpp.
+    /// qwen2 architecture (Q5_0/Q8_0 tensors, QKV biases, RoPE halves) vs llama.cpp: the four chat
+    /// template cases (text and ids), the 16 greedy tokens, and teacher-forced logits at every step
+    /// against llama.cpp's top 5 (`top5_per_step`).
     func testQwen2GreedyMatchesLlamaCpp() throws {
         let lm = try Self.model("qwen2.5-coder-0.5b-instruct")
         let golden = try LlamaParityTests.json("qwen_greedy.json")
+        try LlamaParityTests.checkTemplateCases(golden, lm)
         let prompt = golden["prompt_ids"] as! [Int]
         XCTAssertEqual(try lm.chatTokens([ChatMessage(role: "user", content: golden["user_message"] as! String)]), prompt)
         let expected = golden["generated_ids"] as! [Int]
         var options = GenerationOptions()
         options.maxTokens = expected.count
-        let tokens = try lm.generate(prompts: [prompt], options: options)[0].tokens
-        let agree = zip(tokens, expected).prefix { $0 == $1 }.count
-        let decisive = (golden["top1_minus_top2_per_step"] as! [Double]).firstIndex { $0 < 0.05 } ?? expected.count
-        print("qwen2: \(agree)/\(expected.count) greedy tokens equal to llama.cpp (first near-tie at step \(decisive))")
-        XCTAssertGreaterThanOrEqual(agree, decisive)
+        let generation = try lm.generate(prompts: [prompt], options: options)[0]
+        print("qwen2: \(zip(generation.tokens, expected).prefix { $0 == $1 }.count)/\(expected.count) greedy tokens equal to llama.cpp")
+        XCTAssertEqual(generation.tokens, expected, "greedy tokens (README: 16 of 16)")
+        XCTAssertEqual(generation.text, golden["generated_text"] as? String)
+
+        // Logits at the last prompt position and after each of llama.cpp's tokens (teacher-forced),
+        // compared at llama.cpp's 5 best ids of every step.
+        let top5 = (golden["top5_per_step"] as! [[[String: Any]]]).map { step in step.map { ($0["id"] as! Int, $0["logit"] as! Double) } }
+        XCTAssertEqual(top5.count, expected.count)
+        let logits = LlamaParityTests.teacherForcedLogits(lm, prompt: prompt, continuation: Array(expected.dropLast()))
+        let vocab = lm.model.config.vocabularySize
+        var worst = 0.0, sum = 0.0, orders = 0
+        for (step, reference) in top5.enumerated() {
+            let row = Array(UnsafeBufferPointer(start: logits.data + step * vocab, count: vocab))
+            XCTAssertEqual(reference[0].0, expected[step])
+            // Step 3 wins by 0.035 only: the greedy assertion above holds it; the argmax check, where the gap is decisive.
+            if reference[0].1 - reference[1].1 > Self.qwenDecisiveGap {
+                XCTAssertEqual(row.indices.max { row[$0] < row[$1] }, expected[step], "argmax at step \(step)")
+            }
+            for (id, logit) in reference {
+                let d = abs(Double(row[id]) - logit)
+                worst = max(worst, d); sum += d
+            }
+            // The order of llama.cpp's 5 wherever two neighbours are decisively apart.
+            for k in 0..<4 where reference[k].1 - reference[k + 1].1 > Self.qwenDecisiveGap {
+                orders += 1
+                XCTAssertGreaterThan(row[reference[k].0], row[reference[k + 1].0], "step \(step): order of llama.cpp's #\(k + 1) and #\(k + 2)")
+            }
+        }
+        let mean = sum / Double(5 * top5.count)
+        print("qwen2 top-5 logits vs llama.cpp over \(top5.count) steps: max |Δ| \(worst), mean |Δ| \(mean); \(orders) decisive orders held")
+        XCTAssertLessThanOrEqual(worst, Self.qwenLogitTolerance.max)
+        XCTAssertLessThanOrEqual(mean, Self.qwenLogitTolerance.mean)
     }
+
+    /// At llama.cpp's top-5 ids of the 16 steps, measured 2026-12-04: max |Δ| 0.26, mean |Δ| 0.077
+    /// (below llama.cpp's own batched vs token-by-token spread on SmolLM2, 1.04 / 0.19).
+    static let qwenLogitTolerance = (max: 1.0, mean: 0.25)
+    /// A gap between two of llama.cpp's logits that Hearth's measured error (0.26 each) cannot close.
+    static let qwenDecisiveGap = 0.6
 
     /// Several prompts decoded in one batch give each prompt's single-prompt result.
     func testBatchedGenerationIsExact() throws {

@@ -8,14 +8,15 @@ enum ImageFixtures {
     struct Expected: Decodable { let width: Int; let height: Int; let sha256: String }
     struct JPEGNote: Decodable { let width: Int; let height: Int; let expected: String }
     struct ResizeNote: Decodable { let source: String?; let filter: String; let width: Int; let height: Int; let sha256: String; let head: [Int]; let sum: Int }
-    struct PhotoNote: Decodable { let width: Int; let height: Int; let sha256: String; let channel_sums: [Int] }
+    /// Pillow's decode of a photo in samples/: the SHA-256 of the whole and the first 16 hex digits of each row's.
+    struct PhotoNote: Decodable { let width: Int; let height: Int; let sha256: String; let row_sha256_16: [String] }
+    struct PhotosNote: Decodable { let pillow: String; let photos: [String: PhotoNote] }
     struct LetterboxNote: Decodable { let width: Int; let height: Int; let sha256: String; let samples: [Float]; let sample_step: Int }
     struct SizeNote: Decodable { let width: Int; let height: Int }
     struct Note: Decodable {
         let pillow: String
         let png: [String: [String: Expected]]
         let jpeg: [String: JPEGNote]
-        let photos: [String: PhotoNote]
         let resize_source: String
         let resize: [ResizeNote]
         let bilinear_source: String
@@ -25,6 +26,10 @@ enum ImageFixtures {
 
     static func note() throws -> Note {
         try JSONDecoder().decode(Note.self, from: Data(contentsOf: url("images.json")))
+    }
+
+    static func photos() throws -> PhotosNote {
+        try JSONDecoder().decode(PhotosNote.self, from: Data(contentsOf: url("photos.json")))
     }
 
     static func path(_ name: String) throws -> String { try url(name).path }

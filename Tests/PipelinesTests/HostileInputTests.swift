@@ -41,8 +41,9 @@ final class HostileInputTests: XCTestCase {
             outputs: {directory: out, sidecars: [txt]}
             """, to: folder.appendingPathComponent("p.yaml"))
 
-        // Run; once the run has listed its items (its results lock exists), one file is removed and
-        // one is replaced by text: both sort last, so the run reaches them after the change.
+        // Run; once the run has listed its items (its results lock exists; it then waits for the file
+        // named by HEARTH_TEST_WAIT_FOR_FILE), one file is removed and one is replaced by text, and the
+        // run is let go: no item has been read before the change.
         // Under a small python parent that prints the run's own peak RSS (KB) when it ends and passes
         // on its exit status or signal: this process's RUSAGE_CHILDREN would also count other tests' children.
         let process = Process()
@@ -57,11 +58,16 @@ final class HostileInputTests: XCTestCase {
         let errors = Pipe(), output = Pipe()
         process.standardError = errors
         process.standardOutput = output
+        let go = folder.appendingPathComponent("go")
+        process.environment = ProcessInfo.processInfo.environment.merging(["HEARTH_TEST_WAIT_FOR_FILE": go.path]) { $1 }
         try process.run()
-        let lock = folder.appendingPathComponent("out/.results.jsonl.lock")
-        while process.isRunning && !FileManager.default.fileExists(atPath: lock.path) { usleep(2_000) }
-        try? FileManager.default.removeItem(at: corpus.appendingPathComponent("zz-vanishes.wav"))
-        try Data("now a text file\n".utf8).write(to: corpus.appendingPathComponent("zz-changes.wav"))
+        do {
+            defer { FileManager.default.createFile(atPath: go.path, contents: nil) }   // let the run go, even on a throw
+            let lock = folder.appendingPathComponent("out/.results.jsonl.lock")
+            while process.isRunning && !FileManager.default.fileExists(atPath: lock.path) { usleep(2_000) }
+            try? FileManager.default.removeItem(at: corpus.appendingPathComponent("zz-vanishes.wav"))
+            try Data("now a text file\n".utf8).write(to: corpus.appendingPathComponent("zz-changes.wav"))
+        }
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let peakKB = Double(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)) ?? .infinity

@@ -53,37 +53,22 @@ final class ProcessTests: XCTestCase {
 
     // MARK: kill -9 and resume
 
-    /// Starts a run, waits until the results file holds `okRecords` ok records (0: until the run
-    /// has opened its results and had a moment to load the model), kills it with SIGKILL.
-    /// Returns whether the kill landed while the run was still working.
-    func killRun(pipeline: URL, results: URL, afterOKRecords okRecords: Int) throws -> Bool {
+    /// Runs with HEARTH_TEST_STOP_AFTER_RECORDS=`records`: the run kills itself with SIGKILL right
+    /// after writing its `records`-th record (0: once its results are open and its work listed).
+    /// Returns whether it died by that SIGKILL (not by finishing first).
+    func killRun(pipeline: URL, afterRecords records: Int) throws -> Bool {
         let process = Process()
         process.executableURL = try Fixtures.hearthBinary()
         process.arguments = ["run", pipeline.path, "--quiet"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["HEARTH_TEST_STOP_AFTER_RECORDS": "\(records)"]) { $1 }
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let lock = results.deletingLastPathComponent().appendingPathComponent(".results.jsonl.lock")
-        let deadline = Date().addingTimeInterval(120)
-        func okCount() -> Int {
-            guard let records = try? ResultsLog.read(results).records else { return 0 }
-            return ResultRecord.latest(records).filter { $0.status == .ok }.count
-        }
-        while process.isRunning && Date() < deadline {
-            if okRecords == 0 {
-                if FileManager.default.fileExists(atPath: lock.path) { usleep(150_000); break }
-            } else if okCount() >= okRecords {
-                break
-            }
-            usleep(5_000)
-        }
-        let landed = process.isRunning
-        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        return landed && process.terminationReason == .uncaughtSignal
+        return process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
     }
 
-    /// kill -9 after 0, 1 and 3 finished records (and a torn line added by hand), then a full
+    /// kill -9 after 0, 1 and 3 written records (and a torn line added by hand), then a full
     /// rerun: the final records equal an uninterrupted run's — nothing lost, nothing doubled.
     func testKillNineAtSeveralPointsThenResume() throws {
         let expected = try baseline()
@@ -91,12 +76,18 @@ final class ProcessTests: XCTestCase {
         let pipeline = try Fixtures.write(try Self.pipelineText(), to: folder.appendingPathComponent("p.yaml"))
         let results = folder.appendingPathComponent("out/results.jsonl")
 
-        var okAfterKill: [Int] = []
+        // Each run redoes the items without an ok record and dies after writing `point` records.
+        var recordsAfterKill: [Int] = [], okAfterKill: [Int] = []
         for point in [0, 1, 3] {
-            XCTAssertTrue(try killRun(pipeline: pipeline, results: results, afterOKRecords: point),
-                          "the run finished before it was killed at \(point) records")
+            let before = FileManager.default.fileExists(atPath: results.path) ? try ResultsLog.read(results).records.count : 0
+            XCTAssertTrue(try killRun(pipeline: pipeline, afterRecords: point), "the run was not killed at its record \(point)")
+            let lines = try ResultsLog.read(results)
+            XCTAssertEqual(lines.records.count, before + point, "exactly \(point) records written by the killed run")
+            XCTAssertEqual(lines.tornBytes, 0, "a kill after a durable record leaves no torn line")
+            recordsAfterKill.append(lines.records.count)
             okAfterKill.append(try latestRecords(results).filter { $0.status == .ok }.count)
         }
+        print("kill -9 after 0, 1, 3 records: \(recordsAfterKill) lines, \(okAfterKill) ok items")
         XCTAssertLessThan(okAfterKill.last ?? 5, 5, "the last kill landed before the end: \(okAfterKill)")
         XCTAssertEqual(okAfterKill, okAfterKill.sorted(), "work done before a kill is kept")
 

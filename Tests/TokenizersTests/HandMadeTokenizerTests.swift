@@ -205,7 +205,10 @@ final class HandMadeTokenizerTests: XCTestCase {
     private func editing(_ edit: (inout [String: Any]) -> Void) -> Data {
         var json = minimalJSON()
         edit(&json)
-        return try! JSONSerialization.data(withJSONObject: json)
+        do { return try JSONSerialization.data(withJSONObject: json) } catch {
+            XCTFail("cannot serialize the edited tokenizer.json: \(error)")
+            return Data()
+        }
     }
 
     private func assertJSONFails(_ data: Data, mentioning expected: String, line: UInt = #line) {

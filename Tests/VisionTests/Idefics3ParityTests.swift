@@ -7,8 +7,12 @@ import XCTest
 /// (float32, eager) on a tiny random checkpoint and two real photos.
 /// Goldens: scripts/goldens/make_vlm_goldens.py (versions in goldens.json).
 final class Idefics3ParityTests: XCTestCase {
-    let vlm = Fixtures.huggingFace
-    let question = Fixtures.goldens["question"] as! String
+    var vlm: VisionLanguageModel!
+    var question: String!
+    override func setUpWithError() throws {
+        vlm = try Fixtures.huggingFace()
+        question = try Fixtures.question()
+    }
 
     func testConfigReadsTheCheckpoint() throws {
         let c = try Idefics3Config.read(Fixtures.modelDirectory.appendingPathComponent("config.json"))
@@ -16,37 +20,37 @@ final class Idefics3ParityTests: XCTestCase {
         XCTAssertEqual(c.vision.imageSize, 32)
         XCTAssertEqual(c.text.kvHeads, 2)
         XCTAssertEqual(c.text.ropeTheta, 10_000)
-        XCTAssertEqual(c.imageSequenceLength, Fixtures.goldens["image_seq_len"] as! Int)
+        XCTAssertEqual(c.imageSequenceLength, try Fixtures.goldens()["image_seq_len"] as! Int)
         XCTAssertEqual(vlm.processor.config.imageSequenceLength, 16)
         XCTAssertEqual(vlm.processor.config.tileSize, 32)
         XCTAssertEqual(vlm.processor.config.longestEdge, 96)
     }
 
     func testPromptExpansionIdsIdentical() throws {
-        XCTAssertEqual(VisionLanguageModel.chatPrompt(question: question, images: 1), Fixtures.goldens["prompt"] as! String)
-        for c in Fixtures.cases {
-            let request = VisionRequest(images: [Fixtures.referenceImage(c)], question: question)
+        XCTAssertEqual(VisionLanguageModel.chatPrompt(question: question, images: 1), try Fixtures.goldens()["prompt"] as! String)
+        for c in try Fixtures.cases() {
+            let request = VisionRequest(images: [try Fixtures.referenceImage(c)], question: question)
             XCTAssertEqual(try vlm.promptTokens(request), Fixtures.ints(c["input_ids"]), c["photo"] as! String)
         }
     }
 
     func testVisionTowerAndConnectorMatchTransformers() throws {
-        let c = Fixtures.cases[0]
-        let image = Fixtures.referenceImage(c)
+        let c = try Fixtures.cases()[0]
+        let image = try Fixtures.referenceImage(c)
         let states = try vlm.model.visionStates([image])
-        let (shape, reference) = Fixtures.tensor(c["vision"])
+        let (shape, reference) = try Fixtures.tensor(c["vision"])
         XCTAssertEqual(states.shape, shape)
         let dv = difference(states.array, reference)
         let features = try vlm.model.imageFeatures([image])[0]
-        let (cshape, creference) = Fixtures.tensor(c["connector"])
+        let (cshape, creference) = try Fixtures.tensor(c["connector"])
         XCTAssertEqual(features.shape, [cshape[0] * cshape[1], cshape[2]])
         let dc = difference(features.array, creference)
         print("vision tower max |Δ| \(dv.max) mean \(dv.mean); connector max |Δ| \(dc.max) mean \(dc.mean)")
         XCTAssertLessThan(dv.max, 1e-4)
         XCTAssertLessThan(dc.max, 1e-4)
         // The second photo: sums of its tensors (the fixture keeps statistics only).
-        let c2 = Fixtures.cases[1]
-        let states2 = try vlm.model.visionStates([Fixtures.referenceImage(c2)])
+        let c2 = try Fixtures.cases()[1]
+        let states2 = try vlm.model.visionStates([try Fixtures.referenceImage(c2)])
         let stats = c2["vision"] as! [String: Any]
         XCTAssertEqual(states2.shape, stats["shape"] as! [Int])
         let sum = states2.array.reduce(0.0) { $0 + Double($1) }
@@ -56,11 +60,11 @@ final class Idefics3ParityTests: XCTestCase {
 
     func testLogitsMatchTransformers() throws {
         var worst: Float = 0
-        for c in Fixtures.cases {
+        for c in try Fixtures.cases() {
             let ids = Fixtures.ints(c["input_ids"])
             let rows = c["logit_rows"] as! [String: Any]
             let checked = rows.keys.map { Int($0)! }.sorted() + [ids.count - 1]
-            let logits = try vlm.promptLogits(tokens: ids, images: [Fixtures.referenceImage(c)], rows: checked)
+            let logits = try vlm.promptLogits(tokens: ids, images: [try Fixtures.referenceImage(c)], rows: checked)
             let v = logits.shape[1]
             for (i, r) in checked.enumerated() {
                 let reference = r == ids.count - 1 ? Fixtures.floats(c["last_logits"]) : Fixtures.floats(rows[String(r)])
@@ -77,9 +81,9 @@ final class Idefics3ParityTests: XCTestCase {
     func testGreedyTokensIdentical() throws {
         var options = GenerationOptions()
         options.maxTokens = 12
-        for c in Fixtures.cases {
+        for c in try Fixtures.cases() {
             let reference = Fixtures.ints(c["greedy"])
-            let g = try vlm.generate([VisionRequest(images: [Fixtures.referenceImage(c)], question: question)], options: options)[0]
+            let g = try vlm.generate([VisionRequest(images: [try Fixtures.referenceImage(c)], question: question)], options: options)[0]
             XCTAssertEqual(Array(reference.prefix(g.tokens.count)), g.tokens, c["photo"] as! String)
             if g.tokens.count < reference.count { XCTAssertTrue(vlm.endTokens.contains(reference[g.tokens.count])) }
             XCTAssertGreaterThan(g.tokens.count, 0)
@@ -90,7 +94,7 @@ final class Idefics3ParityTests: XCTestCase {
     func testBatchOfTwoImagesEqualsOneAtATime() throws {
         var options = GenerationOptions()
         options.maxTokens = 12
-        let requests = Fixtures.cases.map { VisionRequest(images: [Fixtures.referenceImage($0)], question: question) }
+        let requests = try Fixtures.cases().map { VisionRequest(images: [try Fixtures.referenceImage($0)], question: question) }
         let batched = try vlm.generate(requests, options: options)
         for (i, r) in requests.enumerated() {
             let single = try vlm.generate([r], options: options)[0]
@@ -111,10 +115,10 @@ final class Idefics3ParityTests: XCTestCase {
     }
 
     func testImageTokenCountMismatchIsRefused() throws {
-        let c = Fixtures.cases[0]
+        let c = try Fixtures.cases()[0]
         var ids = Fixtures.ints(c["input_ids"])
         ids.removeAll { $0 == vlm.model.imageTokenID }
-        XCTAssertThrowsError(try vlm.promptLogits(tokens: ids, images: [Fixtures.referenceImage(c)], rows: [0])) {
+        XCTAssertThrowsError(try vlm.promptLogits(tokens: ids, images: [try Fixtures.referenceImage(c)], rows: [0])) {
             XCTAssertTrue("\($0)".contains("image tokens"), "\($0)")
         }
     }
@@ -130,8 +134,8 @@ final class Idefics3ParityTests: XCTestCase {
         var worst: Float = 0
         var options = GenerationOptions()
         options.maxTokens = 12
-        for c in Fixtures.cases {
-            let image = Fixtures.referenceImage(c)
+        for c in try Fixtures.cases() {
+            let image = try Fixtures.referenceImage(c)
             let ids = try gguf.promptTokens(VisionRequest(images: [image], question: question))
             XCTAssertEqual(ids, Fixtures.ints(c["input_ids"]))
             let logits = try gguf.promptLogits(tokens: ids, images: [image], rows: [ids.count - 1])
@@ -156,12 +160,12 @@ final class QuantizedGGUFTests: XCTestCase {
         let model = Fixtures.root.appendingPathComponent("tiny-idefics3-q8_0.gguf").path
         let mmproj = Fixtures.ggufDirectory.appendingPathComponent("mmproj-tiny-idefics3-f16.gguf").path
         let vlm = try VisionLanguageModel.loadGGUF(model: model, mmproj: mmproj)
-        let question = Fixtures.goldens["question"] as! String
+        let question = try Fixtures.question()
         var worst: Float = 0, largest: Float = 0, agree = 0, total = 0
         var options = GenerationOptions()
         options.maxTokens = 12
-        for c in Fixtures.cases {
-            let image = Fixtures.referenceImage(c)
+        for c in try Fixtures.cases() {
+            let image = try Fixtures.referenceImage(c)
             let ids = try vlm.promptTokens(VisionRequest(images: [image], question: question))
             XCTAssertEqual(ids, Fixtures.ints(c["input_ids"]))
             let logits = try vlm.promptLogits(tokens: ids, images: [image], rows: [ids.count - 1])

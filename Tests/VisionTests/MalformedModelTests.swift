@@ -127,7 +127,7 @@ final class MalformedModelTests: XCTestCase {
         let dir = try copyOfCheckpoint("SmolVLM-tiny")
         let manifest = try store.addUserModel(name: "tiny-vlm", path: dir.path)
         XCTAssertEqual(manifest.format, .safetensors)
-        let expected = Fixtures.goldens["model_files"] as! [String: String]
+        let expected = try Fixtures.goldens()["model_files"] as! [String: String]
         for file in manifest.files where expected[file.name] != nil { XCTAssertEqual(file.sha256, expected[file.name], file.name) }
         XCTAssertTrue(manifest.files.contains { $0.name == "model.safetensors" })
         XCTAssertEqual(store.userModels().map(\.name), ["tiny-vlm"])

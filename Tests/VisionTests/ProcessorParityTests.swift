@@ -6,8 +6,12 @@ import XCTest
 /// Idefics3's image processor from decoded photos against transformers' PIL image processor
 /// (Idefics3ImageProcessorPil): tiles, layout, pixel values; and real SmolVLM-256M settings.
 final class ProcessorParityTests: XCTestCase {
-    let vlm = Fixtures.huggingFace
-    let question = Fixtures.goldens["question"] as! String
+    var vlm: VisionLanguageModel!
+    var question: String!
+    override func setUpWithError() throws {
+        vlm = try Fixtures.huggingFace()
+        question = try Fixtures.question()
+    }
 
     func decode(_ name: String) throws -> RGBImage {
         try ImageDecoder.decode(path: Fixtures.root.appendingPathComponent(name).path)
@@ -15,9 +19,9 @@ final class ProcessorParityTests: XCTestCase {
 
     func testPixelValuesMatchTransformers() throws {
         var worst: Float = 0
-        for c in Fixtures.cases {
+        for c in try Fixtures.cases() {
             let processed = try vlm.processor.process(try decode(c["photo"] as! String))
-            let reference = Fixtures.referenceImage(c)
+            let reference = try Fixtures.referenceImage(c)
             XCTAssertEqual(processed.rows, reference.rows)
             XCTAssertEqual(processed.cols, reference.cols)
             XCTAssertEqual(processed.tiles, c["tiles"] as! Int)
@@ -40,7 +44,7 @@ final class ProcessorParityTests: XCTestCase {
 
     /// SmolVLM-256M's processor settings (size 2048, 512-pixel tiles, 64 tokens per tile) on a real photo.
     func testRealSmolVLMSettings() throws {
-        let g = Fixtures.goldens["real_processor"] as! [String: Any]
+        let g = try Fixtures.goldens()["real_processor"] as! [String: Any]
         var config = vlm.processor.config
         config.longestEdge = g["size"] as! Int
         config.tileSize = g["tile"] as! Int
@@ -71,7 +75,7 @@ final class ProcessorParityTests: XCTestCase {
     func testPhotoToGreedyTokens() throws {
         var options = GenerationOptions()
         options.maxTokens = 12
-        let c = Fixtures.cases[1]
+        let c = try Fixtures.cases()[1]
         let image = try vlm.processor.process(try decode(c["photo"] as! String))
         let g = try vlm.generate([VisionRequest(images: [image], question: question)], options: options)[0]
         let reference = Fixtures.ints(c["greedy"])

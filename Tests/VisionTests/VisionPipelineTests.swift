@@ -21,7 +21,7 @@ final class VisionPipelineTests: XCTestCase {
         try png.prefix(400).write(to: media.appendingPathComponent("truncated.png"))
         let store = ModelStore(directory: folder.appendingPathComponent("models"))
         try store.addUserModel(name: "tiny-vlm", path: Fixtures.modelDirectory.path)
-        let question = Fixtures.goldens["question"] as! String
+        let question = try Fixtures.question()
 
         for model in ["tiny-vlm", Fixtures.ggufDirectory.path] {
             let file = folder.appendingPathComponent("p.yaml")
@@ -47,7 +47,7 @@ final class VisionPipelineTests: XCTestCase {
             XCTAssertTrue(records[2].message?.contains("truncated.png") ?? false, records[2].message ?? "")
             var generation = GenerationOptions()
             generation.maxTokens = 6
-            let vlm = Fixtures.huggingFace
+            let vlm = try Fixtures.huggingFace()
             for record in records.prefix(2) {
                 guard case .object(let result)? = record.results["ask"], case .string(let answer)? = result["answer"] else {
                     return XCTFail("no answer in \(record)")
@@ -96,7 +96,7 @@ extension VisionPipelineTests {
         XCTAssertEqual(summary.succeeded, 2)
         var generation = GenerationOptions()
         generation.maxTokens = 10
-        let vlm = Fixtures.huggingFace
+        let vlm = try Fixtures.huggingFace()
         for record in try ResultsLog.read(runner.resultsURL).records {
             guard case .object(let result)? = record.results["caption"], case .string(let text)? = result["text"] else {
                 return XCTFail("no caption in \(record)")

@@ -64,13 +64,16 @@ class TempDirTestCase: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
     /// Writes `bytes` to `name` in the test directory (plain open/write/close: the truncation
-    /// tests write hundreds of files) and returns the path.
-    func write(_ bytes: [UInt8], _ name: String) -> String {
+    /// tests write hundreds of files) and returns the path; a failed write fails this test.
+    func write(_ bytes: [UInt8], _ name: String, file: StaticString = #filePath, line: UInt = #line) -> String {
         let path = dir.appendingPathComponent(name).path
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        precondition(fd >= 0, "cannot create \(path)")
+        guard fd >= 0 else {
+            XCTFail("cannot create \(path): \(String(cString: strerror(errno)))", file: file, line: line)
+            return path
+        }
         let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        precondition(written == bytes.count, "short write to \(path)")
+        if written != bytes.count { XCTFail("short write to \(path): \(written) of \(bytes.count) bytes", file: file, line: line) }
         close(fd)
         return path
     }

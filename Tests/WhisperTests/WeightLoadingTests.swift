@@ -66,7 +66,7 @@ final class WeightLoadingTests: XCTestCase {
                 bytes = bytes.subdata(in: rows.lowerBound * rowBytes ..< rows.upperBound * rowBytes)
                 shape[0] = rows.count
             }
-            precondition(raw.dtype == .float16)
+            guard raw.dtype == .float16 else { throw WeightError(ct2Name, "expected float16, found \(raw.dtype)") }
             tensors.append((name, shape, bytes))
         }
         func linear(_ hf: String, _ c: String, rows: Range<Int>? = nil, bias: Bool = true) throws {

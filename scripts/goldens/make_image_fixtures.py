@@ -15,6 +15,7 @@ letterbox references (see darknet_letterboxes).
 Usage: python3 -m venv .venv-img && .venv-img/bin/pip install -r scripts/goldens/requirements-images.txt
        (last run: Pillow 13.0.0 with its bundled libjpeg-turbo 3.2.0, numpy 2.4.6, OpenCV 5.0.0, Python 3.11)
        .venv-img/bin/python scripts/goldens/make_image_fixtures.py
+       .venv-img/bin/python scripts/goldens/make_image_fixtures.py --photos   (only photos.json: row hashes of samples/)
 Inputs: samples/chelsea.png (scikit-image data, CC0). Content is cropped from it so that JPEG
 coding sees real texture.
 """
@@ -171,7 +172,27 @@ def darknet_letterboxes(source):
     return notes
 
 
+PHOTOS = ["chelsea.png", "dog.jpg", "horses.jpg", "person.jpg"]
+
+
+def write_photos():
+    """photos.json: Pillow's decode of each photo in samples/ as the first 16 hex digits of the
+    SHA-256 of every row (width * 3 bytes), so a test can check each row, hence every sample, without
+    a megabyte of pixels per photo (1,812 rows, about 30 KB)."""
+    photos = {}
+    for name in PHOTOS:
+        decoded = reference(ROOT / "samples" / name, "composite")
+        photos[name] = {"width": int(decoded.shape[1]), "height": int(decoded.shape[0]), "sha256": sha(decoded),
+                        "row_sha256_16": [sha(row)[:16] for row in decoded]}
+    note = {"made_by": "scripts/goldens/make_image_fixtures.py (write_photos; --photos writes only this file)",
+            "pillow": PIL.__version__, "pillow_libjpeg_turbo": features.version("libjpeg_turbo"), "photos": photos}
+    (OUT / "photos.json").write_text(json.dumps(note, indent=0) + "\n")
+
+
 def main():
+    if sys.argv[1:] == ["--photos"]:
+        write_photos()
+        return
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.iterdir():
         old.unlink()
@@ -319,13 +340,8 @@ def main():
                             "head": [int(v) for v in out.reshape(-1)[:12]],
                             "sum": int(out.astype(np.int64).sum())})
 
-    # The real photos of samples/: Pillow's decode (hash + per-channel sums) and resizes of them at
-    # the sizes vision models use (YOLO 416 letterbox scale, SmolVLM's 4 x 364 = 1456 longest edge).
-    photos = {}
-    for name in ["chelsea.png", "dog.jpg", "horses.jpg", "person.jpg"]:
-        decoded = reference(ROOT / "samples" / name, "composite")
-        photos[name] = {"width": int(decoded.shape[1]), "height": int(decoded.shape[0]), "sha256": sha(decoded),
-                        "channel_sums": [int(decoded[..., c].astype(np.int64).sum()) for c in range(3)]}
+    # Resizes of the real photos of samples/ at the sizes vision models use (YOLO 416 letterbox
+    # scale, SmolVLM's 4 x 364 = 1456 longest edge). Their decodes: write_photos().
     for name, size, fname in [("dog.jpg", (416, 312), "bilinear"), ("chelsea.png", (1456, 968), "lanczos"),
                               ("person.jpg", (364, 241), "bicubic")]:
         decoded = Image.fromarray(reference(ROOT / "samples" / name, "composite"))
@@ -356,11 +372,12 @@ def main():
         "made_by": "scripts/goldens/make_image_fixtures.py",
         "pillow": PIL.__version__, "numpy": np.__version__, "python": sys.version.split()[0],
         "pillow_libjpeg_turbo": features.version("libjpeg_turbo"), "opencv": bilinear_version,
-        "png": pngs, "jpeg": jpegs, "photos": photos, "resize_source": "resize_source.png", "resize": resizes,
+        "png": pngs, "jpeg": jpegs, "resize_source": "resize_source.png", "resize": resizes,
         "bilinear_source": "bilinear_source_9x13x3.f32", "bilinear": bilinear,
         "darknet_letterbox": letterboxes,
     }
     (OUT / "images.json").write_text(json.dumps(note, indent=1) + "\n")
+    write_photos()
     total = sum(p.stat().st_size for p in OUT.iterdir())
     print(f"{len(list(OUT.iterdir()))} files, {total} bytes in {OUT}")
 

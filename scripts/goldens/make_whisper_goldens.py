@@ -253,7 +253,9 @@ def encoder_goldens(model_dir: Path, jfk: Path, threads: int, written: list) -> 
 
 # ----------------------------------------------------------------------------------------
 # b. token ids per window + segments
-def transcribe_golden(model, audio_path: Path, beam_size: int, reference_text: str | None) -> dict:
+def transcribe_golden(model, audio_path: Path, beam_size: int, reference_text: str | None,
+                      audio: np.ndarray | None = None) -> dict:
+    """audio: 16 kHz float32 samples to transcribe instead of the file (audio_path then only names it)."""
     windows = []
     encoder_inputs = []
     orig = model.generate_with_fallback
@@ -294,7 +296,7 @@ def transcribe_golden(model, audio_path: Path, beam_size: int, reference_text: s
     model.encode = recording_encode
     try:
         segments, info = model.transcribe(
-            str(audio_path), beam_size=beam_size, best_of=1, temperature=0.0,
+            str(audio_path) if audio is None else audio, beam_size=beam_size, best_of=1, temperature=0.0,
             condition_on_previous_text=True, without_timestamps=False, vad_filter=False,
             word_timestamps=False, language="en")
         segs = [{
@@ -309,8 +311,8 @@ def transcribe_golden(model, audio_path: Path, beam_size: int, reference_text: s
     text = "".join(s["text"] for s in segs).strip()
     opts = dataclasses.asdict(info.transcription_options)
     res = {
-        "audio": {"file": audio_path.name, "sha256": sha256(audio_path),
-                  "duration": info.duration},
+        "audio": {"file": audio_path.name, "duration": info.duration,
+                  **({"sha256": sha256(audio_path)} if audio is None else {})},
         "language": info.language,
         "call": {"beam_size": beam_size, "best_of": 1, "temperature": 0.0,
                  "condition_on_previous_text": True, "without_timestamps": False,

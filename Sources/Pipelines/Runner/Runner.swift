@@ -24,6 +24,13 @@ public struct RunOptions: Sendable {
     public var progress: ProgressMode = .auto()
     /// Asked between items and batches; a requested stop ends the run early (`RunSummary.stoppedBy`).
     public var stop = RunStop()
+    /// Test hook, from HEARTH_TEST_STOP_AFTER_RECORDS=N: the process kills itself with SIGKILL right
+    /// after the N-th record of this run is durably written (N = 0: once the results file is open and
+    /// the items to do are listed), so crash/resume tests stop at an exact record instead of polling.
+    public var killAfterRecords: Int? = ProcessInfo.processInfo.environment["HEARTH_TEST_STOP_AFTER_RECORDS"].flatMap { Int($0) }
+    /// Test hook, from HEARTH_TEST_WAIT_FOR_FILE=path: at that same point (results open, work listed)
+    /// the run waits until `path` exists, so a test can change inputs before any item is read.
+    public var waitForFile: String? = ProcessInfo.processInfo.environment["HEARTH_TEST_WAIT_FOR_FILE"]
     public init() {}
 }
 
@@ -82,6 +89,8 @@ public final class PipelineRunner {
 
         var appended = 0
         let stop = options.stop
+        if options.killAfterRecords == 0 { raise(SIGKILL) }
+        if let path = options.waitForFile { while !FileManager.default.fileExists(atPath: path) { usleep(2_000) } }
         for start in stride(from: 0, to: todo.count, by: Self.chunkSize) where !stop.isRequested {
             let chunk = Array(todo[start..<min(todo.count, start + Self.chunkSize)])
             try process(chunk) { record, item in
@@ -97,6 +106,7 @@ public final class PipelineRunner {
                     latest[record.id] = try log.append(record)
                 }
                 appended += 1
+                if appended == options.killAfterRecords { raise(SIGKILL) }
                 summary.count(record)
                 progress.itemFinished(record)
             }
