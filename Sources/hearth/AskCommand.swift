@@ -150,12 +150,11 @@ extension AskCommand {
         let search = try ArchiveQuery(resultsFiles: archive.map { URL(fileURLWithPath: $0) }, model: embeddingModel)
         let hits = search.search(question, topK: passages)
         guard !hits.isEmpty else { throw ValidationError("the archive holds no embedded text") }
-        let numbered = hits.enumerated().map { n, hit in
-            "[\(n + 1)] " + [hit.entry.id, hit.entry.timeRange].filter { !$0.isEmpty }.joined(separator: ", ") + ": " + hit.entry.text
-        }
-        let user = "Passages from an archive of recordings and pictures:\n\n" + numbered.joined(separator: "\n")
-            + "\n\nAnswer the question using only these passages, and cite the passages you use by number, like [1]."
-            + "\n\nQuestion: " + question
+        // Small models answer better from bare passages; the numbers map them to ids and times.
+        let numbered = hits.enumerated().map { n, hit in "[\(n + 1)] \(hit.entry.text)" }
+        let user = "Passages from an archive of recordings and pictures, most relevant first:\n" + numbered.joined(separator: "\n")
+            + "\n\nUsing only these passages, answer this question in one sentence and cite the passage number, like [1]: "
+            + question
         let installed = try ModelStore().resolve(model)
         let lm = try LanguageModel(path: installed.directory.path)
         var messages: [ChatMessage] = []
