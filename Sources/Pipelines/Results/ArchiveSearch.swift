@@ -5,6 +5,7 @@
 import Foundation
 import Models
 import ModelStore
+import Tensors
 
 /// One embedded text of an archive, and where it came from.
 public struct ArchiveEntry: Sendable, Equatable {
@@ -102,15 +103,18 @@ public final class ArchiveIndex {
     public func search(_ query: [Float], topK: Int) -> [ArchiveHit] {
         precondition(query.count == dimension, "query has \(query.count) dimensions, the archive \(dimension)")
         let norm = max(query.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
-        var scored: [(Int, Float)] = []
-        scored.reserveCapacity(entries.count)
+        guard !entries.isEmpty else { return [] }
+        // scores (entries, 1) = vectors (entries, dimension) · queryᵀ
+        var dots = [Float](repeating: 0, count: entries.count)
         vectors.withUnsafeBufferPointer { v in
-            for r in entries.indices {
-                var dot: Float = 0
-                for j in 0..<dimension { dot += v[r * dimension + j] * query[j] }
-                scored.append((r, dot / norm))
+            query.withUnsafeBufferPointer { q in
+                dots.withUnsafeMutableBufferPointer { c in
+                    BLAS.gemm(m: entries.count, n: 1, k: dimension, a: v.baseAddress!, lda: dimension, b: q.baseAddress!,
+                              ldb: dimension, transB: true, c: c.baseAddress!, ldc: 1)
+                }
             }
         }
+        var scored = dots.enumerated().map { ($0.offset, $0.element / norm) }
         scored.sort { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }
         return scored.prefix(max(0, topK)).map { ArchiveHit(entry: entries[$0.0], score: $0.1) }
     }
