@@ -10,7 +10,7 @@ APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-de
               espeak-ng sox python3-venv strace util-linux
 # Only for make slurm-check (on a machine with systemd, installing them enables the slurm services).
 SLURM_PKGS  = munge slurmctld slurmd slurm-client
-TEST_MODELS = whisper-tiny.en whisper-base smollm2-135m-instruct qwen2.5-coder-0.5b-instruct yolov3-tiny silero-vad efficientnet-lite0
+TEST_MODELS = whisper-tiny.en whisper-base smollm2-135m-instruct qwen2.5-coder-0.5b-instruct yolov3-tiny silero-vad efficientnet-lite0 all-minilm-l6-v2
 
 .PHONY: setup build models test-models test-audio demo test bench clean fuzz crash-check slurm-check test-asan
 

@@ -73,6 +73,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "VADTests", dependencies: ["TestSupport", "Models", "Weights", "Media", "ModelStore", "TransformerCore", "Tensors"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "EmbeddingsTests", dependencies: ["TestSupport", "Models", "ModelStore", "Weights", "Tokenizers", "Pipelines"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "WhisperTests", dependencies: ["TestSupport", "Models", "Media", "Weights", "Tensors", "ModelStore", "Decoding"],
                     resources: [.copy("Fixtures")]),
     ],

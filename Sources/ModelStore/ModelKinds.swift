@@ -28,6 +28,8 @@ public enum ModelFamily: String, Codable, Sendable, CaseIterable, CustomStringCo
     case sileroVAD = "silero-vad"
     /// EfficientNet-Lite (ImageNet-1k classes).
     case efficientnet
+    /// BERT encoders with sentence-transformers pooling (all-MiniLM-L6-v2): text → one vector.
+    case bert
 
     public var description: String { rawValue }
 
@@ -40,6 +42,7 @@ public enum ModelFamily: String, Codable, Sendable, CaseIterable, CustomStringCo
         case .yolo: return .objectDetection
         case .sileroVAD: return .voiceActivity
         case .efficientnet: return .imageClassification
+        case .bert: return .textEmbedding
         }
     }
 }
@@ -52,6 +55,7 @@ public enum ModelKind: String, Sendable, CustomStringConvertible {
     case objectDetection = "object detection"
     case voiceActivity = "voice activity detection"
     case imageClassification = "image classification"
+    case textEmbedding = "text embedding"
 
     public var description: String { rawValue }
 }
@@ -77,6 +81,7 @@ extension InstalledModel {
             case "idefics3", "smolvlm": return .idefics3
             case "llama": return .llama
             case "qwen2": return .qwen2
+            case "bert": return .bert
             default: return nil
             }
         }

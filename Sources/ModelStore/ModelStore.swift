@@ -58,7 +58,8 @@ public struct ModelStore: Sendable {
 
         var records: [InstallManifest.FileRecord] = []
         for file in entry.files {
-            let target = model.appendingPathComponent(file.name)
+            let target = model.appendingPathComponent(file.name)   // may be in a folder: 1_Pooling/config.json
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             let actual = try assemble(file, from: unpacked, to: target, progress: progress)
             guard actual == file.sha256 else {
                 throw ModelStoreError.hashMismatch(file: file.name, expected: file.sha256, actual: actual)

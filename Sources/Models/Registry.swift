@@ -14,6 +14,7 @@ public enum LoadedModel {
     case objectDetection(YOLODetector)
     case voiceActivity(SileroVAD)
     case imageClassification(ImageClassifier)
+    case textEmbedding(TextEmbedder)
 }
 
 /// Settings a loader takes from the stage that loads it.
@@ -60,6 +61,7 @@ public enum ModelRegistry {
             },
             Key(.sileroVAD, .onnx): { m, _ in .voiceActivity(try SileroVAD.load(path: m.url(for: "model.onnx").path)) },
             Key(.efficientnet, .pytorch): { m, _ in .imageClassification(try ImageClassifier(directory: m.directory.path)) },
+            Key(.bert, .safetensors): { m, _ in .textEmbedding(try TextEmbedder.load(directory: m.directory)) },
         ]
     }()
 
@@ -110,6 +112,10 @@ public enum ModelRegistry {
 
     public static func classifier(_ model: InstalledModel) throws -> ImageClassifier {
         try load(model, as: "an image classifier") { if case .imageClassification(let c) = $0 { c } else { nil } }
+    }
+
+    public static func embedder(_ model: InstalledModel) throws -> TextEmbedder {
+        try load(model, as: "a text embedding model") { if case .textEmbedding(let e) = $0 { e } else { nil } }
     }
 
     /// Loads `model` and returns what `extract` finds in it; a model of another kind is refused as not `expected`.

@@ -8,11 +8,14 @@ import CKernels
 /// Element types that weight files can hold.
 public enum DType: String, Sendable, CustomStringConvertible {
     case float32, float16, bfloat16, int8, int16, int32
+    /// Index tensors (Hugging Face `position_ids`); values beyond 2^24 lose precision as float32.
+    case int64
     public var byteSize: Int {
         switch self {
         case .float32, .int32: return 4
         case .float16, .bfloat16, .int16: return 2
         case .int8: return 1
+        case .int64: return 8
         }
     }
     public var description: String { rawValue }
@@ -105,6 +108,8 @@ public func convertToFloat32(dtype: DType, from src: UnsafeRawPointer, to dst: U
         for i in 0..<count { dst[i] = Float(src.loadUnaligned(fromByteOffset: 2 * i, as: Int16.self)) }
     case .int32:
         for i in 0..<count { dst[i] = Float(src.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)) }
+    case .int64:
+        for i in 0..<count { dst[i] = Float(src.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
     }
 }
 

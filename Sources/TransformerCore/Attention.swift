@@ -160,25 +160,31 @@ public struct SelfAttention {
 
     /// Full bidirectional attention over `batch` sequences of `length` rows each:
     /// x (batch·length, dim) → y (batch·length, dim). (Encoders: no RoPE, no grouped heads.)
-    public func encode(_ x: UnsafePointer<Float>, batch: Int, length: Int, into y: UnsafeMutablePointer<Float>,
-                       scratch: Scratch) {
+    /// With `validLengths`, sequence b is its first validLengths[b] rows, the rest padding: its
+    /// queries attend to those keys only (what an additive −∞ key mask gives, as BERT's attention
+    /// mask), and its padding rows get a zero context.
+    public func encode(_ x: UnsafePointer<Float>, batch: Int, length: Int, validLengths: [Int]? = nil,
+                       into y: UnsafeMutablePointer<Float>, scratch: Scratch) {
         precondition(kvHeads == heads && rope == nil, "encode() is for encoder attention")
+        precondition(validLengths.map { $0.count == batch && $0.allSatisfy { (1...length).contains($0) } } ?? true)
         let d = queryDim, dh = headDim, rows = batch * length
         let fused = scratch.buffer(.qkv, rows * 3 * d)      // (rows, 3·dim): q | k | v
         let context = scratch.buffer(.attentionContext, rows * d)        // (rows, dim)
-        let scores = scratch.buffer(.attentionScores, length * length)  // (length, length)
+        let scores = scratch.buffer(.attentionScores, length * length)  // (valid, valid) ≤ (length, length)
         projection(x, rows: rows, into: fused, qDim: d, kvDim: d)
         let scale = 1 / Float(dh).squareRoot()
         for b in 0..<batch {
+            let n = validLengths?[b] ?? length
             let base = fused + b * length * 3 * d
             for h in 0..<heads {
                 let q = base + h * dh, k = base + d + h * dh, v = base + 2 * d + h * dh
-                BLAS.gemm(m: length, n: length, k: dh, a: q, lda: 3 * d, b: k, ldb: 3 * d, transB: true,
-                          c: scores, ldc: length)
-                Kernels.softmaxRows(scores, rows: length, n: length, scale: scale)
-                BLAS.gemm(m: length, n: dh, k: length, a: scores, lda: length, b: v, ldb: 3 * d, transB: false,
+                BLAS.gemm(m: n, n: n, k: dh, a: q, lda: 3 * d, b: k, ldb: 3 * d, transB: true,
+                          c: scores, ldc: n)
+                Kernels.softmaxRows(scores, rows: n, n: n, scale: scale)
+                BLAS.gemm(m: n, n: dh, k: n, a: scores, lda: n, b: v, ldb: 3 * d, transB: false,
                           c: context + b * length * d + h * dh, ldc: d)
             }
+            if n < length { (context + (b * length + n) * d).update(repeating: 0, count: (length - n) * d) }
         }
         out(context, rows: rows, into: y)
     }

@@ -2,6 +2,8 @@
 //   encoder:      x += SelfAttn(N(x)); x += FFN(N(x))                    SelfAttentionBlock(batch:length:)
 //   decoder:      x += CausalSelfAttn(N(x)); x += CrossAttn(N(x), memory); x += FFN(N(x))   DecoderBlock
 //   decoder-only: x += CausalSelfAttn(N(x)); x += FFN(N(x))              SelfAttentionBlock(rows:slots:…) (Llama, Qwen2)
+// Post-norm encoder block (original Transformer / BERT):
+//   x = N₁(x + SelfAttn(x)); x = N₂(x + FFN(x))                          PostNormBlock
 
 import Tensors
 
@@ -24,6 +26,32 @@ public struct SelfAttentionBlock {
             attention.encode(normed, batch: batch, length: length, into: delta, scratch: scratch)
         }
         ffn.residual(x, rows: rows, norm: ffnNorm, scratch: scratch)
+    }
+}
+
+/// x = N₁(x + SelfAttn(x)); x = N₂(x + FFN(x)): BERT's layer (transformers modeling_bert.py
+/// BertLayer: BertSelfOutput / BertOutput apply LayerNorm(dense(h) + input)).
+public struct PostNormBlock {
+    public let attention: SelfAttention
+    public let attentionNorm: Norm
+    public let ffn: FeedForward
+    public let ffnNorm: Norm
+
+    public init(attention: SelfAttention, attentionNorm: Norm, ffn: FeedForward, ffnNorm: Norm) {
+        self.attention = attention; self.attentionNorm = attentionNorm; self.ffn = ffn; self.ffnNorm = ffnNorm
+    }
+
+    /// x (batch·length, dim), updated in place; `validLengths` as `SelfAttention.encode` takes them.
+    public func callAsFunction(_ x: UnsafeMutablePointer<Float>, batch: Int, length: Int, validLengths: [Int]? = nil,
+                               scratch: Scratch) {
+        let rows = batch * length, d = attention.dim
+        let delta = scratch.buffer(.residualDelta, rows * d)
+        attention.encode(x, batch: batch, length: length, validLengths: validLengths, into: delta, scratch: scratch)
+        Kernels.add(x, delta, count: rows * d)
+        attentionNorm(x, rows: rows, into: x)
+        ffn(x, rows: rows, into: delta, hidden: scratch.buffer(.feedForwardHidden, rows * ffn.hiddenWidth))
+        Kernels.add(x, delta, count: rows * d)
+        ffnNorm(x, rows: rows, into: x)
     }
 }
 

@@ -68,6 +68,7 @@ public enum SafetensorsReader {
         case "I8": return .int8
         case "I16": return .int16
         case "I32": return .int32
+        case "I64": return .int64
         default: return nil
         }
     }

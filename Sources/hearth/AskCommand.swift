@@ -32,6 +32,15 @@ struct AskCommand: ParsableCommand {
     @Option(name: .customLong("whisper-model"), help: "Whisper model for --audio.")
     var whisperModel = ModelCatalog.defaultWhisper
 
+    @Option(help: "Results files with embeddings (repeatable): answer from the passages most similar to the question.")
+    var archive: [String] = []
+
+    @Option(help: "With --archive: how many passages the model reads.")
+    var passages = 5
+
+    @Option(name: .customLong("embedding-model"), help: "With --archive: the query's embedding model (default: the archive's).")
+    var embeddingModel: String?
+
     @Option(help: "System message (default: the model template's own).")
     var system: String?
 
@@ -60,6 +69,7 @@ struct AskCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        if !archive.isEmpty { return try runOverArchive() }
         if image != nil || audio != nil { return try runOverFile() }
         BLAS.setThreads(threads)
         let store = ModelStore()
@@ -129,6 +139,68 @@ struct AskCommand: ParsableCommand {
 }
 
 extension AskCommand {
+    /// `--archive`: retrieval, then an answer from the retrieved passages only. The prompt numbers
+    /// the passages; the answer's `[n]` citations map back to item ids and times, listed after it.
+    func runOverArchive() throws {
+        if image != nil || audio != nil || contextFile != nil {
+            throw ValidationError("--archive answers from the archive alone; leave out --audio, --image and --context-file")
+        }
+        if passages < 1 { throw ValidationError("--passages must be at least 1") }
+        BLAS.setThreads(threads)
+        let search = try ArchiveQuery(resultsFiles: archive.map { URL(fileURLWithPath: $0) }, model: embeddingModel)
+        let hits = search.search(question, topK: passages)
+        guard !hits.isEmpty else { throw ValidationError("the archive holds no embedded text") }
+        // Small models answer better from bare passages; the numbers map them to ids and times.
+        let numbered = hits.enumerated().map { n, hit in "[\(n + 1)] \(hit.entry.text)" }
+        let user = "Passages from an archive of recordings and pictures, most relevant first:\n" + numbered.joined(separator: "\n")
+            + "\n\nUsing only these passages, answer this question in one sentence and cite the passage number, like [1]: "
+            + question
+        let installed = try ModelStore().resolve(model)
+        let lm = try LanguageModel(path: installed.directory.path)
+        var messages: [ChatMessage] = []
+        if let system { messages.append(ChatMessage(role: "system", content: system)) }
+        messages.append(ChatMessage(role: "user", content: user))
+        let result = try lm.answer(messages, options: generation)
+        let answer = result.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let cited = Self.citations(in: answer, count: hits.count)
+        if json {
+            let object: [String: Any] = [
+                "answer": answer, "question": question, "cited": cited,
+                "passages": hits.enumerated().map { n, hit -> [String: Any] in
+                    var p: [String: Any] = ["n": n + 1, "id": hit.entry.id, "source": hit.entry.source, "text": hit.entry.text,
+                                            "score": Double(hit.score)]
+                    if let start = hit.entry.start { p["start"] = start }
+                    if let end = hit.entry.end { p["end"] = end }
+                    return p
+                },
+                "prompt_tokens": result.promptTokens, "generated_tokens": result.tokens.count,
+                "provenance": ["hearth_version": Models.Hearth.version, "model": installed.name, "files": installed.files,
+                               "embedding_model": search.model.name, "embedding_files": search.model.files] as [String: Any],
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print(answer)
+        print("\nSources:")
+        for (n, hit) in hits.enumerated() {
+            let mark = cited.contains(n + 1) ? "*" : " "
+            print(String(format: "%@[%d] %.4f  ", mark, n + 1, hit.score)
+                  + [hit.entry.id, hit.entry.timeRange, hit.entry.source].filter { !$0.isEmpty }.joined(separator: "  "))
+            print("      " + hit.entry.text)
+        }
+    }
+
+    /// Passage numbers 1…count the answer cites as `[n]`, in order of first mention.
+    static func citations(in answer: String, count: Int) -> [Int] {
+        let pattern = try! NSRegularExpression(pattern: #"\[(\d+)\]"#)
+        var found: [Int] = []
+        for m in pattern.matches(in: answer, range: NSRange(answer.startIndex..., in: answer)) {
+            if let r = Range(m.range(at: 1), in: answer), let n = Int(answer[r]), (1...count).contains(n), !found.contains(n) { found.append(n) }
+        }
+        return found
+    }
+
     var generation: GenerationOptions {
         var options = GenerationOptions()
         options.maxTokens = maxTokens

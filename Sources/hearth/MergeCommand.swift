@@ -26,6 +26,14 @@ struct MergeCommand: ParsableCommand {
         for warning in outcome.warnings { printError("warning: \(warning)") }
         let merged = URL(fileURLWithPath: output)
         try outcome.write(to: merged)
+        // Embedding references name a vector file beside their results file (Pipelines/Results/VectorFile).
+        for input in results.map({ URL(fileURLWithPath: $0) }) {
+            let vectors = VectorFile.url(forResults: input)
+            if FileManager.default.fileExists(atPath: vectors.path),
+               input.deletingLastPathComponent().standardizedFileURL != merged.deletingLastPathComponent().standardizedFileURL {
+                printError("warning: \(input.path)'s embeddings are in \(vectors.path); copy it beside \(output) for `hearth search`")
+            }
+        }
         // The views are made from the merged file, one record at a time.
         let source = try ResultsFile(url: merged).latest
         if let csv { try CSVView.write(source, to: URL(fileURLWithPath: csv)) }

@@ -10,6 +10,7 @@ final class CatalogTests: XCTestCase {
         XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultTextModel)?.format, .gguf)
         XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultDetector)?.format, .darknet)
         XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultVAD)?.family.kind, .voiceActivity)
+        XCTAssertEqual(ModelCatalog.entry(named: ModelCatalog.defaultEmbedder)?.family.kind, .textEmbedding)
         for entry in ModelCatalog.entries {
             XCTAssertFalse(entry.packages.isEmpty, entry.name)
             if let reason = entry.unavailableReason {
@@ -32,6 +33,10 @@ final class CatalogTests: XCTestCase {
                 XCTAssertEqual(entry.family, .efficientnet, entry.name)
                 XCTAssertEqual(entry.files.filter { $0.name.hasSuffix(".pth") }.count, 1, entry.name)
                 XCTAssertTrue(entry.files.contains { $0.name == "imagenet1k_clean_names.json" }, "\(entry.name): class names")
+            case .safetensors:
+                XCTAssertEqual(entry.family, .bert, entry.name)
+                XCTAssertEqual(Set(entry.files.map(\.name)), ["model.safetensors", "config.json", "tokenizer.json", "modules.json",
+                                                             "sentence_bert_config.json", "1_Pooling/config.json"], entry.name)
             default:
                 XCTFail("\(entry.name): unexpected format \(entry.format)")
             }

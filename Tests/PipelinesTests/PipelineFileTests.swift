@@ -120,7 +120,7 @@ final class PipelineFileTests: XCTestCase {
             "1 inputs: expected a list, found 'media'",
             "4 stages[0].options.beam_size: expected an integer, found 'five'",
             "5 stages[1].name: stage name '2nd' must start with a letter and use letters, digits, '_' or '-' ('item' is reserved)",
-            "6 stages[2].task: unknown task 'summarize' (known tasks: transcribe, caption, detect, ask, vad, classify)",
+            "6 stages[2].task: unknown task 'summarize' (known tasks: transcribe, caption, detect, ask, vad, classify, embed)",
             "7 stages[3].task: missing required key 'task'",
             "8 outputs.directory: missing required key 'directory'",
             "9 run.threads: must be at least 1",

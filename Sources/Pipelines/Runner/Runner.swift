@@ -91,11 +91,18 @@ public final class PipelineRunner {
         let stop = options.stop
         if options.killAfterRecords == 0 { raise(SIGKILL) }
         if let path = options.waitForFile { while !FileManager.default.fileExists(atPath: path) { usleep(2_000) } }
+        let vectorFile = VectorFile(resultsURL: resultsURL, fresh: options.fresh)
         for start in stride(from: 0, to: todo.count, by: Self.chunkSize) where !stop.isRequested {
             let chunk = Array(todo[start..<min(todo.count, start + Self.chunkSize)])
-            try process(chunk) { record, item in
+            try process(chunk) { record, item, vectors in
                 var record = record
                 try stop.whileWriting {
+                    // Vectors first (synced), then the record that refers to them.
+                    for (stage, rows) in vectors.sorted(by: { $0.key < $1.key }) where !rows.isEmpty {
+                        guard case .object(var result)? = record.results[stage] else { continue }
+                        result["vectors"] = try vectorFile.append(rows).json
+                        record.results[stage] = .object(result)
+                    }
                     if record.status == .ok {
                         do { try sidecars.write(for: record, sidecarName: item.sidecarName) } catch {
                             record.status = .error
@@ -152,11 +159,13 @@ public final class PipelineRunner {
         var results: [String: JSONValue] = [:]
         var timings: [String: Double] = [:]
         var mediaSeconds: Double?
+        /// Vectors of stages that made them, by stage name, until the record is written.
+        var vectors: [String: [[Float]]] = [:]
         var failure: (stage: String, message: String)?
         var written = false
     }
 
-    private func process(_ chunk: [PipelineItem], write: (ResultRecord, PipelineItem) throws -> Void) throws {
+    private func process(_ chunk: [PipelineItem], write: (ResultRecord, PipelineItem, [String: [[Float]]]) throws -> Void) throws {
         let stages = pipeline.stages
         var states = chunk.map { item in
             ItemState(item: item, lastStage: stages.indices.last { applies(stages[$0], to: item) })
@@ -164,7 +173,8 @@ public final class PipelineRunner {
         func finish(_ i: Int) throws {
             guard !states[i].written else { return }
             states[i].written = true
-            try write(record(states[i]), states[i].item)
+            try write(record(states[i]), states[i].item, states[i].vectors)
+            states[i].vectors = [:]
         }
         for i in states.indices where states[i].lastStage == nil {
             let item = states[i].item
@@ -194,6 +204,7 @@ public final class PipelineRunner {
                 switch result {
                 case .success(let output):
                     states[m].results[name] = output.result
+                    if let vectors = output.vectors { states[m].vectors[name] = vectors }
                     states[m].timings[name] = rounded(output.timings["wall"] ?? Date().timeIntervalSince(began))
                     for (key, value) in output.timings where key != "wall" { states[m].timings["\(name).\(key)"] = rounded(value) }
                     if let seconds = output.mediaSeconds { states[m].mediaSeconds = max(states[m].mediaSeconds ?? 0, seconds) }

@@ -137,6 +137,13 @@ public final class Pipeline {
                 report(key("stages", i, "prompt"), problem)
             }
         }
+        for stage in stages {   // an embed stage's `from` names earlier stages
+            guard let embed = stage as? EmbedStage, let i = spec.stages.firstIndex(where: { $0.name == stage.spec.name }) else { continue }
+            let earlier = Set(spec.stages[..<i].map(\.name))
+            for source in embed.sourceStages where !earlier.contains(source) {
+                report(key("stages", i, "options", "from"), "no stage before '\(stage.spec.name)' is named '\(source)'")
+            }
+        }
         for (i, stage) in stages.enumerated() {
             if let note = (stage as? TranscribeStage)?.languageWarning {
                 report(key("stages", spec.stages.firstIndex { $0.name == stage.spec.name } ?? i, "options", "language"), note, warning: true)

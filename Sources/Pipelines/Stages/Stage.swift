@@ -112,9 +112,12 @@ public struct StageOutput: Sendable {
     /// Extra timings (seconds), stored as `timings["<stage>.<key>"]`; `wall` is the time the item
     /// spent in the stage (default: since the stage started on the batch of items).
     public var timings: [String: Double] = [:]
+    /// Vectors (`embed`), stored by the runner in the run's vector file, not in the record: the
+    /// result gets a `vectors` reference to them (see `VectorFile`).
+    public var vectors: [[Float]]?
 
-    public init(result: JSONValue, mediaSeconds: Double? = nil, timings: [String: Double] = [:]) {
-        self.result = result; self.mediaSeconds = mediaSeconds; self.timings = timings
+    public init(result: JSONValue, mediaSeconds: Double? = nil, timings: [String: Double] = [:], vectors: [[Float]]? = nil) {
+        self.result = result; self.mediaSeconds = mediaSeconds; self.timings = timings; self.vectors = vectors
     }
 }
 
@@ -155,6 +158,7 @@ public enum StageTasks {
         AskTask(),
         VADTask(),
         ClassifyTask(),
+        EmbedTask(),
     ]
 
     public static func named(_ name: String) -> (any StageTask)? { all.first { $0.name == name } }
