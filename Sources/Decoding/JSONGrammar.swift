@@ -79,6 +79,13 @@ public final class JSONGrammar: @unchecked Sendable {
         }
     }
 
+    /// Inside a string, between characters: how many more code points it may take (Int.max when
+    /// unbounded); nil elsewhere.
+    func plainStringRoom(_ s: GrammarState) -> Int? {
+        guard case .string(let node, let length, 0, 0) = s.top, case .string(_, let maxLength) = nodes[Int(node)] else { return nil }
+        return maxLength.map { $0 - Int(length) } ?? Int.max
+    }
+
     /// Whether `bytes` form a complete conforming document (validation mode).
     public func accepts<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Bool {
         var s = initial

@@ -18,6 +18,11 @@ public final class TokenVocabulary: @unchecked Sendable {
     let sorted: [Int32]
     let sharedPrefix: [Int32]
     let longest: Int
+    /// Code points of a token that is plain string content (whole UTF-8 characters, no `"`, `\`
+    /// or control bytes), else -1: inside a string such a token only needs room for its length.
+    let plainCharacters: [Int32]
+    /// The other non-empty tokens, which a string state must walk byte by byte.
+    let otherTokens: [Int32]
 
     public init(bytes: [[UInt8]]) {
         count = bytes.count
@@ -33,6 +38,12 @@ public final class TokenVocabulary: @unchecked Sendable {
         }
         sharedPrefix = shared
         longest = bytes.map(\.count).max() ?? 0
+        plainCharacters = bytes.map { b in
+            guard !b.isEmpty, !b.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }),
+                  let text = String(validating: b, as: UTF8.self) else { return -1 }
+            return Int32(text.unicodeScalars.count)
+        }
+        otherTokens = ids.filter { [plainCharacters] in plainCharacters[$0] < 0 }.map(Int32.init)
     }
 }
 
@@ -53,7 +64,8 @@ public final class SchemaConstraint: @unchecked Sendable {
     public let grammar: JSONGrammar
     public let vocabulary: TokenVocabulary
     private var masks: [GrammarState: TokenMask] = [:]
-    /// Statistics: masks computed, and the seconds spent computing and applying them.
+    /// Statistics: masks computed, the seconds spent computing them, and the seconds spent
+    /// applying cached masks to logits (state tracking and look-up included).
     public private(set) var masksComputed = 0
     public private(set) var maskSeconds = 0.0
     public private(set) var applySeconds = 0.0
@@ -69,6 +81,16 @@ public final class SchemaConstraint: @unchecked Sendable {
         let began = Date()
         var bits = [UInt64](repeating: 0, count: (vocabulary.count + 63) / 64)
         var allowed = 0
+        func allow(_ id: Int) { bits[id / 64] |= 1 << UInt64(id % 64); allowed += 1 }
+        if let room = grammar.plainStringRoom(state) {
+            // Inside a string: plain tokens by their length alone, the rest walked.
+            for (id, n) in vocabulary.plainCharacters.enumerated() where n >= 0 && Int(n) <= room { allow(id) }
+            for id in vocabulary.otherTokens {
+                var s = state
+                if vocabulary.bytes[Int(id)].allSatisfy({ grammar.advance(&s, $0) }) { allow(Int(id)) }
+            }
+            return store(state, TokenMask(bits: bits, allowedCount: allowed, accepting: false), since: began)
+        }
         // states[d]: the automaton after the first d bytes of the current token.
         var states = [GrammarState](repeating: state, count: vocabulary.longest + 1)
         var valid = 0                 // states[0...valid] hold the current token's prefix
@@ -86,16 +108,16 @@ public final class SchemaConstraint: @unchecked Sendable {
                 d += 1
             }
             valid = d
-            if deadLength == Int.max {
-                bits[Int(id) / 64] |= 1 << UInt64(Int(id) % 64)
-                allowed += 1
-            }
+            if deadLength == Int.max { allow(Int(id)) }
         }
-        let m = TokenMask(bits: bits, allowedCount: allowed, accepting: grammar.isAccepting(state))
-        masks[state] = m
+        return store(state, TokenMask(bits: bits, allowedCount: allowed, accepting: grammar.isAccepting(state)), since: began)
+    }
+
+    private func store(_ state: GrammarState, _ mask: TokenMask, since began: Date) -> TokenMask {
+        masks[state] = mask
         masksComputed += 1
         maskSeconds += Date().timeIntervalSince(began)
-        return m
+        return mask
     }
 
     /// Cached masks (for measurements).
@@ -137,14 +159,14 @@ public final class SchemaProcessor: LogitsProcessor {
 
     public func process(step: Int, generated: [Int], logits: UnsafeMutablePointer<Float>, vocabularySize: Int) {
         sync(generated)
-        let began = Date()
-        defer { constraint.recordApply(Date().timeIntervalSince(began)) }
         guard let state else {
             // Off the grammar (a token forced from outside): end here.
             for t in 0..<vocabularySize where t != endToken { logits[t] = -.infinity }
             return
         }
         let mask = constraint.mask(state)
+        let began = Date()
+        defer { constraint.recordApply(Date().timeIntervalSince(began)) }
         let hasEnd = endToken >= 0 && endToken < vocabularySize
         let endLogit = hasEnd ? logits[endToken] : 0
         mask.bits.withUnsafeBufferPointer { bits in
