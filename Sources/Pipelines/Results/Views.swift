@@ -2,7 +2,9 @@ import Foundation
 
 /// The CSV view of results: one row per item. Columns: `id, input, media, status, error_stage,
 /// error, media_seconds`, then `STAGE.FIELD` for each scalar field of each stage's result (stages
-/// in pipeline order, fields sorted), then `item.FIELD` for manifest fields.
+/// in pipeline order, fields sorted) and for each top-level key of its `json` object (an ask
+/// stage's schema answer; `STAGE.json.KEY` when a result field has that name), then `item.FIELD`
+/// for manifest fields.
 public enum CSVView {
     public static func render(_ records: [ResultRecord]) -> String {
         OutputSink.string { sink in try? write(.records(records), to: sink) }
@@ -16,17 +18,23 @@ public enum CSVView {
     /// Writes the CSV in two passes over `source`: columns first, then rows.
     static func write(_ source: RecordSource, to sink: OutputSink) throws {
         var stageOrder: [String] = []
-        var stageFields: [String: Set<String>] = [:]
+        var stageFields: [String: Set<String>] = [:], jsonFields: [String: Set<String>] = [:]
         var itemFields: Set<String> = []
         try source.forEach { record in
             for stage in record.provenance.stages where !stageOrder.contains(stage.name) { stageOrder.append(stage.name) }
             for (stage, result) in record.results {
                 for (key, value) in result.objectValue ?? [:] where value.isScalar { stageFields[stage, default: []].insert(key) }
+                for key in result["json"]?.objectValue?.keys ?? [:].keys { jsonFields[stage, default: []].insert(key) }
             }
             if let fields = record.fields { itemFields.formUnion(fields.keys) }
         }
-        for stage in stageFields.keys.sorted() where !stageOrder.contains(stage) { stageOrder.append(stage) }
-        let stageColumns = stageOrder.flatMap { stage in (stageFields[stage] ?? []).sorted().map { (stage, $0) } }
+        for stage in Set(stageFields.keys).union(jsonFields.keys).sorted() where !stageOrder.contains(stage) { stageOrder.append(stage) }
+        /// (stage, column name after the stage, value of a result).
+        let stageColumns: [(String, String, (JSONValue) -> JSONValue?)] = stageOrder.flatMap { stage in
+            let fields = stageFields[stage] ?? []
+            return fields.sorted().map { field in (stage, field, { $0[field] }) }
+                + (jsonFields[stage] ?? []).sorted().map { key in (stage, fields.contains(key) ? "json.\(key)" : key, { $0["json"]?[key] }) }
+        }
         let fieldColumns = itemFields.sorted()
 
         func row(_ cells: [String]) { sink.write(cells.map(quote).joined(separator: ",") + "\r\n") }
@@ -35,7 +43,7 @@ public enum CSVView {
         try source.forEach { r in
             var cells = [r.id, r.input, r.media, r.status.rawValue, r.stage ?? "", r.message ?? "",
                          r.mediaSeconds.map { String(format: "%.3f", $0) } ?? ""]
-            cells += stageColumns.map { stage, field in r.results[stage]?[field]?.text ?? "" }
+            cells += stageColumns.map { stage, _, value in r.results[stage].flatMap(value)?.text ?? "" }
             cells += fieldColumns.map { r.fields?[$0] ?? "" }
             row(cells)
         }
