@@ -118,25 +118,38 @@ final class SchemaPipelineTests: XCTestCase {
               - {task: ask, name: c, prompt: "{{item.id}}", options: {schema: remote.json}}
               - {task: ask, name: d, prompt: "{{item.id}}", options: {schema: missing.json}}
               - {task: ask, name: e, prompt: "{{item.id}}", options: {schema: {anyOf: [{type: string}, {enum: [a, b]}]}}}
-              - {task: ask, name: f, prompt: "{{item.id}}", options: {schema: {type: string}, stop: ["}"]}}
-              - {task: ask, name: g, prompt: "{{item.id}}", options: {long_prompt: cut}}
             outputs: {directory: out}
             """)
-        let pipeline = folder.appendingPathComponent("p.yaml").path
         let rendered = found.map { $0.description.replacingOccurrences(of: folder.path + "/", with: "") }
         print(rendered.joined(separator: "\n"))
         func has(_ prefix: String, _ fragment: String) {
             XCTAssertTrue(rendered.contains { $0.hasPrefix(prefix) && $0.contains(fragment) }, "\(prefix) … \(fragment) in\n\(rendered.joined(separator: "\n"))")
         }
-        has("p.yaml:9:35: stages[0].options.schema", "'pattern' is not supported")
+        has("p.yaml:9:30: stages[0].options.schema", "properties.id.pattern: 'pattern' is not supported")
         has("broken.json:2:41:", "not valid JSON")
-        has("remote.json:2:26:", "$ref is not supported")
-        has("p.yaml:11:69: stages[3].options.schema", "cannot read the schema file")
-        has("p.yaml:12:", "alternatives must start differently")
-        has("p.yaml:13:", "stop strings cannot be combined with schema")
-        has("p.yaml:14:", "unknown value 'cut' (fail, truncate_middle, chunk)")
-        XCTAssertEqual(found.count, 7, rendered.joined(separator: "\n"))
-        _ = pipeline
+        has("remote.json:2:24:", "$ref is not supported")
+        has("p.yaml:12:67: stages[3].options.schema", "cannot read the schema file")
+        has("p.yaml:13:", "alternatives must start differently")
+        XCTAssertEqual(found.count, 5, rendered.joined(separator: "\n"))
+    }
+
+    /// Options refused while decoding, before any schema is read.
+    func testSchemaOptionConflictsAreRefused() throws {
+        try manifest(["x"])
+        let found = try problems("""
+            inputs: [{manifest: items.jsonl}]
+            stages:
+              - {task: ask, name: f, prompt: "{{item.id}}", options: {schema: {type: string}, stop: ["}"]}}
+              - {task: ask, name: g, prompt: "{{item.id}}", options: {long_prompt: cut}}
+            outputs: {directory: out}
+            """)
+        let rendered = found.map { $0.description.replacingOccurrences(of: folder.path + "/", with: "") }
+        func has(_ prefix: String, _ fragment: String) {
+            XCTAssertTrue(rendered.contains { $0.hasPrefix(prefix) && $0.contains(fragment) }, "\(prefix) … \(fragment) in\n\(rendered.joined(separator: "\n"))")
+        }
+        has("p.yaml:3:", "stop strings cannot be combined with schema")
+        has("p.yaml:4:", "long_prompt: unknown value 'cut' (fail, truncate_middle, chunk)")
+        XCTAssertEqual(found.count, 2, rendered.joined(separator: "\n"))
     }
 
     /// A material of about 900 tokens against a context of 256 (max_tokens 32).

@@ -30,20 +30,24 @@ public enum CSVView {
         }
         for stage in Set(stageFields.keys).union(jsonFields.keys).sorted() where !stageOrder.contains(stage) { stageOrder.append(stage) }
         /// (stage, column name after the stage, value of a result).
-        let stageColumns: [(String, String, (JSONValue) -> JSONValue?)] = stageOrder.flatMap { stage in
+        typealias Column = (stage: String, name: String, value: (JSONValue) -> JSONValue?)
+        let stageColumns: [Column] = stageOrder.flatMap { stage -> [Column] in
             let fields = stageFields[stage] ?? []
-            return fields.sorted().map { field in (stage, field, { $0[field] }) }
-                + (jsonFields[stage] ?? []).sorted().map { key in (stage, fields.contains(key) ? "json.\(key)" : key, { $0["json"]?[key] }) }
+            let plain: [Column] = fields.sorted().map { field in (stage, field, { (result: JSONValue) in result[field] }) }
+            let parsed: [Column] = (jsonFields[stage] ?? []).sorted().map { key in
+                (stage, fields.contains(key) ? "json.\(key)" : key, { (result: JSONValue) in result["json"]?[key] })
+            }
+            return plain + parsed
         }
         let fieldColumns = itemFields.sorted()
 
         func row(_ cells: [String]) { sink.write(cells.map(quote).joined(separator: ",") + "\r\n") }
         row(["id", "input", "media", "status", "error_stage", "error", "media_seconds"]
-            + stageColumns.map { "\($0.0).\($0.1)" } + fieldColumns.map { "item.\($0)" })
+            + stageColumns.map { "\($0.stage).\($0.name)" } + fieldColumns.map { "item.\($0)" })
         try source.forEach { r in
             var cells = [r.id, r.input, r.media, r.status.rawValue, r.stage ?? "", r.message ?? "",
                          r.mediaSeconds.map { String(format: "%.3f", $0) } ?? ""]
-            cells += stageColumns.map { stage, _, value in r.results[stage].flatMap(value)?.text ?? "" }
+            cells += stageColumns.map { column in r.results[column.stage].flatMap(column.value)?.text ?? "" }
             cells += fieldColumns.map { r.fields?[$0] ?? "" }
             row(cells)
         }
