@@ -211,4 +211,29 @@ final class SchemaPipelineTests: XCTestCase {
         XCTAssertTrue(prompt.hasSuffix("Question: how high did the river rise at most?"), prompt)
         print("chunked:", parts, "→", ask["answer"]?.text ?? "")
     }
+
+    /// `hearth ask --schema FILE`: the answer is the JSON document, `--json` carries it parsed; a bad
+    /// schema is refused with its line and column before any model loads.
+    func testAskCommandWithSchema() throws {
+        let hearth = try Fixtures.hearthBinary()
+        let schema = try Fixtures.write(#"{"type": "object", "properties": {"city": {"type": "string", "maxLength": 30}, "sunny": {"type": "boolean"}}, "required": ["city", "sunny"]}"#,
+                                        to: folder.appendingPathComponent("weather.json"))
+        let context = try Fixtures.write("Weather report for Lisbon: clear skies all day.", to: folder.appendingPathComponent("report.txt"))
+        let ok = try runProcess(hearth, ["ask", "Which city, and is it sunny?", "--context-file", context.path, "--schema", schema.path,
+                                         "--max-tokens", "60", "--json"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any]
+        let json = try XCTUnwrap(object?["json"] as? [String: Any], ok.stdout)
+        XCTAssertEqual(Set(json.keys), ["city", "sunny"])
+        XCTAssertNotNil(json["city"] as? String)
+        let answer = try JSONSerialization.jsonObject(with: Data(((object?["answer"] as? String) ?? "").utf8)) as? [String: Any]
+        XCTAssertEqual(answer?["city"] as? String, json["city"] as? String)
+
+        let bad = try Fixtures.write("{\"type\": \"object\",\n \"properties\": {\"city\": {\"format\": \"uri\"}}}", to: folder.appendingPathComponent("bad.json"))
+        let refused = try runProcess(hearth, ["ask", "Which city?", "--schema", bad.path])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("\(bad.path):2:26: schema: properties.city.format: 'format' is not supported"), refused.stderr)
+        let both = try runProcess(hearth, ["ask", "Which city?", "--schema", schema.path, "--stop", "}"])
+        XCTAssertTrue(both.stderr.contains("--stop cannot be combined with --schema"), both.stderr)
+    }
 }

@@ -20,7 +20,9 @@ public struct AskTask: StageTask {
     public func prepare(_ spec: StageSpec, store: ModelStore) throws -> any PipelineStage {
         let options = (spec.options as? AskOptions) ?? AskOptions()
         if let vision = try ResolvedVisionModel.resolve(spec.model, store: store) {   // the VLM looks at image items itself
-            if options.schema != nil { throw PipelineError("`schema` works with GGUF text models only, not with a vision-language model") }
+            if options.schemaSource != nil || options.longPrompt != .fail || options.contextLength != nil {
+                throw PipelineError("`schema`, `long_prompt` and `context_length` work with GGUF text models only, not with a vision-language model")
+            }
             guard spec.prompt != nil else { throw PipelineError("an ask stage needs a `prompt` template") }
             return VisionLanguageStage(spec: spec, task: self, mode: .ask, model: vision,
                                        options: VisionLanguageOptions(ask: (spec.options as? AskOptions) ?? AskOptions()))
