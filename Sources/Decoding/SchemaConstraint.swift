@@ -65,7 +65,7 @@ public final class SchemaConstraint: @unchecked Sendable {
     public let vocabulary: TokenVocabulary
     private var masks: [GrammarState: TokenMask] = [:]
     /// Statistics: masks computed, the seconds spent computing them, and the seconds spent
-    /// applying cached masks to logits (state tracking and look-up included).
+    /// otherwise in the processor (following the sequence's state, looking the mask up, applying it).
     public private(set) var masksComputed = 0
     public private(set) var maskSeconds = 0.0
     public private(set) var applySeconds = 0.0
@@ -158,6 +158,8 @@ public final class SchemaProcessor: LogitsProcessor {
     }
 
     public func process(step: Int, generated: [Int], logits: UnsafeMutablePointer<Float>, vocabularySize: Int) {
+        let began = Date(), computing = constraint.maskSeconds
+        defer { constraint.recordApply(Date().timeIntervalSince(began) - (constraint.maskSeconds - computing)) }
         sync(generated)
         guard let state else {
             // Off the grammar (a token forced from outside): end here.
@@ -165,8 +167,6 @@ public final class SchemaProcessor: LogitsProcessor {
             return
         }
         let mask = constraint.mask(state)
-        let began = Date()
-        defer { constraint.recordApply(Date().timeIntervalSince(began)) }
         let hasEnd = endToken >= 0 && endToken < vocabularySize
         let endLogit = hasEnd ? logits[endToken] : 0
         mask.bits.withUnsafeBufferPointer { bits in

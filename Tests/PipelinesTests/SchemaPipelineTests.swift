@@ -179,6 +179,7 @@ final class SchemaPipelineTests: XCTestCase {
         let message = record.message ?? ""
         XCTAssertTrue(message.contains("the context of 256 tokens minus max_tokens 32 leaves 224"), message)
         XCTAssertNotNil(message.range(of: #"the prompt is \d{3,} tokens"#, options: .regularExpression), message)
+        print(message)
     }
 
     func testLongPromptTruncatesTheMiddleAndSaysSo() throws {
