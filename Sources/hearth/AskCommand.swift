@@ -1,4 +1,5 @@
 import ArgumentParser
+import Decoding
 import Foundation
 import Media
 import Models
@@ -62,6 +63,9 @@ struct AskCommand: ParsableCommand {
     @Option(help: "Stop string (repeatable).")
     var stop: [String] = []
 
+    @Option(help: "A JSON Schema file: the answer is constrained to a JSON document it accepts (see README, \"Structured answers\").")
+    var schema: String?
+
     @Option(help: "CPU threads.")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -69,6 +73,9 @@ struct AskCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        if schema != nil && !stop.isEmpty {
+            throw ValidationError("--stop cannot be combined with --schema (a stop string would cut the JSON answer; it ends when complete)")
+        }
         if !archive.isEmpty { return try runOverArchive() }
         if image != nil || audio != nil { return try runOverFile() }
         BLAS.setThreads(threads)
@@ -83,15 +90,31 @@ struct AskCommand: ParsableCommand {
         if let system { messages.append(ChatMessage(role: "system", content: system)) }
         let user = context.isEmpty ? question : context.joined(separator: "\n\n") + "\n\nQuestion: " + question
         messages.append(ChatMessage(role: "user", content: user))
-        let result = try lm.answer(messages, options: generation)
+        let constraint = try schema.map { lm.constraint(for: try Self.readSchema($0)) }
+        let prompt = try lm.chatTokens(messages)
+        let room = lm.contextLength - maxTokens
+        if prompt.count > room {
+            throw ValidationError("the prompt is \(prompt.count) tokens, but the context of \(lm.contextLength) tokens minus --max-tokens "
+                                  + "\(maxTokens) leaves \(room); shorten the context file or lower --max-tokens")
+        }
+        let result = try lm.generate(prompts: [prompt], options: generation, constraint: constraint)[0]
+        var parsed: Any?
+        if let constraint {
+            guard constraint.grammar.accepts(Array(result.text.utf8)),
+                  let value = try? JSONSerialization.jsonObject(with: Data(result.text.utf8), options: [.fragmentsAllowed]) else {
+                throw ValidationError("--max-tokens \(maxTokens) ran out before the JSON answer was complete: \(result.text)")
+            }
+            parsed = value
+        }
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "answer": result.text, "prompt_tokens": result.promptTokens, "generated_tokens": result.tokens.count,
                 "prompt_seconds": result.promptSeconds, "generation_seconds": result.generationSeconds,
                 "finish": result.finish.rawValue,
                 "provenance": ["hearth_version": Models.Hearth.version, "model": installed.name, "files": installed.files,
                                "options": ["max_tokens": maxTokens, "temperature": temperature, "top_k": topK, "top_p": topP,
                                            "seed": seed, "stop": stop]] as [String: Any]]
+            if let parsed { object["json"] = parsed }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } else {
@@ -112,6 +135,10 @@ struct AskCommand: ParsableCommand {
         var ask: [String: Any] = ["max_tokens": maxTokens, "temperature": temperature, "top_k": topK, "top_p": topP,
                                   "seed": seed, "stop": stop]
         if let system { ask["system"] = system }
+        if let schema {
+            _ = try Self.readSchema(schema)   // refused here, with its line and column, before any model loads
+            ask["schema"] = URL(fileURLWithPath: schema).standardizedFileURL.path
+        }
         var stages: [CommandLinePipeline.Stage] = []
         if image != nil, try ResolvedVisionModel.resolve(model, store: ModelStore()) != nil {
             stages = [.init(task: "ask", model: model, prompt: context + "{{item.question}}", options: ask)]
@@ -199,6 +226,14 @@ extension AskCommand {
             if let r = Range(m.range(at: 1), in: answer), let n = Int(answer[r]), (1...count).contains(n), !found.contains(n) { found.append(n) }
         }
         return found
+    }
+
+    /// `--schema FILE`, read and compiled; errors as FILE:LINE:COLUMN: message.
+    static func readSchema(_ path: String) throws -> JSONSchema {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read the schema file '\(path)'") }
+        do { return try JSONSchema(try JSONNode.parse(data)) }
+        catch let e as JSONTextError { throw ValidationError("\(path):\(e.line):\(e.column): not valid JSON: \(e.message)") }
+        catch let e as SchemaError { throw ValidationError("\(path):\(e.line):\(e.column): schema: \(e)") }
     }
 
     var generation: GenerationOptions {

@@ -148,14 +148,35 @@ public final class LanguageModel {
         return (bos.map { [$0] } ?? []) + tokenizer.encode(template.render(messages), recognizeSpecialTokens: true)
     }
 
-    /// Generates a continuation for each prompt, all prompts decoded together.
-    public func generate(prompts: [[Int]], options: GenerationOptions) throws -> [Generation] {
-        try model.generate(prompts: prompts, options: options, tokenizer: tokenizer, endTokens: endTokens, startToken: bos ?? 0)
+    /// Generates a continuation for each prompt, all prompts decoded together; with `constraint`
+    /// every continuation is a JSON document its schema accepts (or is cut by max_tokens).
+    public func generate(prompts: [[Int]], options: GenerationOptions, constraint: SchemaConstraint? = nil) throws -> [Generation] {
+        try model.generate(prompts: prompts, options: options, tokenizer: tokenizer, endTokens: endTokens, startToken: bos ?? 0,
+                           constraint: constraint)
     }
 
     /// Answers one chat.
-    public func answer(_ messages: [ChatMessage], options: GenerationOptions) throws -> Generation {
-        try generate(prompts: [try chatTokens(messages)], options: options)[0]
+    public func answer(_ messages: [ChatMessage], options: GenerationOptions, constraint: SchemaConstraint? = nil) throws -> Generation {
+        try generate(prompts: [try chatTokens(messages)], options: options, constraint: constraint)[0]
+    }
+
+    /// The context window in tokens (GGUF `context_length`): prompt and answer must fit in it.
+    public var contextLength: Int { model.config.contextLength }
+
+    /// Each token id's bytes as generated text (control tokens empty: they never appear in it),
+    /// built on first use.
+    public private(set) lazy var vocabulary = TokenVocabulary(bytes: (0..<model.config.vocabularySize).map { id in
+        tokenizer.isSpecial(id) ? [] : tokenizer.tokenBytes(id)
+    })
+
+    private var constraints: [String: SchemaConstraint] = [:]
+
+    /// The constraint for `schema` over this model's vocabulary; its mask cache lives as long as the model.
+    public func constraint(for schema: JSONSchema) -> SchemaConstraint {
+        if let c = constraints[schema.source] { return c }
+        let c = SchemaConstraint(grammar: JSONGrammar(schema), vocabulary: vocabulary)
+        constraints[schema.source] = c
+        return c
     }
 }
 
@@ -178,7 +199,7 @@ extension LlamaModel {
     /// then all continuations decoded together (`Search`); stop strings cut the text.
     func generate(prompts: [[Int]], options: GenerationOptions, tokenizer: BPETokenizer, endTokens: Set<Int>, startToken: Int,
                   cachePrecision: KVCache.Precision = .float16, embeddings: PrefillEmbeddings? = nil,
-                  visionSeconds: Double = 0) throws -> [Generation] {
+                  visionSeconds: Double = 0, constraint: SchemaConstraint? = nil) throws -> [Generation] {
         guard !prompts.isEmpty else { return [] }
         let search = options.searchOptions
         let width = Search.slotsPerRequest(search)
@@ -212,8 +233,10 @@ extension LlamaModel {
 
         let stops = options.stop
         let requests = prompts.enumerated().map { i, p -> SearchRequest in
-            var r = SearchRequest(startToken: p.last ?? startToken, endToken: endTokens.min() ?? -1, startPosition: max(0, p.count - 1),
-                                  maxSteps: min(options.maxTokens, cache.maxLength - p.count), processors: [], context: i)
+            let endToken = endTokens.min() ?? -1
+            let processors: [LogitsProcessor] = constraint.map { [$0.processor(endToken: endToken, endTokens: endTokens)] } ?? []
+            var r = SearchRequest(startToken: p.last ?? startToken, endToken: endToken, startPosition: max(0, p.count - 1),
+                                  maxSteps: min(options.maxTokens, cache.maxLength - p.count), processors: processors, context: i)
             r.otherEndTokens = endTokens
             if !stops.isEmpty {
                 r.shouldStop = { generated in

@@ -125,13 +125,19 @@ public struct HTMLReport {
         out.write("</table></section>\n")
     }
 
+    /// One row per answer; a schema answer (`json`) gets a column per top-level key.
     private func questionsAndAnswers(_ stage: String, _ out: OutputSink) throws {
-        out.write("<section><h2>Questions and answers: \(escape(stage))</h2><table><tr><th>Item</th><th>Question</th><th>Answer</th></tr>")
+        var keys: Set<String> = []
+        try records.forEach { r in keys.formUnion(r.results[stage]?["json"]?.objectValue?.keys ?? [:].keys) }
+        let columns = keys.sorted()
+        out.write("<section><h2>Questions and answers: \(escape(stage))</h2><table><tr><th>Item</th><th>Question</th><th>Answer</th>"
+                  + columns.map { "<th>\(escape($0))</th>" }.joined() + "</tr>")
         try records.forEach { r in
             guard let result = r.results[stage] else { return }
             let question = r.fields?["question"] ?? result["prompt"]?.text ?? ""
             let answer = result["answer"]?.text ?? result["text"]?.text ?? ""
-            out.write("<tr><td>\(escape(r.input))</td><td>\(escape(question))</td><td>\(escape(answer))</td></tr>")
+            let cells = columns.map { "<td>\(escape(result["json"]?[$0]?.text ?? ""))</td>" }.joined()
+            out.write("<tr><td>\(escape(r.input))</td><td>\(escape(question))</td><td>\(escape(answer))</td>\(cells)</tr>")
         }
         out.write("</table></section>\n")
     }

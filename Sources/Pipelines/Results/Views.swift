@@ -2,7 +2,9 @@ import Foundation
 
 /// The CSV view of results: one row per item. Columns: `id, input, media, status, error_stage,
 /// error, media_seconds`, then `STAGE.FIELD` for each scalar field of each stage's result (stages
-/// in pipeline order, fields sorted), then `item.FIELD` for manifest fields.
+/// in pipeline order, fields sorted) and for each top-level key of its `json` object (an ask
+/// stage's schema answer; `STAGE.json.KEY` when a result field has that name), then `item.FIELD`
+/// for manifest fields.
 public enum CSVView {
     public static func render(_ records: [ResultRecord]) -> String {
         OutputSink.string { sink in try? write(.records(records), to: sink) }
@@ -16,26 +18,36 @@ public enum CSVView {
     /// Writes the CSV in two passes over `source`: columns first, then rows.
     static func write(_ source: RecordSource, to sink: OutputSink) throws {
         var stageOrder: [String] = []
-        var stageFields: [String: Set<String>] = [:]
+        var stageFields: [String: Set<String>] = [:], jsonFields: [String: Set<String>] = [:]
         var itemFields: Set<String> = []
         try source.forEach { record in
             for stage in record.provenance.stages where !stageOrder.contains(stage.name) { stageOrder.append(stage.name) }
             for (stage, result) in record.results {
                 for (key, value) in result.objectValue ?? [:] where value.isScalar { stageFields[stage, default: []].insert(key) }
+                for key in result["json"]?.objectValue?.keys ?? [:].keys { jsonFields[stage, default: []].insert(key) }
             }
             if let fields = record.fields { itemFields.formUnion(fields.keys) }
         }
-        for stage in stageFields.keys.sorted() where !stageOrder.contains(stage) { stageOrder.append(stage) }
-        let stageColumns = stageOrder.flatMap { stage in (stageFields[stage] ?? []).sorted().map { (stage, $0) } }
+        for stage in Set(stageFields.keys).union(jsonFields.keys).sorted() where !stageOrder.contains(stage) { stageOrder.append(stage) }
+        /// (stage, column name after the stage, value of a result).
+        typealias Column = (stage: String, name: String, value: (JSONValue) -> JSONValue?)
+        let stageColumns: [Column] = stageOrder.flatMap { stage -> [Column] in
+            let fields = stageFields[stage] ?? []
+            let plain: [Column] = fields.sorted().map { field in (stage, field, { (result: JSONValue) in result[field] }) }
+            let parsed: [Column] = (jsonFields[stage] ?? []).sorted().map { key in
+                (stage, fields.contains(key) ? "json.\(key)" : key, { (result: JSONValue) in result["json"]?[key] })
+            }
+            return plain + parsed
+        }
         let fieldColumns = itemFields.sorted()
 
         func row(_ cells: [String]) { sink.write(cells.map(quote).joined(separator: ",") + "\r\n") }
         row(["id", "input", "media", "status", "error_stage", "error", "media_seconds"]
-            + stageColumns.map { "\($0.0).\($0.1)" } + fieldColumns.map { "item.\($0)" })
+            + stageColumns.map { "\($0.stage).\($0.name)" } + fieldColumns.map { "item.\($0)" })
         try source.forEach { r in
             var cells = [r.id, r.input, r.media, r.status.rawValue, r.stage ?? "", r.message ?? "",
                          r.mediaSeconds.map { String(format: "%.3f", $0) } ?? ""]
-            cells += stageColumns.map { stage, field in r.results[stage]?[field]?.text ?? "" }
+            cells += stageColumns.map { column in r.results[column.stage].flatMap(column.value)?.text ?? "" }
             cells += fieldColumns.map { r.fields?[$0] ?? "" }
             row(cells)
         }

@@ -193,9 +193,9 @@ public final class PipelineRunner {
             if options.stop.isRequested { return }
             let name = stage.spec.name
             let inputs = members.map { m in
-                StageInput(item: states[m].item,
-                           prompt: pipeline.templates[name]?.render(item: states[m].item.templateValues, results: states[m].results),
-                           previous: states[m].results)
+                let pieces = pipeline.templates[name]?.renderPieces(item: states[m].item.templateValues, results: states[m].results)
+                return StageInput(item: states[m].item, prompt: pieces.map { $0.map(\.text).joined() }, previous: states[m].results,
+                                  promptPieces: pieces)
             }
             let began = Date()
             var writeError: Error?

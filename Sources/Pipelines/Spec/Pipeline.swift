@@ -83,6 +83,25 @@ public final class Pipeline {
         if spec.inputs.isEmpty { report(key("inputs"), "list at least one input") }
         if spec.stages.isEmpty { report(key("stages"), "list at least one stage") }
 
+        // Options that read files or check positions inside values (an ask stage's `schema`).
+        let fileURL = URL(fileURLWithPath: path).standardizedFileURL
+        let base = fileURL.deletingLastPathComponent()
+        for i in spec.stages.indices {
+            guard var options = spec.stages[i].options as? any ResolvableOptions else { continue }
+            for problem in options.resolve(directory: base, displayDirectory: (path as NSString).deletingLastPathComponent) {
+                let keys = key("stages", i, "options") + problem.key.map { AnyKey(stringValue: $0) }
+                if let file = problem.file {
+                    diagnostics.append(PipelineDiagnostic(file: file, line: problem.line, column: problem.column, message: problem.message))
+                } else if problem.line != nil {
+                    diagnostics.append(PipelineDiagnostic(file: path, line: problem.line, column: problem.column, key: keyPath(keys),
+                                                          message: problem.message))
+                } else {
+                    report(keys, problem.message)
+                }
+            }
+            spec.stages[i].options = options
+        }
+
         // Stages: names, availability, prompts, models.
         var stages: [any PipelineStage] = []
         var templates: [String: PromptTemplate] = [:]
@@ -116,8 +135,6 @@ public final class Pipeline {
         }
 
         // Inputs.
-        let fileURL = URL(fileURLWithPath: path).standardizedFileURL
-        let base = fileURL.deletingLastPathComponent()
         var wanted = Set(spec.stages.flatMap { StageTasks.named($0.task)!.media })
         if spec.stages.contains(where: { StageTasks.named($0.task)!.media.isEmpty }) { wanted = [.audio, .image, .video] }
         let expander = InputExpander(

@@ -124,6 +124,12 @@ public struct PromptTemplate: Sendable, Equatable {
 
     /// Renders for one item: `item` values and earlier results by stage name.
     public func render(item: [String: String], results: [String: JSONValue]) -> String {
+        renderPieces(item: item, results: results).map(\.text).joined()
+    }
+
+    /// The rendered prompt as its pieces: the template's own text and the values inserted (the
+    /// material a long prompt is truncated or chunked on is its longest insertion).
+    public func renderPieces(item: [String: String], results: [String: JSONValue]) -> [PromptPiece] {
         func value(_ r: Reference) -> String? {
             if r.scope == "item" { return r.field.flatMap { item[$0] } }
             guard let result = results[r.scope] else { return nil }
@@ -146,15 +152,22 @@ public struct PromptTemplate: Sendable, Equatable {
             if r.field == nil, r.scope != "item" { return results[r.scope] != nil }
             return !(value(r) ?? "").isEmpty
         }
-        func emit(_ parts: [Part]) -> String {
-            parts.map { part in
+        func emit(_ parts: [Part]) -> [PromptPiece] {
+            parts.flatMap { part -> [PromptPiece] in
                 switch part {
-                case .text(let t): return t
-                case .value(let r): return value(r) ?? ""
-                case .section(let r, let inverted, let inner): return present(r) != inverted ? emit(inner) : ""
+                case .text(let t): return [PromptPiece(text: t, inserted: false)]
+                case .value(let r): return [PromptPiece(text: value(r) ?? "", inserted: true)]
+                case .section(let r, let inverted, let inner): return present(r) != inverted ? emit(inner) : []
                 }
-            }.joined()
+            }
         }
         return emit(parts)
     }
+}
+
+/// A piece of a rendered prompt: template text, or a value inserted for a reference.
+public struct PromptPiece: Sendable, Equatable {
+    public var text: String
+    public var inserted: Bool
+    public init(text: String, inserted: Bool) { self.text = text; self.inserted = inserted }
 }

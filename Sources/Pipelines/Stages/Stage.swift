@@ -88,13 +88,16 @@ public struct StageInput: Sendable {
     public var item: PipelineItem
     /// The stage's `prompt` template rendered for this item.
     public var prompt: String?
+    /// The same prompt in pieces (template text and inserted values), for long-prompt handling.
+    public var promptPieces: [PromptPiece]?
     /// Results of earlier stages for this item, by stage name.
     public var previous: [String: JSONValue]
     /// A video frame already decoded for an image stage (`VideoFrameSampling`); nil: read `item.path`.
     public var image: RGBImage?
 
-    public init(item: PipelineItem, prompt: String?, previous: [String: JSONValue], image: RGBImage? = nil) {
-        self.item = item; self.prompt = prompt; self.previous = previous; self.image = image
+    public init(item: PipelineItem, prompt: String?, previous: [String: JSONValue], image: RGBImage? = nil,
+                promptPieces: [PromptPiece]? = nil) {
+        self.item = item; self.prompt = prompt; self.previous = previous; self.image = image; self.promptPieces = promptPieces
     }
 
     /// The picture an image stage looks at: the video frame handed over, else the item's file decoded.
