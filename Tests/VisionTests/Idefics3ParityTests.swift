@@ -144,8 +144,7 @@ final class Idefics3ParityTests: XCTestCase {
             XCTAssertLessThan(d.max, 1e-3)
             let g = try gguf.generate([VisionRequest(images: [image], question: question)], options: options)[0]
             let reference = Fixtures.ints(c["greedy"])
-            XCTAssertEqual(Array(reference.prefix(g.tokens.count)), g.tokens)
-            XCTAssertGreaterThan(g.tokens.count, 0)
+            XCTAssertEqual(g.tokens, reference, "the README claims the same greedy tokens, all of them")
             print("GGUF \(c["photo"]!): greedy \(zip(g.tokens, reference).filter { $0 == $1 }.count) of \(reference.count) tokens identical")
         }
         print("GGUF + mmproj last-position logits max |Δ| \(worst)")
@@ -182,5 +181,7 @@ final class QuantizedGGUFTests: XCTestCase {
         }
         print("Q8_0 GGUF + f16 mmproj: last logits max |Δ| \(worst) (largest |logit| \(largest)); greedy tokens agreeing before the first difference: \(agree) of \(total)")
         XCTAssertLessThan(worst, 0.05 * largest)   // measured 0.38 of 13.2 (2.9 %)
+        // measured 17 of 24 (README); fewer means the quantized path drifted further from float32
+        XCTAssertGreaterThanOrEqual(agree, 17, "greedy tokens agreeing before the first difference")
     }
 }
