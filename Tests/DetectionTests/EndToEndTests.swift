@@ -47,4 +47,31 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(Set(big.detect(image).map(\.label)).isSuperset(of: ["person", "horse", "dog"]))
         XCTAssertThrowsError(try YOLODetector(cfg: model.cfgPath, weights: model.weightsPath, names: model.namesPath, inputSize: 400))
     }
+
+    /// The darknet binary itself (Debian's `darknet detector test`, thresh 0.25) on the sample
+    /// photos, from Fixtures/darknet_binary.json (scripts/goldens/make_darknet_binary_goldens.sh):
+    /// the same labels, box for box (as a multiset), and each label's scores, paired in order,
+    /// within 0.06. Measured 2026-12-04: at most 0.04 apart (the binary decodes and resizes with
+    /// OpenCV, Hearth as libdarknet's load_image + letterbox_image; it prints whole percents).
+    func testSamePhotosAsTheDarknetBinary() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "darknet_binary", withExtension: "json", subdirectory: "Fixtures"))
+        let golden = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let detector = try DetectionSupport.detector()
+        var worst = 0.0
+        for photo in ["dog.jpg", "horses.jpg", "person.jpg"] {
+            let expected = try XCTUnwrap(golden[photo] as? [[Any]], photo).map { ($0[0] as! String, Double($0[1] as! Int) / 100) }
+            let image = try ImageDecoder.decode(path: TestPaths.samples.appendingPathComponent(photo).path)
+            let found = detector.detect(image).map { ($0.label, Double($0.score)) }
+            XCTAssertEqual(found.map(\.0).sorted(), expected.map(\.0).sorted(), photo)
+            for label in Set(expected.map(\.0)) {
+                let ours = found.filter { $0.0 == label }.map(\.1).sorted(by: >)
+                let theirs = expected.filter { $0.0 == label }.map(\.1).sorted(by: >)
+                for (a, b) in zip(ours, theirs) {
+                    worst = max(worst, abs(a - b))
+                    XCTAssertEqual(a, b, accuracy: 0.06, "\(photo) \(label)")
+                }
+            }
+        }
+        print("darknet binary vs Hearth: scores at most \(worst) apart")
+    }
 }
