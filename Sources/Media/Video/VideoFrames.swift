@@ -55,19 +55,21 @@ public enum VideoFrames {
 
     /// Calls `body` with the first frame at or after each of `sampleTimes(…)`, in order; stops early
     /// when the stream ends. Throws `VideoError` for a file without a (decodable) video stream.
+    /// Returns the stream's info (read when the file was opened).
+    @discardableResult
     public static func sample(path: String, interval: Double, maxFrames: Int, maxPixels: Int = ImageDecodeOptions().maxPixels,
-                              _ body: (VideoFrame) throws -> Void) throws {
+                              _ body: (VideoFrame) throws -> Void) throws -> VideoInfo {
         try sample(path: path, times: nil, interval: interval, maxFrames: maxFrames, maxPixels: maxPixels, body)
     }
 
     /// The first frame at or after each of `times` (seconds, increasing), e.g. the ones a record holds.
     public static func sample(path: String, at times: [Double], maxPixels: Int = ImageDecodeOptions().maxPixels,
                               _ body: (VideoFrame) throws -> Void) throws {
-        try sample(path: path, times: times, interval: 1, maxFrames: times.count, maxPixels: maxPixels, body)
+        _ = try sample(path: path, times: times, interval: 1, maxFrames: times.count, maxPixels: maxPixels, body)
     }
 
     private static func sample(path: String, times: [Double]?, interval: Double, maxFrames: Int, maxPixels: Int,
-                               _ body: (VideoFrame) throws -> Void) throws {
+                               _ body: (VideoFrame) throws -> Void) throws -> VideoInfo {
         let (reader, info) = try open(path: path, maxPixels: maxPixels)
         defer { hav_video_close(reader) }
         let codedWidth = info.rotation % 180 == 0 ? info.width : info.height
@@ -87,6 +89,7 @@ public enum VideoFrames {
             delivered += 1
         }
         if delivered == 0 { throw VideoError(path: path, message: "no video frame could be decoded") }
+        return info
     }
 
     private static func open(path: String, maxPixels: Int) throws -> (OpaquePointer, VideoInfo) {

@@ -74,8 +74,6 @@ public final class VideoFrameSampling: PipelineStage {
     /// nil when `stop` came before every frame was looked at.
     private func describe(_ input: StageInput, batchSize: Int, stop: RunStop) throws -> StageOutput? {
         let began = Date()
-        let info = try VideoFrames.probe(path: input.item.path)
-        let times = VideoFrames.sampleTimes(duration: info.duration, interval: sampling.interval, maxFrames: sampling.maxFrames)
         var frames: [(time: Double, result: JSONValue)] = []
         var pending: [(time: Double, input: StageInput)] = []
         var timings: [String: Double] = [:]
@@ -96,9 +94,10 @@ public final class VideoFrameSampling: PipelineStage {
             }
         }
         struct Stopped: Error {}
+        var info: VideoInfo!  // the file is opened once: sample reports its stream
         var decodeSeconds = 0.0, mark = Date()
         do {
-            try VideoFrames.sample(path: input.item.path, interval: sampling.interval, maxFrames: sampling.maxFrames) { frame in
+            info = try VideoFrames.sample(path: input.item.path, interval: sampling.interval, maxFrames: sampling.maxFrames) { frame in
                 if stop.isRequested { throw Stopped() }
                 decodeSeconds += Date().timeIntervalSince(mark)
                 var frameInput = input
@@ -112,6 +111,7 @@ public final class VideoFrameSampling: PipelineStage {
         }
         if !pending.isEmpty { flush() }
         if stop.isRequested { return nil }
+        let times = VideoFrames.sampleTimes(duration: info.duration, interval: sampling.interval, maxFrames: sampling.maxFrames)
         if frames.isEmpty, let firstError { throw firstError }
         timings["frames"] = decodeSeconds
         timings["wall"] = Date().timeIntervalSince(began)
