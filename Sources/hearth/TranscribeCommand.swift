@@ -96,6 +96,9 @@ struct TranscribeCommand: ParsableCommand {
     @Flag(name: .customLong("vad"), help: "Transcribe only the speech Silero VAD finds (faster-whisper's vad_filter; model silero-vad).")
     var vad = false
 
+    @Flag(name: .customLong("batched"), help: "Decode a recording's speech chunks (≤ 30 s) side by side, as faster-whisper's BatchedInferencePipeline (implies --vad).")
+    var batched = false
+
     @Option(name: .customLong("vad-threshold"), help: "VAD: speech probability threshold (default 0.5).")
     var vadThreshold: Float?
 
@@ -119,7 +122,7 @@ struct TranscribeCommand: ParsableCommand {
 
     @OptionGroup var output: OutputFlags
 
-    @Option(name: .customLong("batch-size"), help: "Files per model batch (default: 4 greedy, 1 with beam 5).")
+    @Option(name: .customLong("batch-size"), help: "Files per model batch (default: 4 greedy, 1 with beam 5; with --batched, speech parts: 8 greedy).")
     var batchSize: Int?
 
     func run() throws {
@@ -159,7 +162,8 @@ struct TranscribeCommand: ParsableCommand {
         ]
         var parameters: [String: Any] = [:]
         for case let (key, value?) in vadParameters { parameters[key] = value }
-        if !parameters.isEmpty && !vad { throw ValidationError("--vad-* options take effect only with --vad") }
+        if !parameters.isEmpty && !vad && !batched { throw ValidationError("--vad-* options take effect only with --vad or --batched") }
+        if batched { options["batched"] = true }
         if vad {
             options["vad_filter"] = true
             if !parameters.isEmpty { options["vad_parameters"] = parameters }
@@ -172,7 +176,7 @@ struct TranscribeCommand: ParsableCommand {
                     "vad_parameters.neg_threshold": "--vad-neg-threshold", "vad_parameters.min_speech_duration_ms": "--vad-min-speech-ms",
                     "vad_parameters.max_speech_duration_s": "--vad-max-speech-s",
                     "vad_parameters.min_silence_duration_ms": "--vad-min-silence-ms", "vad_parameters.speech_pad_ms": "--vad-speech-pad-ms",
-                    "condition_on_previous_text": "--no-condition-on-previous-text", "audio_stream": "--audio-stream"])
+                    "condition_on_previous_text": "--no-condition-on-previous-text", "audio_stream": "--audio-stream", "batched": "--batched"])
         let outcome = try job.run()
         try outcome.print(output, noun: "files") { given, record in "== \(given)\n" + (try outcome.render(record, format: formats[0]) ?? "") }
     }

@@ -17,6 +17,29 @@ public struct SpeechOnlyAudio: Sendable {
     public let originalSampleCount: Int
     public var originalDuration: Double { Double(originalSampleCount) / Double(SileroVAD.sampleRate) }
     public var durationAfterVAD: Double { Double(samples.count) / Double(SileroVAD.sampleRate) }
+
+    public init(chunks: [SpeechChunk], samples: [Float], originalSampleCount: Int) {
+        self.chunks = chunks; self.samples = samples; self.originalSampleCount = originalSampleCount
+    }
+
+    /// The concatenated speech cut into at most `count` contiguous lanes of about equal length, as
+    /// frame ranges (10 ms log-mel frames), each at least `minSeconds` long (fewer lanes otherwise):
+    /// cuts fall where one speech chunk ends and the next begins, nearest to the equal split.
+    public func lanes(count: Int, minSeconds: Double) -> [Range<Int>] {
+        let hop = SileroVAD.sampleRate / 100, total = samples.count
+        let frame = { (sample: Int) in (sample + hop / 2) / hop }   // boundaries rounded alike: lanes abut
+        let n = max(1, min(count, Int(Double(total) / (minSeconds * Double(SileroVAD.sampleRate)))))
+        var joins: [Int] = [], position = 0   // chunk ends in the concatenation
+        for chunk in chunks.dropLast() { position += chunk.end - chunk.start; joins.append(position) }
+        var cuts = [0]
+        for k in 1..<n {
+            let target = total * k / n
+            guard let best = joins.min(by: { abs($0 - target) < abs($1 - target) }), best > cuts.last! else { continue }
+            cuts.append(best)
+        }
+        cuts.append(total)
+        return zip(cuts, cuts.dropFirst()).map { frame($0) ..< frame($1) }.filter { !$0.isEmpty }
+    }
 }
 
 extension SileroVAD {

@@ -95,6 +95,20 @@ public struct Transcript: Codable, Sendable {
     public var text: String { segments.map(\.text).joined() }
     /// Every window's generated ids, in order (for parity checks and audits).
     public var windows: [[Int]] = []
+    /// Seconds of encoder and decoder work spent on this file (a step shared by several files is
+    /// split evenly between them); not stored.
+    public var encoderSeconds = 0.0, decoderSeconds = 0.0
+
+    enum CodingKeys: String, CodingKey { case language, languageProbability, duration, segments, windows }
+}
+
+/// One recording's features for `transcribe`; with `parts` (frame ranges, each ≤ 30 s, in order)
+/// the ranges are decoded as independent windows side by side — batched long-form, as
+/// faster-whisper's `BatchedInferencePipeline` decodes VAD chunks: no text conditioning across parts.
+public struct TranscriptionInput {
+    public var mel: LogMelSpectrogram
+    public var parts: [Range<Int>]
+    public init(mel: LogMelSpectrogram, parts: [Range<Int>] = []) { self.mel = mel; self.parts = parts }
 }
 
 public final class WhisperTranscriber {
@@ -103,6 +117,8 @@ public final class WhisperTranscriber {
     public let config: WhisperCheckpointConfig
     public let format: WhisperModel.Format
     static let framesPerWindow = 3000, secondsPerFrame = 0.01, timePrecision = 0.02, inputStride = 2
+    /// Batched long-form: a part's undecoded rest shorter than this (frames, 1 s) is not decoded.
+    static let minimumPartRest = 100
 
     public init(model: WhisperModel, tokenizer: WhisperTokenizer, config: WhisperCheckpointConfig, format: WhisperModel.Format) {
         self.model = model; self.tokenizer = tokenizer; self.config = config; self.format = format
@@ -125,27 +141,64 @@ public final class WhisperTranscriber {
                            batchSize: Int = 4, shouldStop: () -> Bool = { false },
                            onFinish: ((Int, Result<Transcript, Error>) -> Void)? = nil)
         -> [Result<Transcript, Error>] {
+        withoutActuallyEscaping(load) { load in
+            transcribe(count: count, input: { TranscriptionInput(mel: try load($0)) }, options: options,
+                       batchSize: batchSize, shouldStop: shouldStop, onFinish: onFinish)
+        }
+    }
+
+    /// As above, for inputs that may be split into parts decoded side by side (batched long-form):
+    /// `batchSize` then counts parts — windows decoded together in one step.
+    public func transcribe(count: Int, input load: (Int) throws -> TranscriptionInput, options: TranscriptionOptions,
+                           batchSize: Int = 4, shouldStop: () -> Bool = { false },
+                           onFinish: ((Int, Result<Transcript, Error>) -> Void)? = nil)
+        -> [Result<Transcript, Error>] {
         var results = [Result<Transcript, Error>?](repeating: nil, count: count)
         var active: [FileState] = []
+        /// Parts of loaded files that wait for a place in the batch, in order.
+        var waiting: [FileState] = []
+        var partsOf: [Int: [FileState]] = [:]
         var next = 0
         let finish = { (i: Int, r: Result<Transcript, Error>) in results[i] = r; onFinish?(i, r) }
+        /// A file ends when its last part does: its parts' transcripts in order, as one.
+        let retire = {
+            active.removeAll { state in
+                guard state.done else { return false }
+                // (nil: the file's other parts ended in this pass and finished it)
+                if let parts = partsOf[state.index], parts.allSatisfy(\.done) {
+                    partsOf[state.index] = nil
+                    if let failure = parts.lazy.compactMap(\.failure).first { finish(state.index, .failure(failure)) }
+                    else { finish(state.index, .success(FileState.joined(parts))) }
+                }
+                return true
+            }
+        }
         let prefetch = Prefetch()
-        while next < count || !active.isEmpty {
+        while next < count || !active.isEmpty || !waiting.isEmpty {
             if shouldStop() { return results.map { $0 ?? .failure(WhisperError.stopped) } }
-            while active.count < max(1, batchSize) && next < count {
+            while active.count < max(1, batchSize) {
+                // A part after a file's first starts once the first has its language (multilingual models).
+                if let k = waiting.firstIndex(where: \.mayStart) {
+                    active.append(waiting.remove(at: k).inheritingLanguage())
+                    continue
+                }
+                guard next < count else { break }
                 do {
-                    let mel = try prefetch.take(next) ?? load(next)
-                    guard mel.nMels == model.dimensions.melBins else {
-                        throw WhisperError("audio features have \(mel.nMels) mel bins, the model expects \(model.dimensions.melBins)")
+                    let input = try prefetch.take(next) ?? load(next)
+                    guard input.mel.nMels == model.dimensions.melBins else {
+                        throw WhisperError("audio features have \(input.mel.nMels) mel bins, the model expects \(model.dimensions.melBins)")
                     }
-                    active.append(FileState(index: next, mel: mel, options: options, tokenizer: tokenizer))
+                    let parts = input.parts.isEmpty
+                        ? [FileState(index: next, mel: input.mel, options: options, tokenizer: tokenizer)]
+                        : input.parts.map { FileState(index: next, mel: input.mel, options: options, tokenizer: tokenizer, clips: [($0.lowerBound, $0.upperBound)]) }
+                    for part in parts.dropFirst() { part.leader = parts[0] }
+                    partsOf[next] = parts
+                    active.append(parts[0])
+                    waiting += parts.dropFirst()
                 } catch { finish(next, .failure(error)) }
                 next += 1
             }
-            active.removeAll { state in
-                if state.done { finish(state.index, state.failure.map { .failure($0) } ?? .success(state.transcript)); return true }
-                return false
-            }
+            retire()
             if !active.isEmpty {
                 // The next file is decoded (audio → log-mel) while this step computes; only during
                 // the step, so `load` never runs at the same time as the caller's own callbacks.
@@ -159,10 +212,7 @@ public final class WhisperTranscriber {
                     step(active, options: options)
                 }
             }
-            active.removeAll { state in
-                if state.done { finish(state.index, state.failure.map { .failure($0) } ?? .success(state.transcript)); return true }
-                return false
-            }
+            retire()
         }
         return results.map { $0! }
     }
@@ -171,9 +221,9 @@ public final class WhisperTranscriber {
     final class Prefetch: @unchecked Sendable {
         static let enabled = ProcessInfo.processInfo.environment["HEARTH_PREFETCH"] != "0"
         private let group = DispatchGroup()
-        private var ready: (index: Int, result: Result<LogMelSpectrogram, Error>)?
+        private var ready: (index: Int, result: Result<TranscriptionInput, Error>)?
 
-        func start(_ index: Int, _ load: @escaping (Int) throws -> LogMelSpectrogram) {
+        func start(_ index: Int, _ load: @escaping (Int) throws -> TranscriptionInput) {
             guard ready == nil else { return }
             DispatchQueue.global(qos: .userInitiated).async(group: group) { self.ready = (index, Result { try load(index) }) }
         }
@@ -181,7 +231,7 @@ public final class WhisperTranscriber {
         func wait() { group.wait() }
 
         /// The prefetched features of `index`, once; nil when that file was not prefetched.
-        func take(_ index: Int) throws -> LogMelSpectrogram? {
+        func take(_ index: Int) throws -> TranscriptionInput? {
             guard let ready, ready.index == index else { return nil }
             self.ready = nil
             return try ready.result.get()
@@ -216,21 +266,57 @@ public final class WhisperTranscriber {
         private(set) var failure: Error?
 
         func fail(_ error: Error) { failure = error; clip = clips.count }
+        /// For a file's later parts: its first part, whose language they take.
+        weak var leader: FileState?
+        /// A part of batched long-form: decoded as one window (as the peer's batched pipeline), its
+        /// segments' times kept inside the part.
+        let isPart: Bool
 
-        init(index: Int, mel: LogMelSpectrogram, options: TranscriptionOptions, tokenizer: WhisperTokenizer) {
-            self.index = index; self.mel = mel; contentFrames = mel.contentFrames
+        /// `clips`: the frame regions of this part (batched long-form); nil: `clip_timestamps`, else
+        /// the whole recording.
+        init(index: Int, mel: LogMelSpectrogram, options: TranscriptionOptions, tokenizer: WhisperTokenizer,
+             clips: [(start: Int, end: Int)]? = nil) {
+            self.index = index; self.mel = mel; contentFrames = mel.contentFrames; isPart = clips != nil
             // seek points as faster-whisper: round(seconds · 100), paired; an odd last start runs to the end
             var points = options.clipTimestamps.map { Int(($0 * 100).rounded(.toNearestOrEven)) }
             if points.isEmpty { points = [0] }
             if points.count % 2 == 1 { points.append(mel.contentFrames) }
-            clips = stride(from: 0, to: points.count, by: 2).map { (points[$0], points[$0 + 1]) }
+            self.clips = clips ?? stride(from: 0, to: points.count, by: 2).map { (points[$0], points[$0 + 1]) }
             language = tokenizer.isMultilingual ? options.language : "en"
             transcript = Transcript(language: language ?? "", languageProbability: 1, duration: mel.durationSeconds, segments: [])
             if let prompt = options.initialPrompt {
                 allTokens = tokenizer.encode(" " + prompt.trimmingCharacters(in: .whitespaces))
             }
-            seek = clips[0].start
+            seek = self.clips[0].start
             settle()
+        }
+
+        /// Whether this part may enter a batch: a first part always; a later one once the first knows
+        /// the language (or has ended without one).
+        var mayStart: Bool { leader.map { $0.language != nil || $0.done } ?? true }
+
+        /// Takes the first part's language (a detected language is the file's, as faster-whisper's
+        /// batched pipeline detects once per file).
+        func inheritingLanguage() -> FileState {
+            if let leader, language == nil, let l = leader.language {
+                language = l
+                transcript.language = leader.transcript.language
+                transcript.languageProbability = leader.transcript.languageProbability
+            }
+            return self
+        }
+
+        /// The transcript of a file from its parts' transcripts, in order (segments renumbered).
+        static func joined(_ parts: [FileState]) -> Transcript {
+            var t = parts[0].transcript
+            for part in parts.dropFirst() {
+                t.segments += part.transcript.segments
+                t.windows += part.transcript.windows
+                t.encoderSeconds += part.transcript.encoderSeconds
+                t.decoderSeconds += part.transcript.decoderSeconds
+            }
+            for i in t.segments.indices { t.segments[i].id = i + 1 }
+            return t
         }
 
         /// The end of the current clip (frames, within the content).
@@ -275,7 +361,17 @@ public final class WhisperTranscriber {
             files.append(f); windows.append(window); segmentSizes.append(size)
         }
         guard !files.isEmpty else { return }
+        var clock = ContinuousClock.now
+        /// The seconds since the last lap, split between the step's files.
+        func lap() -> Double {
+            let now = ContinuousClock.now, d = clock.duration(to: now).components
+            clock = now
+            return (Double(d.seconds) + Double(d.attoseconds) * 1e-18) / Double(files.count)
+        }
         let memory = encode(windows)
+        let encoderShare = lap()
+        for f in files { f.transcript.encoderSeconds += encoderShare }
+        defer { let share = lap(); for f in files { f.transcript.decoderSeconds += share } }
         detectLanguages(files, memory: memory, options: options)
         let prompts = files.map { prompt(for: $0, options: options) }
         // Sampling seeds depend on the window's position in its file only, not on the file's place in
@@ -285,7 +381,19 @@ public final class WhisperTranscriber {
                                            memory: memory, options: options)
         for (i, f) in files.enumerated() {
             f.transcript.windows.append(decoded[i].tokens)
+            let before = f.transcript.segments.count, end = Double(f.clipEnd) * Self.secondsPerFrame
             advance(f, decoded: decoded[i], segmentSize: segmentSizes[i], options: options, window: i, memory: memory)
+            if f.isPart {
+                // Timestamps past the part's speech (into its zero padding) end at the part's end. What
+                // the window left undecoded after its last timestamp gets a window of its own, as in
+                // sequential seeking, unless it is under `minimumPartRest` (the chunk's silent padding:
+                // a fraction of a second before zeros invites looping text).
+                for k in before..<f.transcript.segments.count {
+                    f.transcript.segments[k].end = min(f.transcript.segments[k].end, end)
+                    f.transcript.segments[k].start = min(f.transcript.segments[k].start, f.transcript.segments[k].end)
+                }
+                if f.clipEnd - f.seek < Self.minimumPartRest { f.seek = max(f.seek, f.clipEnd) }
+            }
         }
     }
 

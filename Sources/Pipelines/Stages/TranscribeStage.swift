@@ -31,7 +31,7 @@ public struct TranscribeTask: StageTask {
         }
         return TranscribeStage(spec: spec, model: model, options: options,
                                subtitles: stageOptions?.subtitles ?? SubtitleOptions(), vad: vad,
-                               audioStream: stageOptions?.audioStream)
+                               audioStream: stageOptions?.audioStream, batched: stageOptions?.batched ?? false)
     }
 
     public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord,
@@ -51,7 +51,10 @@ public struct TranscribeTask: StageTask {
 
 /// `options` of a transcribe stage: faster-whisper's names and defaults (`TranscriptionOptions`),
 /// openai-whisper's subtitle line options for the srt/vtt sidecars (`SubtitleOptions`), and
-/// `vad_filter` (default false) with `vad_parameters` (faster-whisper's `VadOptions`).
+/// `vad_filter` (default false) with `vad_parameters` (faster-whisper's `VadOptions`), and
+/// `batched` (default false): faster-whisper's `BatchedInferencePipeline` — the VAD's speech
+/// chunks, grouped into parts of ≤ 30 s, decoded side by side (it implies `vad_filter`, and caps
+/// `max_speech_duration_s` at 30 as the peer does).
 struct TranscribeOptions: StageOptions, Decodable {
     var options = TranscriptionOptions()
     var subtitles = SubtitleOptions()
@@ -59,6 +62,7 @@ struct TranscribeOptions: StageOptions, Decodable {
     var vad: VADOptions?
     /// `audio_stream`: which audio stream of a container (from 0); nil is the first.
     var audioStream: Int?
+    var batched = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case language, task, beamSize = "beam_size", bestOf = "best_of", patience, lengthPenalty = "length_penalty"
@@ -77,7 +81,7 @@ struct TranscribeOptions: StageOptions, Decodable {
         case clipTimestamps = "clip_timestamps", hallucinationSilenceThreshold = "hallucination_silence_threshold"
         case languageDetectionThreshold = "language_detection_threshold"
         case languageDetectionSegments = "language_detection_segments", multilingual
-        case audioStream = "audio_stream"
+        case audioStream = "audio_stream", batched
     }
 
     init(from decoder: Decoder) throws {
@@ -159,30 +163,36 @@ struct TranscribeOptions: StageOptions, Decodable {
         try check((o.maxNewTokens ?? 1) >= 1, .maxNewTokens, "must be at least 1")
         options = o
         subtitles = sub
-        let vadFilter = try value(.vadFilter, false)
+        batched = try value(.batched, false)
+        let vadFilter = try value(.vadFilter, batched)
         let parameters = try c.decodeIfPresent(VADOptions.self, forKey: .vadParameters)
         try check(vadFilter || parameters == nil, .vadParameters, "takes effect only with vad_filter: true")
         try check(!(vadFilter && !o.clipTimestamps.isEmpty), .vadFilter,
                   "cannot be used with clip_timestamps (faster-whisper ignores vad_filter when clip_timestamps is given)")
+        try check(vadFilter || !batched, .batched, "decodes the VAD's speech chunks: it needs vad_filter (leave vad_filter out or set it true)")
         vad = vadFilter ? parameters ?? VADOptions() : nil
+        if batched { vad!.maxSpeechDurationS = min(vad!.maxSpeechDurationS ?? 30, 30) }
         audioStream = try c.decodeIfPresent(Int.self, forKey: .audioStream)
         try check((audioStream ?? 0) >= 0, .audioStream, "must be 0 or more (audio streams are counted from 0)")
     }
 
-    init(options: TranscriptionOptions, subtitles: SubtitleOptions, vad: VADOptions?, audioStream: Int? = nil) {
-        self.options = options; self.subtitles = subtitles; self.vad = vad; self.audioStream = audioStream
+    init(options: TranscriptionOptions, subtitles: SubtitleOptions, vad: VADOptions?, audioStream: Int? = nil, batched: Bool = false) {
+        self.options = options; self.subtitles = subtitles; self.vad = vad; self.audioStream = audioStream; self.batched = batched
     }
 
-    enum ExtraKeys: String, CodingKey { case vadFilter = "vad_filter", vadParameters = "vad_parameters", audioStream = "audio_stream" }
+    enum ExtraKeys: String, CodingKey {
+        case vadFilter = "vad_filter", vadParameters = "vad_parameters", audioStream = "audio_stream", batched
+    }
 
-    /// The Whisper options, the subtitle ones when set, and the VAD ones and `audio_stream` only
-    /// when set (so files without them keep their provenance hash); the sidecars read the subtitle
-    /// options back.
+    /// The Whisper options, the subtitle ones when set, and the VAD ones, `audio_stream` and
+    /// `batched` only when set (so files without them keep their provenance hash); the sidecars
+    /// read the subtitle options back.
     func encode(to encoder: Encoder) throws {
         try options.encode(to: encoder)
         if !subtitles.isDefault { try subtitles.encode(to: encoder) }
         var c = encoder.container(keyedBy: ExtraKeys.self)
         try c.encodeIfPresent(audioStream, forKey: .audioStream)
+        if batched { try c.encode(true, forKey: .batched) }
         guard let vad else { return }
         try c.encode(true, forKey: .vadFilter)
         try c.encode(vad, forKey: .vadParameters)
@@ -197,14 +207,16 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
     let vad: (model: InstalledModel, options: VADOptions)?
     /// `audio_stream`: a container's n-th audio stream; nil the first.
     let audioStream: Int?
+    /// `batched`: the speech chunks of one recording decoded side by side (needs `vad`).
+    let batched: Bool
     private var detector: SileroVAD?
 
     init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions, subtitles: SubtitleOptions = SubtitleOptions(),
-         vad: (InstalledModel, VADOptions)? = nil, audioStream: Int? = nil) {
-        self.subtitles = subtitles; self.vad = vad; self.audioStream = audioStream
+         vad: (InstalledModel, VADOptions)? = nil, audioStream: Int? = nil, batched: Bool = false) {
+        self.subtitles = subtitles; self.vad = vad; self.audioStream = audioStream; self.batched = batched
         var files = model.files
         if let vad { for (k, v) in vad.0.files { files["vad/\(k)"] = v } }
-        let recorded = TranscribeOptions(options: options, subtitles: subtitles, vad: vad?.1, audioStream: audioStream)
+        let recorded = TranscribeOptions(options: options, subtitles: subtitles, vad: vad?.1, audioStream: audioStream, batched: batched)
         super.init(spec: spec, model: model, options: options,
                    provenance: StageProvenance(task: "transcribe", model: model, files: files, options: recorded))
     }
@@ -214,8 +226,10 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
     /// 4 files and beam 5 decodes one file at a time. Measured on 2 cores (README, "Batching"):
     /// greedy batches of 4 beat one at a time by 1.3–1.6×; beam-5 batches of 2–8 cross into float32
     /// GEMMs and were slower than one at a time.
+    /// Batched long-form counts parts, not files: as many as fill those rows (8 greedy parts, as
+    /// faster-whisper's `batch_size` default).
     var preferredBatchSize: Int {
-        max(1, min(4, Linear.halfPrecisionRowLimit / max(1, options.beamSize)))
+        max(1, min(batched ? 8 : 4, Linear.halfPrecisionRowLimit / max(1, options.beamSize)))
     }
 
     /// English-only models ignore `language`; validation says so.
@@ -235,17 +249,24 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
         var entered = [Date](repeating: Date(), count: inputs.count)
         var loadSeconds = [Double](repeating: 0, count: inputs.count)
         var speech = [SpeechOnlyAudio?](repeating: nil, count: inputs.count)
-        let (detector, vadOptions, audioStream) = (self.detector, vad?.options ?? VADOptions(), self.audioStream)
+        var vadSeconds = [Double](repeating: 0, count: inputs.count)
+        let (detector, vadOptions, audioStream, batched) = (self.detector, vad?.options ?? VADOptions(), self.audioStream, self.batched)
         withoutActuallyEscaping(finish) { finish in
-            _ = transcriber.transcribe(count: inputs.count, load: { i in
+            _ = transcriber.transcribe(count: inputs.count, input: { i in
                 entered[i] = Date()
                 defer { loadSeconds[i] = Date().timeIntervalSince(entered[i]) }
                 let path = inputs[i].item.path
-                guard let detector else { return try LogMelSpectrogram.load(path: path, nMels: melBins, audioStream: audioStream) }
+                guard let detector else {
+                    return TranscriptionInput(mel: try LogMelSpectrogram.load(path: path, nMels: melBins, audioStream: audioStream))
+                }
                 // vad_filter (faster-whisper): only the speech chunks, concatenated, are transcribed
-                let kept = detector.speechOnly(try AudioDecoder.decodeMono16k(path: path, audioStream: audioStream), options: vadOptions)
+                let samples = try AudioDecoder.decodeMono16k(path: path, audioStream: audioStream)
+                let vadStart = Date()
+                let kept = detector.speechOnly(samples, options: vadOptions)
+                vadSeconds[i] = Date().timeIntervalSince(vadStart)
                 speech[i] = kept
-                return LogMelSpectrogram(samples: kept.samples, nMels: melBins)
+                let mel = LogMelSpectrogram(samples: kept.samples, nMels: melBins)
+                return TranscriptionInput(mel: mel, parts: batched ? kept.lanes(count: batchSize, minSeconds: 30) : [])
             }, options: options, batchSize: batchSize, shouldStop: { stop.isRequested }) { i, result in
                 finish(i, result.flatMap { heard in
                     Result {
@@ -256,7 +277,9 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
                         fields["text"] = .string(transcript.text)
                         if let kept = speech[i] { fields["duration_after_vad"] = .double(kept.durationAfterVAD) }
                         return StageOutput(result: .object(fields), mediaSeconds: transcript.duration,
-                                           timings: ["audio": loadSeconds[i], "wall": Date().timeIntervalSince(entered[i])])
+                                           timings: ["audio": loadSeconds[i] - vadSeconds[i], "vad": vadSeconds[i],
+                                                     "encoder": heard.encoderSeconds, "decoder": heard.decoderSeconds,
+                                                     "wall": Date().timeIntervalSince(entered[i])])
                     }
                 })
             }
