@@ -331,8 +331,9 @@ public final class WhisperTranscriber {
         }
     }
 
-    /// The top language (code, softmax probability over the language tokens) of each window of `memory`.
-    func languageProbabilities(windows: [Int], memory: [Tensor]) -> [(code: String, probability: Float)] {
+    /// Every language of each window of `memory` with its softmax probability over the language
+    /// tokens, most probable first (CTranslate2's Whisper::detect_language).
+    func languageDistributions(windows: [Int], memory: [Tensor]) -> [[(code: String, probability: Float)]] {
         let cache = model.makeCache(slots: windows.count)
         let logits = model.decode(tokens: Array(repeating: tokenizer.startOfTranscript, count: windows.count),
                                   slots: Array(windows.indices), positions: Array(repeating: 0, count: windows.count),
@@ -340,9 +341,25 @@ public final class WhisperTranscriber {
         return windows.indices.map { row in
             var scores = tokenizer.languages.map { logits.data[row * model.dimensions.vocabularySize + $0.id] }
             scores.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress!, count: $0.count) }
-            let best = scores.indices.max { scores[$0] < scores[$1] }!
-            return (tokenizer.languages[best].code, scores[best])
+            // ties keep the token order, as the first maximum wins
+            return scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+                .map { (tokenizer.languages[$0].code, scores[$0]) }
         }
+    }
+
+    /// The top language of each window of `memory`.
+    func languageProbabilities(windows: [Int], memory: [Tensor]) -> [(code: String, probability: Float)] {
+        languageDistributions(windows: windows, memory: memory).map { $0[0] }
+    }
+
+    /// Every language with its probability, most probable first, for the first 30 s window of 16 kHz
+    /// samples: the window transcription detects the language on (faster-whisper's `all_language_probs`).
+    public func languageProbabilities(samples: [Float]) throws -> [(code: String, probability: Float)] {
+        guard tokenizer.isMultilingual, !tokenizer.languages.isEmpty else { throw WhisperError("the model is English-only: no language to detect") }
+        let mel = LogMelSpectrogram(samples: samples, nMels: model.dimensions.melBins)
+        let frames = Self.framesPerWindow
+        let window = try mel.window(startFrame: 0, count: min(frames, mel.contentFrames), paddedTo: frames)
+        return languageDistributions(windows: [0], memory: encode([window]))[0]
     }
 
     /// Detection over the windows after the first (none decided): each is encoded on its own.
