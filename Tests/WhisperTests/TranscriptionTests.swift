@@ -48,7 +48,7 @@ final class TranscriptionTests: XCTestCase {
     }
 
     /// One case of multilingual.json (scripts/goldens/make_multilingual_goldens.py): default options
-    /// (beam 5, temperature fallback, which the goldens never reach) plus the case's language / task.
+    /// (beam 5, …) with the case's language, task and temperature (0: no sampled fallback).
     @discardableResult
     func checkMultilingual(_ name: String) throws -> Transcript {
         let golden = try TestEnv.json("multilingual.json")
@@ -61,6 +61,7 @@ final class TranscriptionTests: XCTestCase {
         var options = TranscriptionOptions()
         options.language = given["language"] as? String
         options.task = (given["task"] as? String).flatMap(WhisperTask.init(rawValue:)) ?? .transcribe
+        options.temperatures = [Float(given["temperature"] as! Double)]
         let transcriber = try TestEnv.transcriber("whisper-base")
         let transcript = try transcriber.transcribe(samples: samples, options: options)
 

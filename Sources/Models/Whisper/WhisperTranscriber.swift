@@ -317,7 +317,20 @@ public final class WhisperTranscriber {
         guard tokenizer.isMultilingual, !tokenizer.languages.isEmpty else { return }
         let pending = files.enumerated().filter { $0.element.language == nil || options.multilingual }
         guard !pending.isEmpty else { return }
-        let detected = languageProbabilities(windows: pending.map(\.offset), memory: memory)
+        let windowTops = languageProbabilities(windows: pending.map(\.offset), memory: memory)
+        // faster-whisper detects on its own encoding of features[..., seek:]: where the window holds
+        // less than 30 s, that one keeps the frame after the content, which transcription drops.
+        var detected = windowTops
+        let frames = Self.framesPerWindow
+        var ownRows: [Int] = [], ownWindows: [[Float]] = []
+        for (row, (_, file)) in pending.enumerated() where file.transcript.language.isEmpty && file.clipEnd - file.seek < frames {
+            guard let window = try? file.mel.window(startFrame: file.seek, paddedTo: frames, withFinalFrame: true) else { continue }
+            ownRows.append(row); ownWindows.append(window)
+        }
+        if !ownWindows.isEmpty {
+            let own = languageProbabilities(windows: Array(ownWindows.indices), memory: encode(ownWindows))
+            for (k, row) in ownRows.enumerated() { detected[row] = own[k] }
+        }
         for (row, (_, file)) in pending.enumerated() {
             let top = detected[row]
             if file.transcript.language.isEmpty {
@@ -327,7 +340,7 @@ public final class WhisperTranscriber {
                 file.transcript.languageProbability = probability
                 file.language = language
             }
-            if options.multilingual { file.language = top.code }
+            if options.multilingual { file.language = windowTops[row].code }  // the decoded window's own
         }
     }
 
@@ -358,7 +371,7 @@ public final class WhisperTranscriber {
         guard tokenizer.isMultilingual, !tokenizer.languages.isEmpty else { throw WhisperError("the model is English-only: no language to detect") }
         let mel = LogMelSpectrogram(samples: samples, nMels: model.dimensions.melBins)
         let frames = Self.framesPerWindow
-        let window = try mel.window(startFrame: 0, count: min(frames, mel.contentFrames), paddedTo: frames)
+        let window = try mel.window(startFrame: 0, paddedTo: frames, withFinalFrame: true)
         return languageDistributions(windows: [0], memory: encode([window]))[0]
     }
 
@@ -369,8 +382,8 @@ public final class WhisperTranscriber {
         let frames = Self.framesPerWindow
         for k in 1..<max(1, options.languageDetectionSegments) {
             let start = f.seek + k * frames
-            guard start < f.contentFrames else { break }
-            guard let window = try? f.mel.window(startFrame: start, count: min(frames, f.contentFrames - start), paddedTo: frames)
+            guard start <= f.contentFrames else { break }   // the frame after the content counts, as there
+            guard let window = try? f.mel.window(startFrame: start, paddedTo: frames, withFinalFrame: true)
             else { break }  // unreadable (the step reading this window reports it)
             let top = languageProbabilities(windows: [0], memory: encode([window]))[0]
             if top.probability > options.languageDetectionThreshold { return top }
