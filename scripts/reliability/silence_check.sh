@@ -12,7 +12,7 @@ hearth=${HEARTH:-.build/release/hearth}
 out=.build/silence
 mkdir -p "$out"
 clip="$out/silence_${hours}h.flac"
-[ -f "$clip" ] || sox -R -n -r 16000 -c 1 -b 16 "$clip" trim 0 "$((hours * 3600))"
+[ -f "$clip" ] || sox -R -D -n -r 16000 -c 1 -b 16 "$clip" trim 0 "$((hours * 3600))"   # -D: no dither, all zeros
 echo "$(date -u +%F)  CPU: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)  load average: $(cut -d' ' -f1 /proc/loadavg)"
 /usr/bin/time -v "$hearth" transcribe --model "$model" --json "$clip" > "$out/result.json" 2> "$out/time.txt"
 python3 - "$out/result.json" "$out/time.txt" "$hours" <<'PY'
