@@ -5,32 +5,17 @@
 // A transparent index becomes alpha 0 (RGBA out), like Pillow's P + "transparency" → RGBA.
 // giflib returns GIF_ERROR and an error code; it never prints or exits.
 #include "image_codecs.h"
+#include "mem_reader.h"
 #include <gif_lib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    const uint8_t *data;
-    size_t size;
-    size_t position;
-    int ran_out;
-} gif_reader;
-
 static int read_bytes(GifFileType *gif, GifByteType *into, int count) {
-    gif_reader *reader = (gif_reader *)gif->UserData;
-    size_t left = reader->size - reader->position;
-    size_t n = count < 0 ? 0 : (size_t)count;
-    if (n > left) {
-        n = left;
-        reader->ran_out = 1;
-    }
-    memcpy(into, reader->data + reader->position, n);
-    reader->position += n;
-    return (int)n;
+    return (int)mem_reader_read((mem_reader *)gif->UserData, into, count);
 }
 
-static hic_status gif_failure(int code, const gif_reader *reader, hic_image *out) {
+static hic_status gif_failure(int code, const mem_reader *reader, hic_image *out) {
     const char *text = GifErrorString(code);
     snprintf(out->message, sizeof out->message, "%s", text ? text : "giflib error");
     if (reader->ran_out || code == D_GIF_ERR_READ_FAILED || code == D_GIF_ERR_EOF_TOO_SOON) return HIC_TRUNCATED;
@@ -67,7 +52,7 @@ static int find_first_image(GifFileType *gif, int *transparent) {
 hic_status hic_gif_decode(const uint8_t *data, size_t size, uint64_t max_pixels, int header_only,
                           hic_image *out) {
     memset(out, 0, sizeof *out);
-    gif_reader reader = {data, size, 0, 0};
+    mem_reader reader = {data, size, 0, 0};
     int code = 0;
     GifFileType *gif = DGifOpen(&reader, read_bytes, &code);
     if (!gif) return gif_failure(code, &reader, out);

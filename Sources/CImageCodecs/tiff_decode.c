@@ -11,6 +11,7 @@
 // Pillow does). Other photometrics (YCbCr without JPEG, CIELab, LogLuv ...) go through libtiff's
 // RGBA interface, as in Pillow. Float or signed samples are refused as unsupported.
 #include "image_codecs.h"
+#include "mem_reader.h"
 #include <tiffio.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -19,26 +20,14 @@
 #include <string.h>
 
 typedef struct {
-    const uint8_t *data;
-    size_t size;
-    size_t position;
-    int ran_out;          // a read asked for bytes past the end
+    mem_reader bytes;
     int failed;           // libtiff reported an error
     hic_image *image;
     uint64_t max_pixels;
 } tiff_source;
 
 static tmsize_t source_read(thandle_t handle, void *into, tmsize_t count) {
-    tiff_source *source = (tiff_source *)handle;
-    size_t left = source->position < source->size ? source->size - source->position : 0;
-    size_t n = count < 0 ? 0 : (size_t)count;
-    if (n > left) {
-        n = left;
-        source->ran_out = 1;
-    }
-    memcpy(into, source->data + source->position, n);
-    source->position += n;
-    return (tmsize_t)n;
+    return (tmsize_t)mem_reader_read(&((tiff_source *)handle)->bytes, into, count);
 }
 
 static tmsize_t source_write(thandle_t handle, void *from, tmsize_t count) {
@@ -47,15 +36,15 @@ static tmsize_t source_write(thandle_t handle, void *from, tmsize_t count) {
 }
 
 static toff_t source_seek(thandle_t handle, toff_t offset, int whence) {
-    tiff_source *source = (tiff_source *)handle;
-    uint64_t base = whence == SEEK_CUR ? source->position : whence == SEEK_END ? source->size : 0;
+    mem_reader *bytes = &((tiff_source *)handle)->bytes;
+    uint64_t base = whence == SEEK_CUR ? bytes->position : whence == SEEK_END ? bytes->size : 0;
     if (offset > UINT64_MAX - base) return (toff_t)-1;
-    source->position = (size_t)(base + offset);
-    return (toff_t)source->position;
+    bytes->position = (size_t)(base + offset);
+    return (toff_t)bytes->position;
 }
 
 static int source_close(thandle_t handle) { (void)handle; return 0; }
-static toff_t source_size(thandle_t handle) { return (toff_t)((tiff_source *)handle)->size; }
+static toff_t source_size(thandle_t handle) { return (toff_t)((tiff_source *)handle)->bytes.size; }
 static int source_map(thandle_t handle, void **base, toff_t *size) { (void)handle; (void)base; (void)size; return 0; }
 static void source_unmap(thandle_t handle, void *base, toff_t size) { (void)handle; (void)base; (void)size; }
 
@@ -86,7 +75,7 @@ static void silence_global_handlers(void) {
 static hic_status failure(tiff_source *source, hic_status otherwise, const char *fallback) {
     if (!source->failed || !source->image->message[0])
         snprintf(source->image->message, sizeof source->image->message, "%s", fallback);
-    return source->ran_out ? HIC_TRUNCATED : otherwise;
+    return source->bytes.ran_out ? HIC_TRUNCATED : otherwise;
 }
 
 typedef struct {
@@ -343,7 +332,7 @@ hic_status hic_tiff_decode(const uint8_t *data, size_t size, uint64_t max_pixels
                            hic_image *out) {
     memset(out, 0, sizeof *out);
     pthread_once(&silence_once, silence_global_handlers);
-    tiff_source source = {data, size, 0, 0, 0, out, max_pixels};
+    tiff_source source = {{data, size, 0, 0}, 0, out, max_pixels};
     TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
     if (!options) return HIC_NO_MEMORY;
     TIFFOpenOptionsSetErrorHandlerExtR(options, on_error, &source);

@@ -62,7 +62,7 @@ final class HostileInputTests: XCTestCase {
         process.environment = ProcessInfo.processInfo.environment.merging(["HEARTH_TEST_WAIT_FOR_FILE": go.path]) { $1 }
         try process.run()
         do {
-            defer { FileManager.default.createFile(atPath: go.path, contents: nil) }   // let the run go, even on a throw
+            defer { _ = FileManager.default.createFile(atPath: go.path, contents: nil) }   // let the run go, even on a throw
             let lock = folder.appendingPathComponent("out/.results.jsonl.lock")
             while process.isRunning && !FileManager.default.fileExists(atPath: lock.path) { usleep(2_000) }
             try? FileManager.default.removeItem(at: corpus.appendingPathComponent("zz-vanishes.wav"))

@@ -5,6 +5,9 @@
 #   scripts/data/make_test_audio.sh OUTDIR          all test clips into OUTDIR (see below)
 #   scripts/data/make_test_audio.sh --sample FILE   the committed clip samples/speech_espeak.flac
 #                                              (its text: Tests/WhisperTests/Fixtures/speech_espeak.txt)
+#   scripts/data/make_test_audio.sh --multilingual DIR   the committed clips spanish.ogg, german.ogg
+#                                              (Ogg Vorbis q1 of spanish.wav / german.wav below; fixed
+#                                              inputs for the multilingual goldens, whatever espeak-ng build)
 #
 # OUTDIR receives:
 #   longform.wav/.txt/.json  ~3 min, 16 kHz mono: 30 English sentences, 1-3 s silences between
@@ -157,6 +160,18 @@ make_sample() {
   echo "wrote $out ($(soxi -D "$out") s, $(stat -c %s "$out") bytes) and $txt"
 }
 
+make_multilingual() {
+  local outdir=$1 work
+  work=$(mktemp -d); trap 'rm -rf "$work"' RETURN
+  mkdir -p "$outdir"
+  say es 150 "$SPANISH_TEXT" "$work/spanish.wav"
+  say de 150 "$GERMAN_TEXT" "$work/german.wav"
+  for c in spanish german; do
+    "${SOX[@]}" "$work/$c.wav" -C 1 "$outdir/$c.ogg"
+    echo "wrote $outdir/$c.ogg ($(soxi -D "$outdir/$c.ogg") s, $(stat -c %s "$outdir/$c.ogg") bytes)"
+  done
+}
+
 make_all() {
   local outdir=$1
   mkdir -p "$outdir"
@@ -203,6 +218,7 @@ make_all() {
 
 case "${1:-}" in
   --sample) [ $# -eq 2 ] || die "usage: $0 --sample OUT.flac"; make_sample "$2" ;;
-  ""|-h|--help) sed -n '2,25p' "$SCRIPT_PATH"; [ -n "${1:-}" ] ;;
+  --multilingual) [ $# -eq 2 ] || die "usage: $0 --multilingual DIR"; make_multilingual "$2" ;;
+  ""|-h|--help) sed -n '2,28p' "$SCRIPT_PATH"; [ -n "${1:-}" ] ;;
   *) [ $# -eq 1 ] || die "usage: $0 OUTDIR | --sample OUT.flac"; make_all "$1" ;;
 esac

@@ -66,10 +66,13 @@ public final class LogMelSpectrogram: @unchecked Sendable {
     /// for j < min(count, length, contentFrames − startFrame), and every other column is 0 —
     /// faster-whisper's `pad_or_trim(features[:, start : start + min(count, content_frames - start)], length)`.
     /// With the defaults this is exactly the encoder input of the segment starting at `startFrame`.
+    /// `withFinalFrame`: the frame after the content fills a column too, as in faster-whisper's
+    /// `detect_language(features=features[..., seek:])`, which keeps it.
     /// Throws `AudioError` only when the spill file cannot be read back.
-    public func window(startFrame: Int, count: Int = windowFrames, paddedTo length: Int = windowFrames) throws -> [Float] {
+    public func window(startFrame: Int, count: Int = windowFrames, paddedTo length: Int = windowFrames,
+                       withFinalFrame: Bool = false) throws -> [Float] {
         precondition(startFrame >= 0 && count >= 0 && length >= 0, "window bounds must be non-negative")
-        let frames = max(0, min(count, length, contentFrames - startFrame))
+        let frames = max(0, min(count, length, contentFrames + (withFinalFrame ? 1 : 0) - startFrame))
         var output = [Float](repeating: 0, count: nMels * length)
         guard frames > 0 else { return output }
         let (nMels, logFloor) = (nMels, logFloor)

@@ -425,7 +425,20 @@ public final class WhisperTranscriber {
         guard tokenizer.isMultilingual, !tokenizer.languages.isEmpty else { return }
         let pending = files.enumerated().filter { $0.element.language == nil || options.multilingual }
         guard !pending.isEmpty else { return }
-        let detected = languageProbabilities(windows: pending.map(\.offset), memory: memory)
+        let windowTops = languageProbabilities(windows: pending.map(\.offset), memory: memory)
+        // faster-whisper detects on its own encoding of features[..., seek:]: where the window holds
+        // less than 30 s, that one keeps the frame after the content, which transcription drops.
+        var detected = windowTops
+        let frames = Self.framesPerWindow
+        var ownRows: [Int] = [], ownWindows: [[Float]] = []
+        for (row, (_, file)) in pending.enumerated() where file.transcript.language.isEmpty && file.clipEnd - file.seek < frames {
+            guard let window = try? file.mel.window(startFrame: file.seek, paddedTo: frames, withFinalFrame: true) else { continue }
+            ownRows.append(row); ownWindows.append(window)
+        }
+        if !ownWindows.isEmpty {
+            let own = languageProbabilities(windows: Array(ownWindows.indices), memory: encode(ownWindows))
+            for (k, row) in ownRows.enumerated() { detected[row] = own[k] }
+        }
         for (row, (_, file)) in pending.enumerated() {
             let top = detected[row]
             if file.transcript.language.isEmpty {
@@ -435,12 +448,13 @@ public final class WhisperTranscriber {
                 file.transcript.languageProbability = probability
                 file.language = language
             }
-            if options.multilingual { file.language = top.code }
+            if options.multilingual { file.language = windowTops[row].code }  // the decoded window's own
         }
     }
 
-    /// The top language (code, softmax probability over the language tokens) of each window of `memory`.
-    func languageProbabilities(windows: [Int], memory: [Tensor]) -> [(code: String, probability: Float)] {
+    /// Every language of each window of `memory` with its softmax probability over the language
+    /// tokens, most probable first (CTranslate2's Whisper::detect_language).
+    func languageDistributions(windows: [Int], memory: [Tensor]) -> [[(code: String, probability: Float)]] {
         let cache = model.makeCache(slots: windows.count)
         let logits = model.decode(tokens: Array(repeating: tokenizer.startOfTranscript, count: windows.count),
                                   slots: Array(windows.indices), positions: Array(repeating: 0, count: windows.count),
@@ -448,9 +462,25 @@ public final class WhisperTranscriber {
         return windows.indices.map { row in
             var scores = tokenizer.languages.map { logits.data[row * model.dimensions.vocabularySize + $0.id] }
             scores.withUnsafeMutableBufferPointer { Kernels.softmax($0.baseAddress!, count: $0.count) }
-            let best = scores.indices.max { scores[$0] < scores[$1] }!
-            return (tokenizer.languages[best].code, scores[best])
+            // ties keep the token order, as the first maximum wins
+            return scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+                .map { (tokenizer.languages[$0].code, scores[$0]) }
         }
+    }
+
+    /// The top language of each window of `memory`.
+    func languageProbabilities(windows: [Int], memory: [Tensor]) -> [(code: String, probability: Float)] {
+        languageDistributions(windows: windows, memory: memory).map { $0[0] }
+    }
+
+    /// Every language with its probability, most probable first, for the first 30 s window of 16 kHz
+    /// samples: the window transcription detects the language on (faster-whisper's `all_language_probs`).
+    public func languageProbabilities(samples: [Float]) throws -> [(code: String, probability: Float)] {
+        guard tokenizer.isMultilingual, !tokenizer.languages.isEmpty else { throw WhisperError("the model is English-only: no language to detect") }
+        let mel = LogMelSpectrogram(samples: samples, nMels: model.dimensions.melBins)
+        let frames = Self.framesPerWindow
+        let window = try mel.window(startFrame: 0, paddedTo: frames, withFinalFrame: true)
+        return languageDistributions(windows: [0], memory: encode([window]))[0]
     }
 
     /// Detection over the windows after the first (none decided): each is encoded on its own.
@@ -460,8 +490,8 @@ public final class WhisperTranscriber {
         let frames = Self.framesPerWindow
         for k in 1..<max(1, options.languageDetectionSegments) {
             let start = f.seek + k * frames
-            guard start < f.contentFrames else { break }
-            guard let window = try? f.mel.window(startFrame: start, count: min(frames, f.contentFrames - start), paddedTo: frames)
+            guard start <= f.contentFrames else { break }   // the frame after the content counts, as there
+            guard let window = try? f.mel.window(startFrame: start, paddedTo: frames, withFinalFrame: true)
             else { break }  // unreadable (the step reading this window reports it)
             let top = languageProbabilities(windows: [0], memory: encode([window]))[0]
             if top.probability > options.languageDetectionThreshold { return top }
