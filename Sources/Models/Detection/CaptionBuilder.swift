@@ -211,4 +211,7 @@ public struct CaptionPart: Sendable, Equatable {
     /// Indices into the description's `objects` (with a surface named by the hint).
     public var objects: [Int] = []
     public var classes: [ImageClass] = []
+    public init(phrase: String, source: Source, objects: [Int] = [], classes: [ImageClass] = []) {
+        self.phrase = phrase; self.source = source; self.objects = objects; self.classes = classes
+    }
 }
