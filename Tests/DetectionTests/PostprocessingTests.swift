@@ -98,7 +98,11 @@ final class PostprocessingTests: XCTestCase {
         let named = compose(cat, [tabby])
         XCTAssertEqual(named.text, "A tabby cat.")
         XCTAssertEqual(named.parts, [CaptionPart(phrase: "a tabby cat", source: .detectorAndClassifier, objects: [0], classes: [tabby])])
-        XCTAssertEqual(ImageNetVocabulary.noun(["mountain bike", "all-terrain bike"], agreeingWith: "bicycle"), "mountain bike")
+        XCTAssertEqual(ImageNetVocabulary.noun(imageClass(671, ["mountain bike", "all-terrain bike"], 0.6), agreeingWith: "bicycle"),
+                       "mountain bike")
+        // 21 "kite" is the bird: the classifier's own name, not COCO's toy kite.
+        let bird = ImageClass(index: 21, label: "kite (bird of prey)", synonyms: ["kite"], score: 0.6)
+        XCTAssertEqual(compose([object("bird", [10, 10, 90, 90])], [bird]).text, "A kite (bird of prey).")
         XCTAssertEqual(compose(cat, [imageClass(281, ["tabby", "tabby cat"], 0.45)]).text, "A cat.", "below agreeingClassScore")
         XCTAssertEqual(compose(cat + [object("cat", [0, 0, 8, 8])], [tabby]).text, "Two cats.", "one class, two cats: not renamed")
         XCTAssertEqual(compose([object("dog", [10, 10, 90, 90])], [tabby]).text, "A dog.", "the class is not a kind of dog")

@@ -35,7 +35,7 @@ public enum ImageNetVocabulary {
             ("teddy bear", [850...850]), ("umbrella", [879...879]), ("vase", [883...883]), ("laptop", [620...620]),
             ("keyboard", [508...508]), ("mouse", [673...673]), ("cell phone", [487...487]), ("backpack", [414...414]),
             ("refrigerator", [760...760]), ("microwave", [651...651]), ("toaster", [859...859]), ("toilet", [861...861]),
-            ("traffic light", [920...920]), ("tennis racket", [752...752]), ("skis", [795...795]), ("pizza", [963...963]),
+            ("traffic light", [920...920]), ("parking meter", [704...704]), ("tennis racket", [752...752]), ("skis", [795...795]), ("pizza", [963...963]),
             ("banana", [954...954]), ("orange", [950...950]), ("broccoli", [937...937]), ("hot dog", [934...934]),
         ]
         var table: [Int: String] = [:]
@@ -53,14 +53,20 @@ public enum ImageNetVocabulary {
         727: "in", 743: "by", 762: "in", 821: "by", 839: "by", 865: "in", 888: "by", 913: "by",
     ]
 
+    /// Classes whose first synonym names another COCO object (21 "kite" is the bird, COCO's `kite`
+    /// the toy): the caption says the classifier's own name instead.
+    static let ambiguousFirstSynonym: Set<Int> = [21]
+
     /// The noun a caption says for a class: the first synonym whose last word is the COCO label's
     /// (281 "tabby, tabby cat" with `cat` → "tabby cat"), else the first synonym ("mountain bike").
     /// WordNet's case is kept (proper nouns: "German shepherd").
-    public static func noun(_ synonyms: [String], agreeingWith cocoLabel: String? = nil) -> String {
+    public static func noun(_ imageClass: ImageClass, agreeingWith cocoLabel: String? = nil) -> String {
+        let synonyms = imageClass.synonyms
         if let word = cocoLabel?.split(separator: " ").last.map(String.init),
            let match = synonyms.first(where: { $0.split(separator: " ").last.map(String.init) == word }) {
             return match
         }
-        return synonyms.first ?? ""
+        if ambiguousFirstSynonym.contains(imageClass.index) { return imageClass.label }
+        return synonyms.first ?? imageClass.label
     }
 }

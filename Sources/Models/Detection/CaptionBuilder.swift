@@ -43,7 +43,7 @@ public enum CaptionBuilder {
             .filter { !(hint?.surface == $0.label && $0.objects.count == 1) }
             .map { g in
                 if let top, top.score >= agreeingClassScore, topKind == g.label, g.objects.count == 1 {
-                    let noun = ImageNetVocabulary.noun(top.synonyms, agreeingWith: g.label)
+                    let noun = ImageNetVocabulary.noun(top, agreeingWith: g.label)
                     return CaptionPart(phrase: article(noun) + " " + noun, source: .detectorAndClassifier,
                                        objects: indices(g.objects), classes: [top])
                 }
@@ -55,14 +55,14 @@ public enum CaptionBuilder {
         }
         if let top, top.score >= loneClassScore, ImageNetVocabulary.places[top.index] == nil,
            !groups.contains(where: { $0.label == topKind }) {
-            let noun = ImageNetVocabulary.noun(top.synonyms)
+            let noun = ImageNetVocabulary.noun(top)
             parts.append(CaptionPart(phrase: article(noun) + " " + noun, source: .classifier, classes: [top]))
         }
         let place = classes.first { ImageNetVocabulary.places[$0.index] != nil && $0.score >= sceneScore }
         guard !parts.isEmpty || place != nil else { return Caption(text: "No objects recognised.", parts: []) }
         var sentence = list(parts.map(\.phrase))
         if let place, let preposition = ImageNetVocabulary.places[place.index] {
-            let noun = ImageNetVocabulary.noun(place.synonyms)
+            let noun = ImageNetVocabulary.noun(place)
             let scene = parts.isEmpty ? article(noun) + " " + noun : preposition + " " + article(noun) + " " + noun
             sentence += parts.isEmpty ? scene : ", " + scene
             parts.append(CaptionPart(phrase: scene, source: .scene, classes: [place]))

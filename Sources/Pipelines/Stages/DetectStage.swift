@@ -250,7 +250,7 @@ final class ImageStage: PipelineStage {
                               "box": .array(o.box.map { .double((Double($0) * 10).rounded() / 10) })])
         }
         let imageClass = { (c: ImageClass) in
-            JSONValue.object(["label": .string(c.label), "noun": .string(ImageNetVocabulary.noun(c.synonyms)),
+            JSONValue.object(["label": .string(c.label), "noun": .string(ImageNetVocabulary.noun(c)),
                               "index": .int(Int64(c.index)), "score": score(c.score)])
         }
         var fields: [String: JSONValue] = [
