@@ -80,7 +80,7 @@ struct ImageCommandOptions: ParsableArguments {
 struct CaptionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caption",
-        abstract: "Describe photos in one sentence each, from the objects a local detector finds (yolov3-tiny), offline.")
+        abstract: "Describe photos in one sentence each, from the objects a local detector finds (yolov3-tiny) and the ImageNet classes of the whole photo (efficientnet-lite0), offline.")
 
     @OptionGroup var options: ImageCommandOptions
 

@@ -42,7 +42,7 @@ public final class DetectionDescriber {
     public init(detector: YOLODetector, classifier: ImageClassifier? = nil, options: DetectionOptions = .init()) throws {
         if let classifier, classifier.synonyms == nil {
             throw DescriberError("the image classifier has no \(ImageClassifier.synonymsFile) (installed before captions used it): "
-                                 + "run `hearth models install efficientnet-lite0` again, or turn classification off")
+                                 + "run `hearth models install efficientnet-lite0` again, or set classify_model: none (--classify-model none)")
         }
         self.detector = detector; self.classifier = classifier; self.options = options
     }
