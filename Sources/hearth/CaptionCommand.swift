@@ -39,6 +39,9 @@ struct ImageCommandOptions: ParsableArguments {
     @Flag(name: .customLong("no-zoom-out"), help: "caption: do not look again, zoomed out, at an image where nothing was found.")
     var noZoomOut = false
 
+    @Option(name: .customLong("classify-model"), help: "caption: the ImageNet classifier whose classes the caption uses, or none (default: efficientnet-lite0 when installed).")
+    var classifyModel: String?
+
     @OptionGroup var frames: FrameFlags
 
     @OptionGroup var output: OutputFlags
@@ -51,6 +54,7 @@ struct ImageCommandOptions: ParsableArguments {
         frames.add(to: &options)
         if !detect {
             options["zoom_out_retry"] = !noZoomOut
+            if let classifyModel { options["classify_model"] = classifyModel }
             if let maxTokens { options["max_tokens"] = maxTokens }
         }
         let job = CommandLinePipeline(
@@ -76,7 +80,7 @@ struct ImageCommandOptions: ParsableArguments {
 struct CaptionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caption",
-        abstract: "Describe photos in one sentence each, from the objects a local detector finds (yolov3-tiny), offline.")
+        abstract: "Describe photos in one sentence each, from the objects a local detector finds (yolov3-tiny) and the ImageNet classes of the whole photo (efficientnet-lite0), offline.")
 
     @OptionGroup var options: ImageCommandOptions
 

@@ -1,6 +1,7 @@
 import Foundation
 import Media
 import Models
+import ModelStore
 import TestSupport
 import XCTest
 
@@ -73,5 +74,40 @@ final class EndToEndTests: XCTestCase {
             }
         }
         print("darknet binary vs Hearth: scores at most \(worst) apart")
+    }
+
+    /// The caption with EfficientNet-Lite0's classes (`make test-models`), on darknet's kite.jpg and
+    /// scream.jpg (scaled, Fixtures/photos): a place class sets the scene; in the painting the
+    /// zoomed-out look's bed stays below the bar and is kept aside, so nothing is claimed.
+    func testCaptionsFromDetectorAndClassifier() throws {
+        let classifier: ImageClassifier
+        do { classifier = try ModelRegistry.classifier(try ModelStore().resolve(ModelCatalog.defaultClassifier)) } catch {
+            throw XCTSkip("efficientnet-lite0 is not installed (\(error)); run `make test-models`")
+        }
+        let describer = try DetectionDescriber(detector: DetectionSupport.detector(), classifier: classifier)
+        func photo(_ name: String) throws -> RGBImage {
+            try ImageDecoder.decode(path: Bundle.module.resourceURL!.appendingPathComponent("Fixtures/photos/\(name)").path)
+        }
+        let kite = try describer.describe(try photo("kite_480.jpg"))
+        XCTAssertEqual(kite.caption, "Two people on the left and a kite, on a seashore.")
+        let scene = try XCTUnwrap(kite.captionParts.last)
+        XCTAssertEqual(scene.source, .scene)
+        XCTAssertEqual(scene.classes.map(\.index), [978])
+        XCTAssertGreaterThanOrEqual(scene.classes[0].score, CaptionBuilder.sceneScore)
+        XCTAssertEqual(kite.classes.count, DetectionDescriber.classCount)
+        XCTAssertEqual(kite.classes.first?.synonyms.first, "parachute", "the top class, not confident enough to be named")
+
+        let scream = try describer.describe(try photo("scream_320.jpg"))
+        XCTAssertEqual(scream.caption, "No objects recognised.")
+        XCTAssertTrue(scream.objects.isEmpty)
+        XCTAssertFalse(scream.zoomedOut)
+        XCTAssertEqual(scream.zoomOutRejected.map(\.label), ["bed"])
+        XCTAssertLessThan(scream.zoomOutRejected[0].score, DetectionDescriber.zoomOutMinimumScore)
+
+        // The close-up cat is still found zoomed out, and the classes do not rename it (tiger cat 0.38 vs Egyptian cat 0.38).
+        let cat = try describer.describe(try ImageDecoder.decode(path: TestPaths.samples.appendingPathComponent("chelsea.png").path))
+        XCTAssertEqual(cat.caption, "A cat.")
+        XCTAssertTrue(cat.zoomedOut)
+        XCTAssertEqual(cat.captionParts.first?.source, .detector)
     }
 }

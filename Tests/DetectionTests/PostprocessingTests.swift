@@ -82,4 +82,45 @@ final class PostprocessingTests: XCTestCase {
                        object("dog", [0, 50, 40, 90], score: 0.7)]
         XCTAssertEqual(CaptionBuilder.caption(doubled, imageWidth: 100, imageHeight: 100), "Two dogs and a car.")
     }
+
+    func imageClass(_ index: Int, _ synonyms: [String], _ score: Float) -> ImageClass {
+        ImageClass(index: index, label: synonyms[0], synonyms: synonyms, score: score)
+    }
+
+    /// ImageNet classes in the sentence: each only past its threshold, each phrase with its evidence.
+    func testCaptionsWithClasses() {
+        let tabby = imageClass(281, ["tabby", "tabby cat"], 0.6), seashore = imageClass(978, ["seashore", "coast"], 0.2)
+        let cat = [object("cat", [10, 10, 90, 90])]
+        func compose(_ objects: [DetectedObject], _ classes: [ImageClass]) -> Caption {
+            CaptionBuilder.compose(objects, classes: classes, imageWidth: 100, imageHeight: 100)
+        }
+        // A class that is a kind of the lone detected object names it, by the synonym ending in its word.
+        let named = compose(cat, [tabby])
+        XCTAssertEqual(named.text, "A tabby cat.")
+        XCTAssertEqual(named.parts, [CaptionPart(phrase: "a tabby cat", source: .detectorAndClassifier, objects: [0], classes: [tabby])])
+        XCTAssertEqual(ImageNetVocabulary.noun(imageClass(671, ["mountain bike", "all-terrain bike"], 0.6), agreeingWith: "bicycle"),
+                       "mountain bike")
+        // 21 "kite" is the bird: the classifier's own name, not COCO's toy kite.
+        let bird = ImageClass(index: 21, label: "kite (bird of prey)", synonyms: ["kite"], score: 0.6)
+        XCTAssertEqual(compose([object("bird", [10, 10, 90, 90])], [bird]).text, "A kite (bird of prey).")
+        XCTAssertEqual(compose(cat, [imageClass(281, ["tabby", "tabby cat"], 0.45)]).text, "A cat.", "below agreeingClassScore")
+        XCTAssertEqual(compose(cat + [object("cat", [0, 0, 8, 8])], [tabby]).text, "Two cats.", "one class, two cats: not renamed")
+        XCTAssertEqual(compose([object("dog", [10, 10, 90, 90])], [tabby]).text, "A dog.", "the class is not a kind of dog")
+        // A class the detector cannot name: only past loneClassScore; a place sets the scene past sceneScore.
+        let volcano = imageClass(980, ["volcano"], 0.05), web = imageClass(815, ["spider web", "spider's web"], 0.85)
+        XCTAssertEqual(compose([], [web]).text, "A spider web.")
+        XCTAssertEqual(compose([], [imageClass(815, ["spider web"], 0.71)]).text, "No objects recognised.")
+        XCTAssertEqual(compose(cat, [web]).text, "A cat and a spider web.")
+        XCTAssertEqual(compose([], [volcano]).text, "No objects recognised.", "below sceneScore")
+        XCTAssertEqual(compose([], [seashore]).text, "A seashore.")
+        let kite = [object("person", [0, 40, 10, 90]), object("person", [12, 40, 22, 90]), object("kite", [40, 0, 60, 20])]
+        let scene = compose(kite, [imageClass(701, ["parachute", "chute"], 0.56), seashore])
+        XCTAssertEqual(scene.text, "Two people on the left and a kite, on a seashore.")
+        XCTAssertEqual(scene.parts.map(\.source), [.detector, .detector, .scene])
+        XCTAssertEqual(scene.parts.map(\.objects), [[0, 1], [2], []])
+        XCTAssertEqual(scene.parts.last?.classes, [seashore])
+        // A surface named by the hint is part of the first phrase's evidence.
+        let onCouch = compose([object("cat", [20, 20, 90, 70]), object("couch", [0, 50, 100, 80])], [])
+        XCTAssertEqual(onCouch.parts, [CaptionPart(phrase: "a cat on a couch", source: .detector, objects: [0, 1])])
+    }
 }

@@ -83,6 +83,26 @@ final class ImageStageTests: XCTestCase {
         XCTAssertTrue(report.contains("Images (3)"), "contact sheet")
         XCTAssertTrue(report.contains("data:image/jpeg;base64,"), "inlined thumbnails")
         XCTAssertTrue(report.contains(caption), "caption in the report")
+        // The detections drawn over the inlined photo: an SVG in the photo's pixels, one <rect> per object.
+        let dogObjects = try XCTUnwrap(dog.results["caption"]?["objects"]?.arrayValue)
+        let figure = try XCTUnwrap(report.components(separatedBy: "<figure>").first { $0.contains("<b>photos/dog.jpg</b>") })
+        XCTAssertTrue(figure.contains("<svg class=\"boxes\" viewBox=\"0 0 768.0 576.0\""), figure.prefix(300).description)
+        XCTAssertTrue(figure.contains("<image href=\"data:image/jpeg;base64,"), "the photo inside the SVG")
+        XCTAssertEqual(figure.components(separatedBy: "<rect ").count - 1, dogObjects.count)
+        let dogBox = try XCTUnwrap(dogObjects.first { $0["label"]?.stringValue == "dog" }?["box"]?.arrayValue).compactMap(\.doubleValue)
+        XCTAssertTrue(figure.contains(String(format: "<rect x=\"%.1f\" y=\"%.1f\"", dogBox[0], dogBox[1])), "the dog's box")
+        XCTAssertTrue(figure.contains(">dog 0.57</text>"), "the dog's label and score")
+        if ModelStore().installed().contains(where: { $0.name == ModelCatalog.defaultClassifier }) {
+            // The caption stage's classes (efficientnet-lite0) in the record, its files in the provenance, the top classes on the sheet.
+            let classes = try XCTUnwrap(dog.results["caption"]?["classes"]?.arrayValue)
+            XCTAssertEqual(classes.count, 5)
+            XCTAssertEqual(classes.first?["noun"]?.stringValue, "German shepherd")
+            XCTAssertTrue(figure.contains("<p class=\"classes\"><span>German shepherd 0.40</span>"), "top classes on the sheet")
+            let sources = try XCTUnwrap(dog.results["caption"]?["caption_sources"]?.arrayValue)
+            XCTAssertEqual(sources.compactMap { $0["phrase"]?.stringValue }, ["a bicycle", "a dog", "a car", "a truck"])
+            let captionStage = try XCTUnwrap(dog.provenance.stages.first { $0.name == "caption" })
+            XCTAssertEqual(captionStage.provenance.files?["classify/efficientnet-lite0-57934424.pth"]?.count, 64)
+        }
     }
 
     func testCaptionOptionsAreChecked() throws {
@@ -95,6 +115,8 @@ final class ImageStageTests: XCTestCase {
             ("{task: caption, prompt: \"Describe.\"}", "a caption stage's `prompt` instructs its text model"),
             ("{task: caption, model: whisper-tiny.en}", "caption needs an image model"),
             ("{task: caption, options: {rewrite_model: yolov3-tiny}}", "is not a GGUF language model"),
+            ("{task: caption, options: {classify_model: yolov3-tiny}}", "classify_model needs an image classifier"),
+            ("{task: detect, options: {classify_model: none}}", "unknown key 'classify_model'"),
         ]
         for (n, (stage, expected)) in cases.enumerated() {
             let bad = try Fixtures.write("inputs: [photos]\nstages:\n  - \(stage)\noutputs: {directory: out}\n",

@@ -166,6 +166,10 @@ public final class ImageClassifier: @unchecked Sendable {
     public static let labelsFile = "imagenet1k_clean_names.json"
     public let network: EfficientNetLite
     public let labels: [String]
+    /// Per class, its WordNet synonyms ("tabby", "tabby cat"); nil when the model folder lacks the file
+    /// (installed before it was part of the catalog).
+    public let synonyms: [[String]]?
+    public static let synonymsFile = "imagenet1k_label_to_names.json"
 
     public init(directory: String) throws {
         let dir = URL(fileURLWithPath: directory)
@@ -176,6 +180,17 @@ public final class ImageClassifier: @unchecked Sendable {
             throw WeightError(labelsPath, "expected a JSON array of \(network.config.classes) class names")
         }
         labels = names
+        let synonymsPath = dir.appendingPathComponent(Self.synonymsFile).path
+        if let data = FileManager.default.contents(atPath: synonymsPath) {
+            let table = (try? JSONSerialization.jsonObject(with: data)) as? [String: String] ?? [:]
+            let rows = (0..<network.config.classes).compactMap { table[String($0)] }
+            guard rows.count == network.config.classes else {
+                throw WeightError(synonymsPath, "expected a JSON object of \(network.config.classes) \"index\": \"synonym, synonym…\" entries")
+            }
+            synonyms = rows.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        } else {
+            synonyms = nil
+        }
     }
 
     /// The `k` most likely classes with softmax probabilities, best first.

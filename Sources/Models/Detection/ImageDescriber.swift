@@ -14,31 +14,59 @@ public struct ImageDescription: Sendable, Equatable {
     public var width: Int, height: Int
     /// Whether the objects come from the zoomed-out second look (DetectionOptions.zoomOutRetry).
     public var zoomedOut = false
+    /// What the zoomed-out look found below `DetectionDescriber.zoomOutMinimumScore` (not in `objects`).
+    public var zoomOutRejected: [DetectedObject] = []
+    /// The image's top ImageNet classes, best first (empty without a classifier).
+    public var classes: [ImageClass] = []
+    /// What each phrase of the caption rests on.
+    public var captionParts: [CaptionPart] = []
     public init(caption: String, objects: [DetectedObject], tags: [String], width: Int, height: Int) {
         self.caption = caption; self.objects = objects; self.tags = tags; self.width = width; self.height = height
     }
 }
 
-/// Describes images by detecting objects and building a sentence from them (CaptionBuilder).
+/// Describes images by detecting objects, optionally classifying the whole image (ImageNet), and
+/// building a sentence from both (CaptionBuilder.compose).
 public final class DetectionDescriber {
     public let detector: YOLODetector
+    public let classifier: ImageClassifier?
     public let options: DetectionOptions
+    /// ImageNet classes kept per image (the record's `classes`; the caption reads them).
+    public static let classCount = 5
+    /// A zoomed-out detection counts only from this score. Measured (yolov3-tiny, 416): the close-ups
+    /// it exists for score 0.94 (chelsea.png cat), 0.97 (photo_cat.png), 0.96 (photo_portrait.png
+    /// person); what it invents scores up to 0.79 (a dog as a sheep in person.jpg), 0.59 (a bed in
+    /// The Scream, where darknet finds nothing), 0.45 (a suitcase in a cellular-automaton pattern).
+    public static let zoomOutMinimumScore: Float = 0.9
 
-    public init(detector: YOLODetector, options: DetectionOptions = .init()) {
-        self.detector = detector; self.options = options
+    public init(detector: YOLODetector, classifier: ImageClassifier? = nil, options: DetectionOptions = .init()) throws {
+        if let classifier, classifier.synonyms == nil {
+            throw DescriberError("the image classifier has no \(ImageClassifier.synonymsFile) (installed before captions used it): "
+                                 + "run `hearth models install efficientnet-lite0` again, or set classify_model: none (--classify-model none)")
+        }
+        self.detector = detector; self.classifier = classifier; self.options = options
     }
 
     /// Describes a decoded image (EXIF orientation applied).
     public func describe(_ image: RGBImage) throws -> ImageDescription {
         var objects = detector.detect(image, options: options)
-        var zoomedOut = false
+        var zoomedOut = false, rejected: [DetectedObject] = []
         if objects.isEmpty && options.zoomOutRetry {
-            objects = detectZoomedOut(image)
+            let found = detectZoomedOut(image)
+            objects = found.filter { $0.score >= Self.zoomOutMinimumScore }
+            rejected = found.filter { $0.score < Self.zoomOutMinimumScore }
             zoomedOut = !objects.isEmpty
         }
-        var d = ImageDescription(caption: CaptionBuilder.caption(objects, imageWidth: image.width, imageHeight: image.height),
-                                 objects: objects, tags: CaptionBuilder.tags(objects), width: image.width, height: image.height)
-        d.zoomedOut = zoomedOut
+        let classes = classifier.map { c in
+            c.classify(image, top: Self.classCount).map { l in
+                ImageClass(index: l.index, label: l.name, synonyms: c.synonyms?[l.index] ?? [l.name], score: l.score)
+            }
+        } ?? []
+        let caption = CaptionBuilder.compose(objects, classes: classes, imageWidth: image.width, imageHeight: image.height)
+        var d = ImageDescription(caption: caption.text, objects: objects, tags: CaptionBuilder.tags(objects),
+                                 width: image.width, height: image.height)
+        d.zoomedOut = zoomedOut; d.zoomOutRejected = rejected
+        d.classes = classes; d.captionParts = caption.parts
         return d
     }
 
@@ -62,6 +90,11 @@ extension YOLODetector {
     public func detect(_ image: RGBImage, options: DetectionOptions = .init()) -> [DetectedObject] {
         detect(pixels: image.pixels, width: image.width, height: image.height, options: options)
     }
+}
+
+public struct DescriberError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// An image description as context for a text model (`hearth ask --image`).

@@ -146,13 +146,20 @@ public struct HTMLReport {
         out.write("<section><h2>Images (\(count))</h2><div class=\"sheet\">")
         try records.forEach { r in
             guard r.media.hasPrefix("image/"), stages.contains(where: { r.results[$0] != nil }) else { return }
-            out.write("<figure>" + inlineImage(r) + "<figcaption><b>\(escape(r.input))</b>")
+            let boxed = stages.lazy.compactMap { r.results[$0] }.first { !($0["objects"]?.arrayValue ?? []).isEmpty }
+            out.write("<figure>" + (boxed.flatMap { boxedImage(r, $0) } ?? inlineImage(r)) + "<figcaption><b>\(escape(r.input))</b>")
             for stage in stages {
                 guard let result = r.results[stage] else { continue }
                 if let text = result["text"]?.text ?? result["caption"]?.text { out.write("<p>\(escape(text))</p>") }
                 let list: [JSONValue] = result["tags"]?.arrayValue ?? result["objects"]?.arrayValue ?? []
                 let tags = list.compactMap { (tag: JSONValue) -> String? in tag.stringValue ?? tag["label"]?.text }
                 if !tags.isEmpty { out.write("<p class=\"tags\">" + tags.map { "<span>\(escape($0))</span>" }.joined() + "</p>") }
+                // top ImageNet classes: a caption's `classes`, a classify stage's `labels`
+                let classes = (result["classes"]?.arrayValue ?? result["labels"]?.arrayValue ?? []).compactMap { c -> String? in
+                    guard let name = c["noun"]?.text ?? c["label"]?.text, let score = c["score"]?.doubleValue else { return nil }
+                    return "<span>\(escape(name)) \(String(format: "%.2f", score))</span>"
+                }
+                if !classes.isEmpty { out.write("<p class=\"classes\">" + classes.joined() + "</p>") }
             }
             out.write("</figcaption></figure>")
         }
@@ -195,13 +202,41 @@ public struct HTMLReport {
 
     static func clock(_ seconds: Double) -> String { VideoFrameSampling.clock(seconds) }
 
+    /// The inlined photo in an SVG whose user space is the photo's pixels (`viewBox` 0 0 width height,
+    /// scaled and cropped like the other thumbnails), one `<rect>` and label per detected object:
+    /// solid when the caption names it (`caption_sources`), dashed when not.
+    private func boxedImage(_ r: ResultRecord, _ result: JSONValue) -> String? {
+        guard let source = inlineSource(r), let width = result["width"]?.doubleValue, let height = result["height"]?.doubleValue,
+              width > 0, height > 0 else { return nil }
+        let named = Set((result["caption_sources"]?.arrayValue ?? []).flatMap { $0["objects"]?.arrayValue ?? [] }.compactMap { $0.doubleValue.map { Int($0) } })
+        let font = max(width, height) / 28
+        let number = { (v: Double) in String(format: "%.1f", v) }
+        var svg = "<svg class=\"boxes\" viewBox=\"0 0 \(number(width)) \(number(height))\" preserveAspectRatio=\"xMidYMid slice\" "
+            + "role=\"img\" aria-label=\"\(escape(r.input))\"><image href=\"\(source)\" width=\"\(number(width))\" height=\"\(number(height))\"/>"
+        for (i, object) in (result["objects"]?.arrayValue ?? []).enumerated() {
+            let box = (object["box"]?.arrayValue ?? []).compactMap(\.doubleValue)
+            guard box.count == 4, box[2] > box[0], box[3] > box[1] else { continue }
+            let label = "\(object["label"]?.text ?? "?") \(String(format: "%.2f", object["score"]?.doubleValue ?? 0))"
+            let dash = named.contains(i) ? "" : " stroke-dasharray=\"6 4\""
+            svg += "<rect x=\"\(number(box[0]))\" y=\"\(number(box[1]))\" width=\"\(number(box[2] - box[0]))\" height=\"\(number(box[3] - box[1]))\"\(dash)/>"
+                + "<text x=\"\(number(box[0] + font / 4))\" y=\"\(number(box[1] + font))\" font-size=\"\(number(font))\">\(escape(label))</text>"
+        }
+        return svg + "</svg>"
+    }
+
     private func inlineImage(_ r: ResultRecord) -> String {
-        // what browsers show (TIFF and HEIF mostly not)
-        let inlineable = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"].contains(r.media)
-        guard inlineable, r.bytes <= maxInlineImageBytes, let data = FileManager.default.contents(atPath: r.path) else {
+        guard let source = inlineSource(r) else {
             return "<div class=\"noimage\">\(escape(URL(fileURLWithPath: r.input).lastPathComponent))</div>"
         }
-        return "<img alt=\"\(escape(r.input))\" src=\"data:\(r.media);base64,\(data.base64EncodedString())\">"
+        return "<img alt=\"\(escape(r.input))\" src=\"\(source)\">"
+    }
+
+    /// The photo as a data: URL, if browsers show its format and it is small enough to inline.
+    private func inlineSource(_ r: ResultRecord) -> String? {
+        // what browsers show (TIFF and HEIF mostly not)
+        let inlineable = ["image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"].contains(r.media)
+        guard inlineable, r.bytes <= maxInlineImageBytes, let data = FileManager.default.contents(atPath: r.path) else { return nil }
+        return "data:\(r.media);base64,\(data.base64EncodedString())"
     }
 
     private func transcripts(_ stage: String, count: Int, _ out: OutputSink) throws {
@@ -234,7 +269,9 @@ public struct HTMLReport {
         figure{margin:0;border:1px solid #eee;border-radius:6px;overflow:hidden}figure img{width:100%;height:12rem;object-fit:cover;display:block}
         .strip{display:flex;gap:.5rem;overflow-x:auto}.strip figure{flex:0 0 160px}.strip figure img{height:auto}.strip figcaption{font-size:.8rem;padding:.25rem}
         .noimage{height:12rem;display:flex;align-items:center;justify-content:center;background:#f4f4f4;color:#888}
-        figcaption{padding:.4rem .6rem;font-size:14px}.tags span{display:inline-block;background:#eef;border-radius:4px;padding:0 .3rem;margin:.1rem}
+        figcaption{padding:.4rem .6rem;font-size:14px}.tags span,.classes span{display:inline-block;background:#eef;border-radius:4px;padding:0 .3rem;margin:.1rem}
+        .classes span{background:#efe;font-size:12px}svg.boxes{width:100%;height:12rem;display:block}
+        svg.boxes rect{fill:none;stroke:#ff0;stroke-width:2;vector-effect:non-scaling-stroke}svg.boxes text{fill:#ff0;stroke:#000;stroke-width:.5px;paint-order:stroke}
         footer{margin-top:3rem;color:#888;font-size:13px}
         """
 }

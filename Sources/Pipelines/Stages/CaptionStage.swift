@@ -2,15 +2,16 @@ import Foundation
 import Models
 import ModelStore
 
-/// `task: caption` — one sentence per photo. The default describer detects objects (yolov3-tiny) and
-/// builds the sentence from them ("Two people and a dog on the left."); with `options.rewrite_model`
+/// `task: caption` — one sentence per photo. The default describer detects objects (yolov3-tiny),
+/// classifies the whole photo (efficientnet-lite0 when installed; `options.classify_model`) and builds
+/// the sentence from both ("Two people on the left and a kite, on a seashore."); with `options.rewrite_model`
 /// a GGUF text model rewrites the detections into a fluent sentence (the stage's `prompt`, if any, is
 /// its instruction). The detections stay in the record (`objects`, `tags`) either way. When `model:`
 /// is a vision-language model, VisionLanguageStage captions instead.
 public struct CaptionTask: StageTask {
     public let name = "caption"
     public let media: Set<MediaKind> = [.image, .video]  // a video's sampled frames (VideoFrameSampling)
-    public let fields = ["text", "objects", "tags", "width", "height", "frames"]
+    public let fields = ["text", "objects", "tags", "width", "height", "frames", "classes", "caption_sources"]
     public let takesPrompt = true
     public let defaultModel: String? = ModelCatalog.defaultDetector
 

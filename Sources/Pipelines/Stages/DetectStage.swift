@@ -38,6 +38,10 @@ struct ImageStageOptions: StageOptions, Codable {
     var rewriteMaxTokens = 48
     /// caption only: look again, zoomed out, when nothing was found (DetectionOptions.zoomOutRetry).
     var zoomOutRetry = false
+    /// caption only: the ImageNet classifier whose classes the caption uses; nil: efficientnet-lite0
+    /// when it is installed; "none": no classes.
+    var classifyModel: String?
+    static let noClassifier = "none"
     /// caption with a vision-language model only: tokens per caption (VisionLanguageStage.caption).
     var maxTokens: Int?
     /// `frame_interval`, `max_frames`: which frames of a video item are looked at.
@@ -46,7 +50,7 @@ struct ImageStageOptions: StageOptions, Codable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case threshold, nms, maxObjects = "max_objects", inputSize = "input_size", rewriteModel = "rewrite_model"
         case rewriteMaxTokens = "rewrite_max_tokens", zoomOutRetry = "zoom_out_retry", maxTokens = "max_tokens"
-        case frameInterval = "frame_interval", maxFrames = "max_frames"
+        case frameInterval = "frame_interval", maxFrames = "max_frames", classifyModel = "classify_model"
     }
     /// The keys a detect stage takes (no rewrite).
     enum DetectKeys: String, CodingKey, CaseIterable {
@@ -73,6 +77,7 @@ struct ImageStageOptions: StageOptions, Codable {
             rewriteMaxTokens = try c.decodeIfPresent(Int.self, forKey: .rewriteMaxTokens) ?? rewriteMaxTokens
             zoomOutRetry = try c.decodeIfPresent(Bool.self, forKey: .zoomOutRetry) ?? true
             maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
+            classifyModel = try c.decodeIfPresent(String.self, forKey: .classifyModel)
         }
         try check(threshold >= 0 && threshold < 1, .threshold, "must be in [0, 1)")
         try check(nms > 0 && nms <= 1, .nms, "must be in (0, 1]")
@@ -92,6 +97,7 @@ struct ImageStageOptions: StageOptions, Codable {
         if rewriteModel != nil { try c.encode(rewriteMaxTokens, forKey: .rewriteMaxTokens) }
         if zoomOutRetry { try c.encode(true, forKey: .zoomOutRetry) }
         try c.encodeIfPresent(maxTokens, forKey: .maxTokens)
+        try c.encodeIfPresent(classifyModel, forKey: .classifyModel)
         try frames.encode(to: &c, interval: .frameInterval, maxFrames: .maxFrames)
     }
 
@@ -102,19 +108,25 @@ struct ImageStageOptions: StageOptions, Codable {
     }
 }
 
-/// A loaded detector (and, for caption stages with `rewrite_model`, a text model) over batches of images.
+/// A loaded detector (and, for caption stages, an ImageNet classifier and with `rewrite_model` a text
+/// model) over batches of images.
 final class ImageStage: PipelineStage {
     let spec: StageSpec
     let task: any StageTask
     let model: InstalledModel
     let rewriteModel: InstalledModel?
+    let classifyModel: InstalledModel?
     let options: ImageStageOptions
     let provenance: StageProvenance
     private var describer: DetectionDescriber?
     private var lm: LanguageModel?
 
     init(spec: StageSpec, task: any StageTask, model: InstalledModel, options: ImageStageOptions, store: ModelStore) throws {
-        self.spec = spec; self.task = task; self.model = model; self.options = options
+        self.spec = spec; self.task = task; self.model = model
+        classifyModel = try Self.resolveClassifier(options.classifyModel, caption: task.name == CaptionTask().name, store: store)
+        var options = options
+        if task.name == CaptionTask().name { options.classifyModel = classifyModel?.name ?? ImageStageOptions.noClassifier }
+        self.options = options
         rewriteModel = try options.rewriteModel.map { name in
             let m = try store.resolve(name)
             if m.kind != .textGeneration { throw PipelineError("rewrite_model '\(name)' is not a GGUF language model (e.g. \(LanguageModel.defaultModelName))") }
@@ -122,6 +134,7 @@ final class ImageStage: PipelineStage {
         }
         var files = model.files
         if let rewriteModel { for (k, v) in rewriteModel.files { files["rewrite/\(k)"] = v } }
+        if let classifyModel { for (k, v) in classifyModel.files { files["classify/\(k)"] = v } }
         provenance = StageProvenance(task: task.name, model: model, files: files, options: options, prompt: spec.prompt)
     }
 
@@ -133,12 +146,23 @@ final class ImageStage: PipelineStage {
         return model
     }
 
+    /// A caption stage's classifier: the one named, none for "none", else the default one if installed.
+    static func resolveClassifier(_ name: String?, caption: Bool, store: ModelStore) throws -> InstalledModel? {
+        guard caption, name != ImageStageOptions.noClassifier else { return nil }
+        guard let name = name ?? store.installed().first(where: { $0.name == ModelCatalog.defaultClassifier })?.name else { return nil }
+        let model = try store.resolve(name)
+        try ModelRegistry.require(model, is: [.imageClassification],
+                                  "classify_model needs an image classifier (\(ModelCatalog.defaultClassifier)) or \"none\"")
+        return model
+    }
+
     var preferredBatchSize: Int { 8 }
 
     func load() throws {
         if describer == nil {
             let detector = try ModelRegistry.detector(model, inputSize: options.inputSize)
-            describer = DetectionDescriber(detector: detector, options: options.detection)
+            describer = try DetectionDescriber(detector: detector, classifier: try classifyModel.map(ModelRegistry.classifier),
+                                               options: options.detection)
         }
         if let rewriteModel, lm == nil { lm = try ModelRegistry.languageModel(rewriteModel) }
     }
@@ -220,17 +244,32 @@ final class ImageStage: PipelineStage {
 
     /// `text` (the caption: the text model's sentence when there is one), `objects`, `tags`, size.
     static func result(_ d: ImageDescription, caption rewritten: String?) -> JSONValue {
+        let score = { (s: Float) in JSONValue.double((Double(s) * 10_000).rounded() / 10_000) }
+        let object = { (o: DetectedObject) in
+            JSONValue.object(["label": .string(o.label), "score": score(o.score),
+                              "box": .array(o.box.map { .double((Double($0) * 10).rounded() / 10) })])
+        }
+        let imageClass = { (c: ImageClass) in
+            JSONValue.object(["label": .string(c.label), "noun": .string(ImageNetVocabulary.noun(c)),
+                              "index": .int(Int64(c.index)), "score": score(c.score)])
+        }
         var fields: [String: JSONValue] = [
             "text": .string(rewritten ?? d.caption),
-            "objects": .array(d.objects.map { o in
-                .object(["label": .string(o.label), "score": .double((Double(o.score) * 10_000).rounded() / 10_000),
-                         "box": .array(o.box.map { .double((Double($0) * 10).rounded() / 10) })])
-            }),
+            "objects": .array(d.objects.map(object)),
             "tags": .array(d.tags.map { .string($0) }),
             "width": .int(Int64(d.width)), "height": .int(Int64(d.height)),
         ]
         if rewritten != nil { fields["detector_caption"] = .string(d.caption) }
         if d.zoomedOut { fields["zoomed_out"] = .bool(true) }
+        if !d.zoomOutRejected.isEmpty { fields["zoom_out_rejected"] = .array(d.zoomOutRejected.map(object)) }
+        if !d.classes.isEmpty { fields["classes"] = .array(d.classes.map(imageClass)) }
+        if !d.captionParts.isEmpty || !d.classes.isEmpty {   // a caption stage: what each phrase rests on
+            fields["caption_sources"] = .array(d.captionParts.map { p in
+                .object(["phrase": .string(p.phrase), "source": .string(p.source.rawValue),
+                         "objects": .array(p.objects.map { .int(Int64($0)) }),
+                         "classes": .array(p.classes.map(imageClass))])
+            })
+        }
         return .object(fields)
     }
 
