@@ -1,7 +1,7 @@
 """Scoring of short answers against the QA set (scripts/eval/eval_qa.py; self-test: python3 qa_scoring.py).
 
 normalize: lower case; thousands commas dropped (70,000 → 70000); punctuation → space (a decimal
-point between digits stays); articles a/an/the dropped; number words → digits (thirty-two → 32,
+point between digits stays); articles a/an/the and the word "and" dropped; number words → digits (thirty-two → 32,
 eighteen thousand → 18000), ordinal words → 4th; British spellings → American (metres → meters); "n't" → " not".
 exact: the normalized answer equals a normalized accepted answer. contains: a normalized accepted
 answer appears in it as whole words. A "not stated" question is answered by any phrase saying the
@@ -18,7 +18,7 @@ ORDINALS = {w: f"{i + 1}th" for i, w in enumerate("first second third fourth fif
 ORDINALS.update(first="1st", second="2nd", third="3rd")
 SPELLING = {"metres": "meters", "metre": "meter", "kilometres": "kilometers", "kilometre": "kilometer",
             "colour": "color", "colours": "colors", "km": "kilometers", "m": "meters", "dr": "doctor", "€": "euros"}
-ARTICLES = {"a", "an", "the"}
+DROPPED = {"a", "an", "the", "and"}   # articles; "and" so that "giraffe, zebra" = "giraffe and zebra"
 NOT_STATED_PHRASES = [
     "not stated", "not mentioned", "not say", "not specify", "not specified", "not provided", "not given",
     "not known", "not indicated", "not mention", "not state", "not include", "not included", "not available",
@@ -53,7 +53,7 @@ def normalize(text):
     s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)
     s = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", s)
     s = re.sub(r"[^\w\s.€]", " ", s)
-    tokens = [SPELLING.get(t, t) for t in s.split() if t not in ARTICLES]
+    tokens = [SPELLING.get(t, t) for t in s.split() if t not in DROPPED]
     tokens = [ORDINALS.get(t, t) for t in _numbers(tokens)]
     return " ".join(tokens)
 
@@ -77,7 +77,7 @@ def score(question, answer):
 
 def _self_test():
     cases = [("Thirty-two metres.", "32 meters"), ("The 70,000 kilometres", "70000 kilometers"),
-             ("Eighteen thousand fans", "18000 fans"), ("one hundred and five", "100 and 5"), ("0.12 euros", "0.12 euros"),
+             ("Eighteen thousand fans", "18000 fans"), ("one hundred and five", "105"), ("Giraffe, zebra.", "giraffe zebra"), ("0.12 euros", "0.12 euros"),
              ("The fourth floor.", "4th floor"), ("€60", "euros 60"), ("two three", "2 3"), ("Twenty one", "21"),
              ("Dr. Maria Lopez", "doctor maria lopez"), ("Not stated.", "not stated"), ("  A dog!  ", "dog")]
     for given, want in cases:
