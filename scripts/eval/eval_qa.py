@@ -9,7 +9,7 @@ the material as item fields) answers every question, so the model loads once per
 (scripts/eval/qa_scoring.py): exact and contains-match accuracy over all questions, invented % (of
 the "not stated" questions, those answered with something concrete), refused % (answerable
 questions answered "not stated"), seconds per answer = the run's wall time (model load included)
-/ questions. Prints a table with the load average; writes .build/eval-qa/summary.json and each
+(hearth's summary.json) / questions. Prints a table with the load average; writes .build/eval-qa/summary.json and each
 run's answers beside it. --rescore scores the saved answers again (after a change of the scorer).
 """
 import argparse, json, os, subprocess, sys, time
@@ -66,24 +66,13 @@ def manifest_row(q, qa_path):
 
 def run_one(hearth, model, template_name, questions, qa_path, out_dir, rescore=False):
     folder = os.path.join(out_dir, model, template_name)
-    wall = rescore and previous_wall(out_dir, folder, model, template_name)
-    if not wall:
-        wall = run_pipeline(hearth, model, template_name, questions, qa_path, folder)
+    if not rescore:
+        run_pipeline(hearth, model, template_name, questions, qa_path, folder)
+    try:   # the run's own wall time (hearth's summary.json: model load and every answer)
+        with open(os.path.join(folder, "out", "summary.json")) as f: wall = json.load(f)["wall_seconds"]
+    except (OSError, KeyError):
+        sys.exit(f"eval_qa: no finished run of {model} with {template_name} in {folder}")
     return evaluate(questions, folder, model, template_name, wall)
-
-
-def previous_wall(out_dir, folder, model, template_name):
-    """The wall time of an earlier run of this model and template (its run.json, else summary.json)."""
-    try:
-        with open(os.path.join(folder, "run.json")) as f: return json.load(f)["wall_seconds"]
-    except OSError:
-        pass
-    try:
-        with open(os.path.join(out_dir, "summary.json")) as f:
-            rows = json.load(f)["results"]
-        return next(r["wall_seconds"] for r in rows if r["model"] == model and r["template"] == template_name)
-    except (OSError, StopIteration):
-        sys.exit(f"eval_qa: --rescore: no earlier run of {model} with {template_name} in {out_dir}")
 
 
 def run_pipeline(hearth, model, template_name, questions, qa_path, folder):
@@ -98,13 +87,10 @@ def run_pipeline(hearth, model, template_name, questions, qa_path, folder):
             "outputs": {"directory": "out", "results": "results.jsonl"}}
     pipeline = os.path.join(folder, "pipeline.yaml")
     with open(pipeline, "w") as f: json.dump(spec, f, ensure_ascii=False, indent=1)   # JSON is YAML
-    began = time.monotonic()
     proc = subprocess.run([hearth, "run", pipeline, "--fresh", "--quiet"], capture_output=True, text=True)
-    wall = time.monotonic() - began
     if proc.returncode not in (0, 1):
         sys.exit(f"eval_qa: hearth run {pipeline} failed ({proc.returncode}):\n{proc.stderr}")
-    with open(os.path.join(folder, "run.json"), "w") as f: json.dump({"wall_seconds": round(wall, 1)}, f)
-    return wall
+    with open(os.path.join(folder, "load_average.json"), "w") as f: json.dump(os.getloadavg(), f)
 
 
 def evaluate(questions, folder, model, template_name, wall):
@@ -160,12 +146,15 @@ def main():
     for model in models:
         for t in templates:
             r = run_one(args.hearth, model, t, questions, os.path.abspath(args.qa), args.out, args.rescore)
-            r["load_average"] = [round(x, 2) for x in os.getloadavg()]
+            try:   # at the end of the run (1, 5, 15 min)
+                with open(os.path.join(args.out, model, t, "load_average.json")) as f: r["load_average"] = json.load(f)
+            except OSError:
+                r["load_average"] = None
             rows.append(r)
             print(f"{model:30} {t:18} {r['exact']:8.1f} {r['contains']:10.1f} {r['invented']:10.1f} {r['refused']:9.1f} "
                   f"{r['seconds_per_answer']:9.2f}" + (f"  ({r['errors']} error records)" if r["errors"] else ""), flush=True)
     load_after = os.getloadavg()
-    print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min); s/answer = wall time of the run "
+    print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min); s/answer = the run's wall time "
           f"(model load included) / questions; answers in {args.out}/MODEL/TEMPLATE/answers.jsonl")
     summary = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "cpus": os.cpu_count(), "qa_set": os.path.relpath(args.qa, ROOT),
                "questions": len(questions), "not_stated": sum(q["not_stated"] for q in questions), "max_tokens": MAX_TOKENS,
