@@ -61,7 +61,7 @@ SPEECH = [
                 "songs from old films. Tickets cost three euros.",
      [("Where will the orchestra play?", ["in the town hall", "town hall", "the town hall"]),
       ("How much does a ticket cost?", ["three euros", "3 euros", "€3", "3 €"]),
-      ("What music is on the program?", ["songs from old films", "old film songs", "film songs", "songs from films"]),
+      ("What music is on the program?", ["songs from old films", "old film songs", "film songs", "songs from films", "from old films", "old films"]),
       ("Who conducts the orchestra?", NS)]),
     ("flood", "The river flooded after three days of heavy rain. Water covered the road to the village of "
               "Elm Creek. The bridge stays closed until Thursday.",
