@@ -30,7 +30,7 @@ build: setup
 	$(SWIFT) build -c $(CONFIG)
 
 models: build
-	$(HEARTH) models install whisper-tiny.en smollm2-135m-instruct yolov3-tiny silero-vad
+	$(HEARTH) models install whisper-tiny.en qwen2.5-coder-0.5b-instruct yolov3-tiny silero-vad
 
 test-models: build
 	@for m in $(TEST_MODELS); do $(HEARTH) models install $$m || exit 1; done
