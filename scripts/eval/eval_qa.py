@@ -129,10 +129,11 @@ def main():
     parser.add_argument("--models", help="comma-separated (default: every installed GGUF text model)")
     parser.add_argument("--templates", default="shipped", help="shipped, all, or comma-separated names: " + ", ".join(TEMPLATES))
     parser.add_argument("--out", default=os.path.join(ROOT, ".build/eval-qa"))
+    parser.add_argument("--every", type=int, default=1, help="only every N-th question (a quicker, smaller sample)")
     parser.add_argument("--rescore", action="store_true", help="score the answers of the last runs in --out again, without running models")
     args = parser.parse_args()
     _self_test()
-    with open(args.qa) as f: questions = [json.loads(line) for line in f if line.strip()]
+    with open(args.qa) as f: questions = [json.loads(line) for line in f if line.strip()][::max(1, args.every)]
     models = args.models.split(",") if args.models else installed_text_models(args.hearth)
     templates = list(TEMPLATES) if args.templates == "all" else SHIPPED if args.templates == "shipped" else args.templates.split(",")
     for t in templates:
@@ -156,7 +157,7 @@ def main():
     load_after = os.getloadavg()
     print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min); s/answer = the run's wall time "
           f"(model load included) / questions; answers in {args.out}/MODEL/TEMPLATE/answers.jsonl")
-    summary = {"date": time.strftime("%Y-%m-%d"), "cpu": cpu, "cpus": os.cpu_count(), "qa_set": os.path.relpath(args.qa, ROOT),
+    summary = {"date": time.strftime("%Y-%m-%d"), "every": args.every, "cpu": cpu, "cpus": os.cpu_count(), "qa_set": os.path.relpath(args.qa, ROOT),
                "questions": len(questions), "not_stated": sum(q["not_stated"] for q in questions), "max_tokens": MAX_TOKENS,
                "load_average": {"before": load_before, "after": load_after}, "results": rows}
     with open(os.path.join(args.out, "summary.json"), "w") as f: json.dump(summary, f, indent=1)
