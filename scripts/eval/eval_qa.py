@@ -9,8 +9,8 @@ the material as item fields) answers every question, so the model loads once per
 (scripts/eval/qa_scoring.py): exact and contains-match accuracy over all questions, invented % (of
 the "not stated" questions, those answered with something concrete), refused % (answerable
 questions answered "not stated"), seconds per answer = the run's wall time (model load included)
-(hearth's summary.json) / questions. Prints a table with the load average; writes .build/eval-qa/summary.json and each
-run's answers beside it. --rescore scores the saved answers again (after a change of the scorer).
+(hearth's summary.json) / its questions. Prints a table with the load average; writes .build/eval-qa/summary.json and each
+run's answers beside it. --rescore scores the saved answers again (after a change of the scorer; runs not found are left out).
 """
 import argparse, json, os, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -68,11 +68,12 @@ def run_one(hearth, model, template_name, questions, qa_path, out_dir, rescore=F
     folder = os.path.join(out_dir, model, template_name)
     if not rescore:
         run_pipeline(hearth, model, template_name, questions, qa_path, folder)
-    try:   # the run's own wall time (hearth's summary.json: model load and every answer)
-        with open(os.path.join(folder, "out", "summary.json")) as f: wall = json.load(f)["wall_seconds"]
-    except (OSError, KeyError):
+    try:   # the run's own wall time and items (hearth's summary.json: model load and every answer)
+        with open(os.path.join(folder, "out", "summary.json")) as f: run = json.load(f)
+    except OSError:
+        if rescore: return None
         sys.exit(f"eval_qa: no finished run of {model} with {template_name} in {folder}")
-    return evaluate(questions, folder, model, template_name, wall)
+    return evaluate(questions, folder, model, template_name, run["wall_seconds"] / run["items"])
 
 
 def run_pipeline(hearth, model, template_name, questions, qa_path, folder):
@@ -93,7 +94,7 @@ def run_pipeline(hearth, model, template_name, questions, qa_path, folder):
     with open(os.path.join(folder, "load_average.json"), "w") as f: json.dump(os.getloadavg(), f)
 
 
-def evaluate(questions, folder, model, template_name, wall):
+def evaluate(questions, folder, model, template_name, seconds_per_answer):
     records = {}
     with open(os.path.join(folder, "out", "results.jsonl")) as f:
         for line in f:
@@ -118,7 +119,7 @@ def evaluate(questions, folder, model, template_name, wall):
             "answerable_contains": pct(stated, "contains"), "not_stated_ok": pct(unstated, "contains"),
             "invented": pct(unstated, "invented"), "refused": pct(stated, "refused"),
             "by_kind": {k: pct([(q, s) for q, s in scores if q["kind"] == k], "contains") for k in ("speech", "photo", "passage")},
-            "seconds_per_answer": round(wall / len(questions), 3), "wall_seconds": round(wall, 1),
+            "seconds_per_answer": round(seconds_per_answer, 3),
             "generated_tokens": sum(((r.get("results", {}).get("ask") or {}).get("generated_tokens", 0)) for r in records.values())}
 
 
@@ -147,6 +148,7 @@ def main():
     for model in models:
         for t in templates:
             r = run_one(args.hearth, model, t, questions, os.path.abspath(args.qa), args.out, args.rescore)
+            if r is None: continue   # --rescore: not run
             try:   # at the end of the run (1, 5, 15 min)
                 with open(os.path.join(args.out, model, t, "load_average.json")) as f: r["load_average"] = json.load(f)
             except OSError:
