@@ -12,7 +12,7 @@ APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-de
 SLURM_PKGS  = munge slurmctld slurmd slurm-client
 TEST_MODELS = whisper-tiny.en whisper-base smollm2-135m-instruct qwen2.5-coder-0.5b-instruct yolov3-tiny silero-vad efficientnet-lite0 all-minilm-l6-v2
 
-.PHONY: setup build models test-models test-audio demo test bench clean fuzz crash-check slurm-check test-asan
+.PHONY: setup build models test-models test-audio demo test bench eval-qa clean fuzz crash-check slurm-check test-asan
 
 # $(call apt_install,PACKAGES): installs those not installed yet.
 define apt_install
@@ -30,7 +30,7 @@ build: setup
 	$(SWIFT) build -c $(CONFIG)
 
 models: build
-	$(HEARTH) models install whisper-tiny.en smollm2-135m-instruct yolov3-tiny silero-vad efficientnet-lite0
+	$(HEARTH) models install whisper-tiny.en qwen2.5-coder-0.5b-instruct yolov3-tiny silero-vad efficientnet-lite0
 
 test-models: build
 	@for m in $(TEST_MODELS); do $(HEARTH) models install $$m || exit 1; done
@@ -60,6 +60,15 @@ test: test-models test-audio
 
 bench: models
 	bash scripts/bench/bench.sh
+
+# Answer quality: every installed GGUF text model answers eval/qa/qa.jsonl through `hearth run`
+# (scripts/eval/eval_qa.py: exact / contains accuracy, invented answers, s/answer; the scorer's
+# self-test first). EVAL_QA_ARGS="--templates all" also compares the prompt templates;
+# `hearth models install qwen2.5-coder-1.5b-instruct` adds the 1.1 GB model. Not part of make test.
+EVAL_QA_ARGS ?=
+eval-qa: build
+	$(HEARTH) models install smollm2-135m-instruct qwen2.5-coder-0.5b-instruct
+	python3 scripts/eval/eval_qa.py --hearth $(HEARTH) $(EVAL_QA_ARGS)
 
 # libFuzzer targets for every parser (fuzz/), FUZZ_SECONDS each (default 30); prints executions and findings.
 fuzz: setup

@@ -88,7 +88,7 @@ struct AskCommand: ParsableCommand {
         let lm = try LanguageModel(path: installed.directory.path)
         var messages: [ChatMessage] = []
         if let system { messages.append(ChatMessage(role: "system", content: system)) }
-        let user = context.isEmpty ? question : context.joined(separator: "\n\n") + "\n\nQuestion: " + question
+        let user = context.isEmpty ? question : Self.prompt(material: "Text: " + context.joined(separator: "\n\n") + "\n", question: question)
         messages.append(ChatMessage(role: "user", content: user))
         let constraint = try schema.map { lm.constraint(for: try Self.readSchema($0)) }
         let prompt = try lm.chatTokens(messages)
@@ -122,6 +122,15 @@ struct AskCommand: ParsableCommand {
         }
     }
 
+    /// What a question about material is asked with: pipelines/mixed-media-qa.yaml's wording, the
+    /// template that answered eval/qa/qa.jsonl best (`make eval-qa`, README "Answer quality").
+    static let instruction = "Answer in a few words, using only the material. If the material does not say, answer \"not stated\"."
+
+    /// The material (ending in a newline), the instruction, then the question.
+    static func prompt(material: String, question: String) -> String {
+        material + "\n" + instruction + "\nQuestion: " + question
+    }
+
     /// `--audio` / `--image`: a pipeline over the file (CommandLinePipeline). A vision-language
     /// model answers looking at the image (one ask stage); a text model reads the transcript or
     /// the detector's description (a transcribe or detect stage, then ask). The question and the
@@ -131,7 +140,7 @@ struct AskCommand: ParsableCommand {
         let file = image ?? audio!
         var fields = ["question": question, "name": (file as NSString).lastPathComponent]
         if let contextFile { fields["context"] = try String(contentsOfFile: contextFile, encoding: .utf8) }
-        let context = contextFile == nil ? "" : "{{item.context}}\n\n"
+        let context = contextFile == nil ? "" : "Text: {{item.context}}\n"
         var ask: [String: Any] = ["max_tokens": maxTokens, "temperature": temperature, "top_k": topK, "top_p": topP,
                                   "seed": seed, "stop": stop]
         if let system { ask["system"] = system }
@@ -144,13 +153,12 @@ struct AskCommand: ParsableCommand {
             stages = [.init(task: "ask", model: model, prompt: context + "{{item.question}}", options: ask)]
         } else if image != nil {
             stages = [.init(task: "detect", model: imageModel),
-                      .init(task: "ask", model: model, prompt: context + "Description of the image {{item.name}} "
-                            + "({{detect.width}}×{{detect.height}} pixels), from an object detector: {{detect.text}}"
-                            + "\n\nQuestion: {{item.question}}", options: ask)]
+                      .init(task: "ask", model: model, prompt: Self.prompt(material: context + "Description of {{item.name}} from an "
+                            + "object detector: {{detect.text}} Objects: {{detect.tags}}.\n", question: "{{item.question}}"), options: ask)]
         } else {
             stages = [.init(task: "transcribe", model: whisperModel),
-                      .init(task: "ask", model: model, prompt: context + "Transcript of {{item.name}}:\n{{transcribe.text}}"
-                            + "\n\nQuestion: {{item.question}}", options: ask)]
+                      .init(task: "ask", model: model, prompt: Self.prompt(material: context + "Transcript of {{item.name}}: "
+                            + "{{transcribe.text}}\n", question: "{{item.question}}"), options: ask)]
         }
         let job = CommandLinePipeline(command: "ask", stages: stages, inputs: [file], fields: fields, threads: threads)
         let outcome = try job.run()

@@ -2,6 +2,7 @@
 
 import Decoding
 import Foundation
+import ModelStore
 import Tensors
 import Tokenizers
 import TransformerCore
@@ -79,8 +80,8 @@ public struct Generation: Sendable {
 }
 
 public final class LanguageModel {
-    /// The catalog's default text model (ModelCatalog.defaultTextModel).
-    public static let defaultModelName = "smollm2-135m-instruct"
+    /// The catalog's default text model.
+    public static let defaultModelName = ModelCatalog.defaultTextModel
     public let model: LlamaModel
     public let tokenizer: BPETokenizer
     public let template: ChatTemplate?
