@@ -120,9 +120,11 @@ public final class WhisperTranscriber {
     /// `load(i)` produces input i when it enters the batch; failures become `.failure` results.
     /// `shouldStop` is asked before each step (one 30-second window of every active file): once it
     /// says yes, no file enters or advances; unfinished files are `WhisperError.stopped` results,
-    /// without an `onFinish` call.
+    /// without an `onFinish` call. `checkpoints` resumes a file from its finished windows and hears
+    /// of each window it finishes (between steps, never while `load` runs).
     public func transcribe(count: Int, load: (Int) throws -> LogMelSpectrogram, options: TranscriptionOptions,
                            batchSize: Int = 4, shouldStop: () -> Bool = { false },
+                           checkpoints: TranscriptionCheckpoints? = nil,
                            onFinish: ((Int, Result<Transcript, Error>) -> Void)? = nil)
         -> [Result<Transcript, Error>] {
         var results = [Result<Transcript, Error>?](repeating: nil, count: count)
@@ -138,7 +140,8 @@ public final class WhisperTranscriber {
                     guard mel.nMels == model.dimensions.melBins else {
                         throw WhisperError("audio features have \(mel.nMels) mel bins, the model expects \(model.dimensions.melBins)")
                     }
-                    active.append(FileState(index: next, mel: mel, options: options, tokenizer: tokenizer))
+                    active.append(resumed(FileState(index: next, mel: mel, options: options, tokenizer: tokenizer),
+                                          options: options, checkpoints: checkpoints))
                 } catch { finish(next, .failure(error)) }
                 next += 1
             }
@@ -158,6 +161,7 @@ public final class WhisperTranscriber {
                 } else {
                     step(active, options: options)
                 }
+                if let checkpoints { for f in active { f.reportWindows(to: checkpoints) } }
             }
             active.removeAll { state in
                 if state.done { finish(state.index, state.failure.map { .failure($0) } ?? .success(state.transcript)); return true }
@@ -188,6 +192,22 @@ public final class WhisperTranscriber {
         }
     }
 
+    /// `fresh` advanced through the windows `checkpoints` holds for its file; when they do not fit
+    /// this recording (`WindowRecord.problem`), the file starts over and `checkpoints` is told why.
+    func resumed(_ fresh: FileState, options: TranscriptionOptions, checkpoints: TranscriptionCheckpoints?) -> FileState {
+        guard let checkpoints else { return fresh }
+        let records = checkpoints.finishedWindows(fresh.index)
+        guard !records.isEmpty else { return fresh }
+        let state = FileState(index: fresh.index, mel: fresh.mel, options: options, tokenizer: tokenizer)
+        for record in records {
+            if let problem = state.apply(record, vocabularySize: model.dimensions.vocabularySize) {
+                checkpoints.rejected(fresh.index, reason: problem)
+                return fresh
+            }
+        }
+        return state
+    }
+
     /// Convenience for one clip of 16 kHz samples.
     public func transcribe(samples: [Float], options: TranscriptionOptions) throws -> Transcript {
         let mel = LogMelSpectrogram(samples: samples, nMels: model.dimensions.melBins)
@@ -216,6 +236,39 @@ public final class WhisperTranscriber {
         private(set) var failure: Error?
 
         func fail(_ error: Error) { failure = error; clip = clips.count }
+
+        /// Windows and segments already told to the checkpoints (or read back from them).
+        private var reportedWindows = 0, reportedSegments = 0
+
+        /// Tells `checkpoints` of each window finished since the last call.
+        func reportWindows(to checkpoints: TranscriptionCheckpoints) {
+            guard failure == nil, reportedWindows < transcript.windows.count else { return }
+            // one window per step: everything after the last report belongs to the newest window
+            reportedWindows = transcript.windows.count
+            let record = WindowRecord(
+                window: reportedWindows - 1, seek: seek, clip: clip, promptResetSince: promptResetSince, language: language,
+                lastSpeech: lastSpeech, transcriptLanguage: transcript.language, languageProbability: transcript.languageProbability,
+                tokens: transcript.windows.last!, segments: Array(transcript.segments[reportedSegments...]))
+            reportedSegments = transcript.segments.count
+            checkpoints.windowFinished(index, record)
+        }
+
+        /// Advances this (fresh or resumed) state by a finished window; the reason when it does not fit.
+        func apply(_ r: WindowRecord, vocabularySize: Int) -> String? {
+            if let problem = r.problem(window: transcript.windows.count, clip: clip, clips: clips.count,
+                                       contentFrames: contentFrames, firstSegmentID: transcript.segments.count + 1,
+                                       allTokens: allTokens.count, vocabularySize: vocabularySize) {
+                return problem
+            }
+            seek = r.seek; clip = r.clip; promptResetSince = r.promptResetSince; language = r.language; lastSpeech = r.lastSpeech
+            transcript.language = r.transcriptLanguage; transcript.languageProbability = r.languageProbability
+            transcript.windows.append(r.tokens)
+            transcript.segments += r.segments
+            for segment in r.segments { allTokens += segment.tokens }
+            reportedWindows = transcript.windows.count; reportedSegments = transcript.segments.count
+            settle()
+            return nil
+        }
 
         init(index: Int, mel: LogMelSpectrogram, options: TranscriptionOptions, tokenizer: WhisperTokenizer) {
             self.index = index; self.mel = mel; contentFrames = mel.contentFrames

@@ -246,7 +246,8 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
                 let kept = detector.speechOnly(try AudioDecoder.decodeMono16k(path: path, audioStream: audioStream), options: vadOptions)
                 speech[i] = kept
                 return LogMelSpectrogram(samples: kept.samples, nMels: melBins)
-            }, options: options, batchSize: batchSize, shouldStop: { stop.isRequested }) { i, result in
+            }, options: options, batchSize: batchSize, shouldStop: { stop.isRequested },
+               checkpoints: WindowJournals(inputs: inputs, provenance: provenance)) { i, result in
                 finish(i, result.flatMap { heard in
                     Result {
                         // times mapped back to the original recording (restore_speech_timestamps)
