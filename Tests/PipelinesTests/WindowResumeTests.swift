@@ -14,13 +14,14 @@ final class WindowResumeTests: XCTestCase {
         _ = try Fixtures.hearthBinary()
     }
 
-    func pipeline(_ input: String, options: String = "beam_size: 1", in folder: URL) throws -> URL {
+    func pipeline(_ inputs: String..., options: String = "beam_size: 1", batchSize: Int = 1, in folder: URL) throws -> URL {
         try Fixtures.write("""
-            inputs: [\(input)]
+            inputs: [\(inputs.joined(separator: ", "))]
             stages:
               - task: transcribe
                 options: {\(options)}
             outputs: {directory: out}
+            run: {batch_size: \(batchSize)}
             """, to: folder.appendingPathComponent("p.yaml"))
     }
 
@@ -49,11 +50,16 @@ final class WindowResumeTests: XCTestCase {
         return stderr
     }
 
+    /// The records of a run's folder, timings removed, as their JSON lines.
+    func recordLines(_ folder: URL) throws -> [Data] {
+        try ResultsLog.read(folder.appendingPathComponent("out/results.jsonl")).records.map { try $0.withoutTimings.line() }
+    }
+
     /// The single record of a run's folder, timings removed, as its JSON line.
     func recordLine(_ folder: URL) throws -> Data {
-        let records = try ResultsLog.read(folder.appendingPathComponent("out/results.jsonl")).records
-        XCTAssertEqual(records.count, 1)
-        return try XCTUnwrap(records.first).withoutTimings.line()
+        let lines = try recordLines(folder)
+        XCTAssertEqual(lines.count, 1)
+        return try XCTUnwrap(lines.first)
     }
 
     func checkpointFolder(_ folder: URL) -> URL { folder.appendingPathComponent("out/results.jsonl.checkpoints") }
@@ -112,6 +118,31 @@ final class WindowResumeTests: XCTestCase {
             .results["transcribe"]?["segments"]?.arrayValue?.count ?? 0
         print("20.4-min file: killed after windows \(1), \(16), \(31); resumed record identical (\(segments) segments); "
               + "uninterrupted run \(Int(wholeSeconds)) s")
+    }
+
+    /// Two recordings batched through the encoder together, with word timestamps: killed after 5
+    /// windows (both files part-way), resumed → both records equal an uninterrupted run's.
+    func testBatchedFilesWithWordTimestampsResume() throws {
+        let folder = try Fixtures.temporaryFolder(self)
+        let first = try Fixtures.testClip("longform.wav")
+        let second = folder.appendingPathComponent("copy of longform.wav").path
+        try FileManager.default.copyItem(atPath: first, toPath: second)
+        let options = "beam_size: 1, word_timestamps: true"
+        let whole = folder.appendingPathComponent("whole"), killed = folder.appendingPathComponent("killed")
+        try run(try pipeline(first, "'\(second)'", options: options, batchSize: 2, in: whole))
+        let expected = try recordLines(whole)
+        XCTAssertEqual(expected.count, 2)
+        let p = try pipeline(first, "'\(second)'", options: options, batchSize: 2, in: killed)
+        try run(p, killAfterWindows: 5)
+        let journals = try FileManager.default.contentsOfDirectory(at: checkpointFolder(killed), includingPropertiesForKeys: nil)
+        XCTAssertEqual(journals.count, 2, "one journal per file")
+        let windows = try journals.map { try String(contentsOf: $0, encoding: .utf8).split(separator: "\n").count - 1 }
+        XCTAssertEqual(windows.reduce(0, +), 5, "\(windows)")
+        XCTAssertTrue(try String(contentsOf: journals[0], encoding: .utf8).contains("\"words\""), "words are checkpointed")
+        try run(p)
+        XCTAssertEqual(try recordLines(killed), expected)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: checkpointFolder(killed).path))
+        print("batched pair with word timestamps: killed after \(windows) windows, resumed records identical")
     }
 
     /// The long-form clip (~3 min, 7 windows) killed after 2 windows with `beam_size: 1`: the folder
