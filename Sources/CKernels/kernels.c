@@ -49,13 +49,21 @@ CLONES void hk_softmax(float *x, long n, float scale) {
     float m = -INFINITY;
     for (long i = 0; i < n; i++) m = fmaxf(m, x[i]);
     if (m == -INFINITY) { for (long i = 0; i < n; i++) x[i] = 0; return; }
-    float shift = m * scale, sum = 0;
-    for (long i = 0; i < n; i++) {
-        float v = x[i] == -INFINITY ? 0.0f : fast_expf(x[i] * scale - shift);
-        x[i] = v;
-        sum += v;
+    // Float sums of 64-value blocks, added in double: summed in one scalar chain (UBSan's checks stop
+    // the vectorizer), 1500 float terms drift by ~7e-6 relative; blocks keep either order accurate.
+    float shift = m * scale;
+    double sum = 0;
+    for (long start = 0; start < n; start += 64) {
+        long end = start + 64 < n ? start + 64 : n;
+        float block = 0;
+        for (long i = start; i < end; i++) {
+            float v = x[i] == -INFINITY ? 0.0f : fast_expf(x[i] * scale - shift);
+            x[i] = v;
+            block += v;
+        }
+        sum += block;
     }
-    float inv = 1.0f / sum;
+    float inv = (float)(1.0 / sum);
     for (long i = 0; i < n; i++) x[i] *= inv;
 }
 
@@ -83,14 +91,16 @@ CLONES void hk_layernorm(const float *x, float *y, long rows, long n, const floa
     for (long r = 0; r < rows; r++) {
         const float *xr = x + r * n;
         float *yr = y + r * n;
-        float mean = 0, var = 0;
-        for (long i = 0; i < n; i++) mean += xr[i];
-        mean /= (float)n;
-        for (long i = 0; i < n; i++) { float d = xr[i] - mean; var += d * d; }
-        var /= (float)n;
-        float inv = 1.0f / sqrtf(var + eps);
-        if (beta) for (long i = 0; i < n; i++) yr[i] = (xr[i] - mean) * inv * gamma[i] + beta[i];
-        else for (long i = 0; i < n; i++) yr[i] = (xr[i] - mean) * inv * gamma[i];
+        // Two passes with double sums: a row offset by 1000 summed in float in one chain (UBSan's
+        // checks stop the vectorizer) reaches 1e6, where a float ulp is 0.06 — a mean off by ~1e-3.
+        double sum = 0, squares = 0;
+        for (long i = 0; i < n; i++) sum += xr[i];
+        // The mean stays in double too: rounded to float (ulp 6e-5 at 1000) it would shift every x − mean.
+        double mean = sum / (double)n;
+        for (long i = 0; i < n; i++) { double d = xr[i] - mean; squares += d * d; }
+        float inv = (float)(1.0 / sqrt(squares / (double)n + eps));
+        if (beta) for (long i = 0; i < n; i++) yr[i] = (float)(xr[i] - mean) * inv * gamma[i] + beta[i];
+        else for (long i = 0; i < n; i++) yr[i] = (float)(xr[i] - mean) * inv * gamma[i];
     }
 }
 

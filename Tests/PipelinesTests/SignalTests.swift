@@ -269,8 +269,8 @@ final class SignalTests: XCTestCase {
     }
 
     /// SIGINT while a 3-minute recording is transcribed (6 windows, several seconds): the item is
-    /// abandoned after the window in progress — exit 130, no record, no sidecar — and the rerun
-    /// transcribes it whole.
+    /// left after the window in progress — exit 130, no record, no sidecar, its finished windows in
+    /// a checkpoint — and the rerun resumes it to the whole transcript, removing the checkpoint.
     func testSignalDuringALongRecordingAbandonsIt() throws {
         let folder = try Fixtures.temporaryFolder(self)
         let pipeline = try Self.longPipeline(in: folder)
@@ -286,7 +286,10 @@ final class SignalTests: XCTestCase {
         try checkStopped(out, signal: "SIGINT", items: 1, lines: lines, expected: [])
         XCTAssertEqual(try ResultsLog.read(out.appendingPathComponent("results.jsonl")).records.count, 0, "the long item is abandoned")
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.appendingPathComponent("longform.srt").path))
-        print(String(format: "signals: SIGINT during a 175 s recording: exit after %.3f s", latency))
+        let checkpoints = out.appendingPathComponent("results.jsonl.checkpoints")
+        let journals = (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? []
+        XCTAssertLessThanOrEqual(journals.count, 1, "one journal for the one item: \(journals)")
+        print(String(format: "signals: SIGINT during a 175 s recording: exit after %.3f s, %d checkpoint", latency, journals.count))
 
         let rerun = try runProcess(try Fixtures.hearthBinary(), ["run", pipeline.path, "--quiet"])
         XCTAssertEqual(rerun.status, 0, rerun.stderr)
@@ -296,6 +299,7 @@ final class SignalTests: XCTestCase {
         let segments = records.first?.results["transcribe"]?["segments"]?.arrayValue ?? []
         XCTAssertGreaterThan(segments.last?["end"]?.doubleValue ?? 0, 150, "the whole recording, from its start")
         XCTAssertEqual(segments.first?["start"]?.doubleValue ?? -1, 0, accuracy: 2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoints.path), "checkpoints removed with the record")
     }
 
     /// A second SIGTERM during the graceful stop ends the process at once: still exit 143, no torn

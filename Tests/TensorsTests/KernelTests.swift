@@ -130,6 +130,7 @@ final class KernelTests: XCTestCase {
 
     func testLayerNormMatchesReference() {
         var rng = TestRNG(seed: 3)
+        var worst = 0.0
         for (rows, n) in [(1, 1), (3, 37), (5, 64), (2, 1025)] {
             var x = rng.normals(rows * n, scale: 2)
             // One row far from zero: a one-pass variance would lose it.
@@ -149,7 +150,10 @@ final class KernelTests: XCTestCase {
                     }
                 }
                 let e = maxAbsError(y, reference)
-                XCTAssertLessThanOrEqual(e, n == 1 ? 1e-6 : 2e-4, "\(rows)×\(n) beta \(withBeta): \(e)")
+                worst = max(worst, e)
+                // Sums and the mean are kept in double, so the row at 1000 costs no more than float
+                // rounding of x − mean (~1e-6 with |gamma| ≤ 4), vectorized or not (the sanitized build).
+                XCTAssertLessThanOrEqual(e, n == 1 ? 1e-6 : 1e-5, "\(rows)×\(n) beta \(withBeta): \(e)")
                 // In place (x and y alias) gives the same values.
                 var inPlace = x
                 gamma.withUnsafeBufferPointer { g in
@@ -163,6 +167,7 @@ final class KernelTests: XCTestCase {
                 XCTAssertEqual(inPlace, y)
             }
         }
+        print("layer norm max abs error vs float64 (a row offset by 1000): \(worst)")
         // A constant row normalizes to beta (variance 0, eps keeps it finite).
         var constant = [Float](repeating: 3, count: 8)
         let gamma = [Float](repeating: 2, count: 8), beta = (0..<8).map(Float.init)

@@ -136,14 +136,16 @@ public final class WhisperTranscriber {
     /// `load(i)` produces input i when it enters the batch; failures become `.failure` results.
     /// `shouldStop` is asked before each step (one 30-second window of every active file): once it
     /// says yes, no file enters or advances; unfinished files are `WhisperError.stopped` results,
-    /// without an `onFinish` call.
+    /// without an `onFinish` call. `checkpoints` resumes a file from its finished windows and hears
+    /// of each window it finishes (between steps, never while `load` runs).
     public func transcribe(count: Int, load: (Int) throws -> LogMelSpectrogram, options: TranscriptionOptions,
                            batchSize: Int = 4, shouldStop: () -> Bool = { false },
+                           checkpoints: TranscriptionCheckpoints? = nil,
                            onFinish: ((Int, Result<Transcript, Error>) -> Void)? = nil)
         -> [Result<Transcript, Error>] {
         withoutActuallyEscaping(load) { load in
             transcribe(count: count, input: { TranscriptionInput(mel: try load($0)) }, options: options,
-                       batchSize: batchSize, shouldStop: shouldStop, onFinish: onFinish)
+                       batchSize: batchSize, shouldStop: shouldStop, checkpoints: checkpoints, onFinish: onFinish)
         }
     }
 
@@ -151,6 +153,7 @@ public final class WhisperTranscriber {
     /// `batchSize` then counts parts — windows decoded together in one step.
     public func transcribe(count: Int, input load: (Int) throws -> TranscriptionInput, options: TranscriptionOptions,
                            batchSize: Int = 4, shouldStop: () -> Bool = { false },
+                           checkpoints: TranscriptionCheckpoints? = nil,
                            onFinish: ((Int, Result<Transcript, Error>) -> Void)? = nil)
         -> [Result<Transcript, Error>] {
         var results = [Result<Transcript, Error>?](repeating: nil, count: count)
@@ -188,8 +191,10 @@ public final class WhisperTranscriber {
                     guard input.mel.nMels == model.dimensions.melBins else {
                         throw WhisperError("audio features have \(input.mel.nMels) mel bins, the model expects \(model.dimensions.melBins)")
                     }
+                    // Checkpoints are per file: a file decoded in parts (batched) has none.
                     let parts = input.parts.isEmpty
-                        ? [FileState(index: next, mel: input.mel, options: options, tokenizer: tokenizer)]
+                        ? [resumed(FileState(index: next, mel: input.mel, options: options, tokenizer: tokenizer),
+                                   options: options, checkpoints: checkpoints)]
                         : input.parts.map { FileState(index: next, mel: input.mel, options: options, tokenizer: tokenizer, clips: [($0.lowerBound, $0.upperBound)]) }
                     for part in parts.dropFirst() { part.leader = parts[0] }
                     partsOf[next] = parts
@@ -211,6 +216,7 @@ public final class WhisperTranscriber {
                 } else {
                     step(active, options: options)
                 }
+                if let checkpoints { for f in active where !f.isPart { f.reportWindows(to: checkpoints) } }
             }
             retire()
         }
@@ -236,6 +242,22 @@ public final class WhisperTranscriber {
             self.ready = nil
             return try ready.result.get()
         }
+    }
+
+    /// `fresh` advanced through the windows `checkpoints` holds for its file; when they do not fit
+    /// this recording (`WindowRecord.problem`), the file starts over and `checkpoints` is told why.
+    func resumed(_ fresh: FileState, options: TranscriptionOptions, checkpoints: TranscriptionCheckpoints?) -> FileState {
+        guard let checkpoints else { return fresh }
+        let records = checkpoints.finishedWindows(fresh.index)
+        guard !records.isEmpty else { return fresh }
+        let state = FileState(index: fresh.index, mel: fresh.mel, options: options, tokenizer: tokenizer)
+        for record in records {
+            if let problem = state.apply(record, vocabularySize: model.dimensions.vocabularySize) {
+                checkpoints.rejected(fresh.index, reason: problem)
+                return fresh
+            }
+        }
+        return state
     }
 
     /// Convenience for one clip of 16 kHz samples.
@@ -271,6 +293,39 @@ public final class WhisperTranscriber {
         /// A part of batched long-form: decoded as one window (as the peer's batched pipeline), its
         /// segments' times kept inside the part.
         let isPart: Bool
+
+        /// Windows and segments already told to the checkpoints (or read back from them).
+        private var reportedWindows = 0, reportedSegments = 0
+
+        /// Tells `checkpoints` of each window finished since the last call.
+        func reportWindows(to checkpoints: TranscriptionCheckpoints) {
+            guard failure == nil, reportedWindows < transcript.windows.count else { return }
+            // one window per step: everything after the last report belongs to the newest window
+            reportedWindows = transcript.windows.count
+            let record = WindowRecord(
+                window: reportedWindows - 1, seek: seek, clip: clip, promptResetSince: promptResetSince, language: language,
+                lastSpeech: lastSpeech, transcriptLanguage: transcript.language, languageProbability: transcript.languageProbability,
+                tokens: transcript.windows.last!, segments: Array(transcript.segments[reportedSegments...]))
+            reportedSegments = transcript.segments.count
+            checkpoints.windowFinished(index, record)
+        }
+
+        /// Advances this (fresh or resumed) state by a finished window; the reason when it does not fit.
+        func apply(_ r: WindowRecord, vocabularySize: Int) -> String? {
+            if let problem = r.problem(window: transcript.windows.count, clip: clip, clips: clips.count,
+                                       contentFrames: contentFrames, firstSegmentID: transcript.segments.count + 1,
+                                       allTokens: allTokens.count, vocabularySize: vocabularySize) {
+                return problem
+            }
+            seek = r.seek; clip = r.clip; promptResetSince = r.promptResetSince; language = r.language; lastSpeech = r.lastSpeech
+            transcript.language = r.transcriptLanguage; transcript.languageProbability = r.languageProbability
+            transcript.windows.append(r.tokens)
+            transcript.segments += r.segments
+            for segment in r.segments { allTokens += segment.tokens }
+            reportedWindows = transcript.windows.count; reportedSegments = transcript.segments.count
+            settle()
+            return nil
+        }
 
         /// `clips`: the frame regions of this part (batched long-form); nil: `clip_timestamps`, else
         /// the whole recording.

@@ -291,7 +291,7 @@ private func readRecord(_ fd: Int32, _ entry: LogEntry, url: URL) throws -> Resu
     }
 }
 
-private func writeAll(_ fd: Int32, _ data: Data, url: URL) throws {
+func writeAll(_ fd: Int32, _ data: Data, url: URL) throws {
     try data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) in
         var offset = 0
         while offset < buffer.count {

@@ -59,7 +59,8 @@ public final class PipelineRunner {
         let items = pipeline.items.filter { options.shard?.contains($0.id) ?? true }
         let log = try ResultsLog(url: resultsURL)
         defer { log.close() }
-        if options.fresh { try log.rewrite([]) }
+        let checkpoints = CheckpointFolder(resultsURL: resultsURL)
+        if options.fresh { try log.rewrite([]); checkpoints.removeAll() }
         var latest: [String: LogEntry] = [:]
         for entry in options.fresh ? [] : log.existing { latest[entry.id] = entry }
         let previousRecordCount = options.fresh ? 0 : log.existing.count
@@ -94,7 +95,7 @@ public final class PipelineRunner {
         let vectorFile = VectorFile(resultsURL: resultsURL, fresh: options.fresh)
         for start in stride(from: 0, to: todo.count, by: Self.chunkSize) where !stop.isRequested {
             let chunk = Array(todo[start..<min(todo.count, start + Self.chunkSize)])
-            try process(chunk) { record, item, vectors in
+            try process(chunk, checkpoints: checkpoints) { record, item, vectors in
                 var record = record
                 try stop.whileWriting {
                     // Vectors first (synced), then the record that refers to them.
@@ -112,6 +113,7 @@ public final class PipelineRunner {
                     }
                     latest[record.id] = try log.append(record)
                 }
+                checkpoints.remove(item: record.id, stages: pipeline.stages.map(\.spec.name))
                 appended += 1
                 if appended == options.killAfterRecords { raise(SIGKILL) }
                 summary.count(record)
@@ -130,6 +132,7 @@ public final class PipelineRunner {
             return summary
         }
 
+        checkpoints.removeAll()   // every item has its record: leftovers (killed before removal) go
         // One record per item, in item order: superseded and foreign records go.
         let final = try log.rewrite(items.compactMap { item in latest[item.id].map { ($0, item.index, item.path) } })
         summary.removedRecords = previousRecordCount + appended - final.count
@@ -165,7 +168,8 @@ public final class PipelineRunner {
         var written = false
     }
 
-    private func process(_ chunk: [PipelineItem], write: (ResultRecord, PipelineItem, [String: [[Float]]]) throws -> Void) throws {
+    private func process(_ chunk: [PipelineItem], checkpoints: CheckpointFolder,
+                         write: (ResultRecord, PipelineItem, [String: [[Float]]]) throws -> Void) throws {
         let stages = pipeline.stages
         var states = chunk.map { item in
             ItemState(item: item, lastStage: stages.indices.last { applies(stages[$0], to: item) })
@@ -195,7 +199,7 @@ public final class PipelineRunner {
             let inputs = members.map { m in
                 let pieces = pipeline.templates[name]?.renderPieces(item: states[m].item.templateValues, results: states[m].results)
                 return StageInput(item: states[m].item, prompt: pieces.map { $0.map(\.text).joined() }, previous: states[m].results,
-                                  promptPieces: pieces)
+                                  promptPieces: pieces, checkpoint: checkpoints.url(item: states[m].item.id, stage: name))
             }
             let began = Date()
             var writeError: Error?

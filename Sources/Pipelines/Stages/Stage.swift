@@ -94,10 +94,14 @@ public struct StageInput: Sendable {
     public var previous: [String: JSONValue]
     /// A video frame already decoded for an image stage (`VideoFrameSampling`); nil: read `item.path`.
     public var image: RGBImage?
+    /// Where the stage may keep this item's unfinished progress (removed once its record is
+    /// written; `CheckpointFolder`); nil: nowhere.
+    public var checkpoint: URL?
 
     public init(item: PipelineItem, prompt: String?, previous: [String: JSONValue], image: RGBImage? = nil,
-                promptPieces: [PromptPiece]? = nil) {
+                promptPieces: [PromptPiece]? = nil, checkpoint: URL? = nil) {
         self.item = item; self.prompt = prompt; self.previous = previous; self.image = image; self.promptPieces = promptPieces
+        self.checkpoint = checkpoint
     }
 
     /// The picture an image stage looks at: the video frame handed over, else the item's file decoded.

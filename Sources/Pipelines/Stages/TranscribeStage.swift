@@ -267,7 +267,8 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
                 speech[i] = kept
                 let mel = LogMelSpectrogram(samples: kept.samples, nMels: melBins)
                 return TranscriptionInput(mel: mel, parts: batched ? kept.lanes(count: batchSize, minSeconds: 30) : [])
-            }, options: options, batchSize: batchSize, shouldStop: { stop.isRequested }) { i, result in
+            }, options: options, batchSize: batchSize, shouldStop: { stop.isRequested },
+               checkpoints: batched ? nil : WindowJournals(inputs: inputs, provenance: provenance)) { i, result in
                 finish(i, result.flatMap { heard in
                     Result {
                         // times mapped back to the original recording (restore_speech_timestamps)
