@@ -14,6 +14,7 @@
 #   BENCH_THREADS      threads for both systems (default 2)
 #   BENCH_SKIP_HEARTH=1 / BENCH_SKIP_PEER=1   run one side only
 #   BENCH_SKIP_LLM=1   skip the text-generation half (its own knobs: scripts/bench/bench_llm.sh)
+#   BENCH_SKIP_LONGFORM=1 skip the 10.6-minute recording (scripts/bench/bench_longform.sh)
 #   BENCH_SKIP_VISION=1 skip the yolov3-tiny half (Hearth vs OpenCV DNN; scripts/bench/bench_vision.sh)
 #   HEARTH_BIN         Hearth binary (default .build/release/hearth)
 set -euo pipefail
@@ -153,6 +154,13 @@ if [ "${BENCH_SKIP_LLM:-0}" != 1 ]; then
   bash scripts/bench/bench_llm.sh || HEARTH_FAILED=1
 else
   log "BENCH_SKIP_LLM=1: text-generation benchmark skipped"
+fi
+# --- long-form: the 10.6-minute recording, sequential / vad / batched vs faster-whisper (incl. batched) ----
+if [ "${BENCH_SKIP_LONGFORM:-0}" != 1 ]; then
+  echo
+  BENCH_PYTHON=${PY:-.venv-bench/bin/python} bash scripts/bench/bench_longform.sh | tee -a "$OUT/results.md" || HEARTH_FAILED=1
+else
+  log "BENCH_SKIP_LONGFORM=1: long-form benchmark skipped"
 fi
 # --- vision: Hearth vs OpenCV DNN on yolov3-tiny (appends its table to $OUT/results.md) --------------
 if [ "${BENCH_SKIP_VISION:-0}" != 1 ]; then
