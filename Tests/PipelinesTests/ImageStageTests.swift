@@ -163,7 +163,7 @@ final class ImageStageTests: XCTestCase {
             inputs: [photos]
             stages:
               - task: caption
-                options: {rewrite_model: smollm2-135m-instruct, rewrite_max_tokens: 40}
+                options: {rewrite_model: qwen2.5-coder-0.5b-instruct, rewrite_max_tokens: 40}
             outputs: {directory: out}
             """, to: folder.appendingPathComponent("p.yaml"))
         let (summary, records) = try run(pipeline)
@@ -173,9 +173,12 @@ final class ImageStageTests: XCTestCase {
         let text = caption["text"]?.stringValue ?? ""
         XCTAssertFalse(text.isEmpty)
         XCTAssertFalse(text.contains("\n"), text)
-        XCTAssertTrue(text.lowercased().contains("horse"), text)
+        print("rewritten caption: \(text)")
+        // every detected kind is named (Qwen2.5-0.5B; SmolLM2-135M's sentence drifts with the last bit
+        // of the sums and invents, README "What a caption is made from")
+        for word in ["horse", "person", "dog"] { XCTAssertTrue(text.lowercased().contains(word), "\(word): \(text)") }
         XCTAssertEqual(caption["objects"]?.arrayValue?.count, 5)
         XCTAssertEqual(records.first?.provenance.stages.first?.provenance.files?["rewrite/model.gguf"],
-                       "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
+                       "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32")
     }
 }
