@@ -6,7 +6,7 @@ CONFIG     ?= release
 HEARTH      = .build/$(CONFIG)/hearth
 APT_PKGS    = libsndfile1-dev libsoxr-dev libfftw3-dev libopenblas-dev libpng-dev libjpeg-dev \
               libwebp-dev libtiff-dev libgif-dev libheif-dev \
-              libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev ffmpeg \
+              libavformat-dev libavcodec-dev libswresample-dev libswscale-dev libavutil-dev ffmpeg libdnnl-dev \
               espeak-ng sox python3-venv strace util-linux
 # Only for make slurm-check (on a machine with systemd, installing them enables the slurm services).
 SLURM_PKGS  = munge slurmctld slurmd slurm-client

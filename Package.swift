@@ -24,7 +24,9 @@ let package = Package(
         // System libraries: libsndfile, libsoxr, fftw3f, OpenBLAS (cblas), libpng, libjpeg.
         .systemLibrary(name: "CHearthDeps", path: "Sources/CHearthDeps"),
         // Vectorized C kernels (exp/erf/softmax/norms), dispatched at run time by CPU features.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        // int8 GEMM on oneDNN (libdnnl, OpenMP build).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])],
+                linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         // libpng / libjpeg / libwebp / libtiff / giflib / libheif wrappers that keep each library's
         // error handling (setjmp/longjmp, error callbacks) inside C (Media/Image).
         .target(name: "CImageCodecs", dependencies: ["CHearthDeps"], cSettings: [.unsafeFlags(["-O2"])],

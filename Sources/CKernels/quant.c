@@ -344,6 +344,26 @@ void hq_dequantize_row(int type, const void *src, float *dst, long k) {
 #pragma STDC FP_CONTRACT ON
 
 // ---------------------------------------------------------------------------------------------
+// Weight quantization (compute types chosen at load: float weights → q8_0 blocks)
+
+void hq_quantize_rows_q8_0(const float *x, long rows, long k, void *dst) {
+    blk_q8_0 *y = dst;
+    const long nb = k / QK;
+    for (long r = 0; r < rows; r++) {
+        for (long i = 0; i < nb; i++) {
+            const float *v = x + r * k + i * QK;
+            blk_q8_0 *b = &y[r * nb + i];
+            float amax = 0;
+            for (int j = 0; j < QK; j++) amax = fmaxf(amax, fabsf(v[j]));
+            const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+            const uint16_t dh = hq_f32_to_f16(d);
+            memcpy(&b->d, &dh, 2);
+            for (int j = 0; j < QK; j++) b->qs[j] = (int8_t)roundf(v[j] * id);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Activation quantization (one implementation for every path, so all paths see the same bytes)
 
 size_t hq_act_row_bytes(int type, long k) {

@@ -208,6 +208,17 @@ public final class QuantizedMatrix: @unchecked Sendable {
         try self.init(type: type, rows: rows, cols: cols, data: UnsafeRawPointer(copy.pointer), owner: copy)
     }
 
+    /// A float32 (rows, cols) matrix quantized to q8_0 blocks (34 bytes per 32 values: one fp16
+    /// scale, 32 int8) — how a compute type of `int8` stores float checkpoints' weights.
+    public static func q8_0(_ weight: Tensor) throws -> QuantizedMatrix {
+        guard weight.shape.count == 2 else { throw QuantizedMatrixError("q8_0 needs a matrix, got shape \(weight.shape)") }
+        let rows = weight.shape[0], cols = weight.shape[1]
+        guard cols % 32 == 0 else { throw QuantizedMatrixError("\(cols) columns are not a whole number of q8_0 blocks of 32") }
+        let bytes = OwnedBytes(count: rows * (cols / 32) * 34)
+        hq_quantize_rows_q8_0(weight.data, rows, cols, bytes.pointer)
+        return try QuantizedMatrix(type: .q8_0, rows: rows, cols: cols, data: UnsafeRawPointer(bytes.pointer), owner: bytes)
+    }
+
     /// Bytes of row `r`.
     @inline(__always)
     public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
@@ -278,6 +289,60 @@ public final class QuantizedMatrix: @unchecked Sendable {
                 }
             } else {
                 hq_matmul(typeID, data, rowBytes, cols, 0, rows, xq, actBytes, m, y, ldy)
+            }
+        }
+    }
+}
+
+/// A (rows, cols) weight matrix in int8 with one float scale per row and per `group` consecutive
+/// values (amax/127; group = cols is CTranslate2's per-row int8). Products quantize each
+/// activation row with the same groups and run on oneDNN's integer GEMM (CKernels/int8gemm.c) —
+/// only where `isAvailable` (AVX-512 VNNI).
+public final class Int8Matrix: @unchecked Sendable {
+    public let rows: Int
+    public let cols: Int
+    public let group: Int
+    let values: UnsafeMutablePointer<Int8>
+    let scales: UnsafeMutablePointer<Float>
+
+    public static var isAvailable: Bool { hk_int8_available() != 0 }
+
+    /// `group` must divide the columns (it is clamped to them).
+    public init(_ weight: Tensor, group: Int) {
+        precondition(weight.shape.count == 2, "int8 weights need a matrix, got \(weight.shape)")
+        rows = weight.shape[0]; cols = weight.shape[1]
+        self.group = min(max(1, group), max(1, cols))
+        precondition(cols % self.group == 0, "group \(group) does not divide \(cols) columns")
+        values = .allocate(capacity: max(1, rows * cols))
+        scales = .allocate(capacity: max(1, rows * (cols / self.group)))
+        hk_int8_quantize_rows_s8(weight.data, rows, cols, cols, self.group, values, scales)
+    }
+
+    deinit { values.deallocate(); scales.deallocate() }
+
+    /// y(m, ldy)[:, 0..<rows] = x(m, cols) · Wᵀ, columns split across `BLAS.threads` workers.
+    public func multiply(_ x: UnsafePointer<Float>, rows m: Int, ldx: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+        guard m > 0, rows > 0 else { return }
+        let (k, n, g) = (cols, rows, group)
+        let a = UnsafeMutablePointer<UInt8>.allocate(capacity: m * k)
+        let aScale = UnsafeMutablePointer<Float>.allocate(capacity: m * (k / g))
+        defer { a.deallocate(); aScale.deallocate() }
+        if m >= 64 && BLAS.threads > 1 {
+            Kernels.parallelChunks(count: m, minChunk: max(1, m / BLAS.threads)) { s, e in
+                hk_int8_quantize_rows_u8(x + s * ldx, e - s, k, ldx, g, a + s * k, aScale + s * (k / g))
+            }
+        } else {
+            hk_int8_quantize_rows_u8(x, m, k, ldx, g, a, aScale)
+        }
+        withExtendedLifetime(self) {
+            if BLAS.threads > 1 && m * n * k >= 1 << 21 && n >= 32 {
+                Kernels.parallelChunks(count: n, minChunk: max(16, n / BLAS.threads)) { s, e in
+                    let status = hk_int8_matmul(a, aScale, m, k, g, values, scales, s, e, y, ldy)
+                    precondition(status == 0, "oneDNN int8 GEMM failed with status \(status)")
+                }
+            } else {
+                let status = hk_int8_matmul(a, aScale, m, k, g, values, scales, 0, n, y, ldy)
+                precondition(status == 0, "oneDNN int8 GEMM failed with status \(status)")
             }
         }
     }

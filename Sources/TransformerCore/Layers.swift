@@ -6,9 +6,10 @@ import Foundation
 import Tensors
 
 /// y(rows, out) = x(rows, in) · Wᵀ + b, with W stored (out, in): float32 (with an optional
-/// float16 twin), or GGML quantized blocks that products read directly.
+/// float16 twin), GGML quantized blocks that products read directly, or int8 rows with one scale
+/// each (CTranslate2's int8, on oneDNN's integer GEMM).
 public struct Linear {
-    public enum Weights { case dense(Tensor), quantized(QuantizedMatrix) }
+    public enum Weights { case dense(Tensor), quantized(QuantizedMatrix), int8(Int8Matrix) }
     public let weights: Weights
     public let bias: Tensor?
     public let inFeatures: Int
@@ -19,6 +20,12 @@ public struct Linear {
         precondition(bias == nil || bias!.count == weight.shape[0], "bias size \(bias!.count) ≠ \(weight.shape[0])")
         weights = .dense(weight); self.bias = bias
         outFeatures = weight.shape[0]; inFeatures = weight.shape[1]
+    }
+
+    public init(int8: Int8Matrix, bias: Tensor?) {
+        precondition(bias == nil || bias!.count == int8.rows, "bias size \(bias!.count) ≠ \(int8.rows)")
+        weights = .int8(int8); self.bias = bias
+        outFeatures = int8.rows; inFeatures = int8.cols
     }
 
     public init(quantized: QuantizedMatrix, bias: Tensor?) {
@@ -42,6 +49,11 @@ public struct Linear {
                                ldx: Int? = nil, ldy: Int? = nil) {
         guard rows > 0 else { return }
         let ldy = ldy ?? outFeatures
+        if case .int8(let q) = weights {
+            q.multiply(x, rows: rows, ldx: ldx ?? inFeatures, into: y, ldy: ldy)
+            if let bias { for r in 0..<rows { Kernels.add(y + r * ldy, bias.data, count: outFeatures) } }
+            return
+        }
         if case .quantized(let q) = weights {
             precondition((ldx ?? inFeatures) == inFeatures, "quantized products take contiguous rows")
             q.multiply(x, rows: rows, into: y, ldy: ldy)

@@ -99,6 +99,9 @@ struct TranscribeCommand: ParsableCommand {
     @Flag(name: .customLong("batched"), help: "Decode a recording's speech chunks (≤ 30 s) side by side, as faster-whisper's BatchedInferencePipeline (implies --vad).")
     var batched = false
 
+    @Option(name: .customLong("compute-type"), help: "Weights and kernels, as CTranslate2 names them: float32 (default), int8 (every linear layer in int8 blocks), int8_float32 (the same on CPU), auto (int8 decoder, float32 encoder where AVX2 is available).")
+    var computeType: String?
+
     @Option(name: .customLong("vad-threshold"), help: "VAD: speech probability threshold (default 0.5).")
     var vadThreshold: Float?
 
@@ -154,6 +157,7 @@ struct TranscribeCommand: ParsableCommand {
             "max_line_count": maxLineCount, "max_words_per_line": maxWordsPerLine, "prefix": prefix,
             "hotwords": hotwords, "clip_timestamps": clipTimestamps,
             "hallucination_silence_threshold": hallucinationSilenceThreshold, "audio_stream": audioStream,
+            "compute_type": computeType,
         ]
         for case let (key, value?) in optional { options[key] = value }
         let vadParameters: [String: Any?] = [
@@ -176,7 +180,8 @@ struct TranscribeCommand: ParsableCommand {
                     "vad_parameters.neg_threshold": "--vad-neg-threshold", "vad_parameters.min_speech_duration_ms": "--vad-min-speech-ms",
                     "vad_parameters.max_speech_duration_s": "--vad-max-speech-s",
                     "vad_parameters.min_silence_duration_ms": "--vad-min-silence-ms", "vad_parameters.speech_pad_ms": "--vad-speech-pad-ms",
-                    "condition_on_previous_text": "--no-condition-on-previous-text", "audio_stream": "--audio-stream", "batched": "--batched"])
+                    "condition_on_previous_text": "--no-condition-on-previous-text", "audio_stream": "--audio-stream", "batched": "--batched",
+                    "compute_type": "--compute-type"])
         let outcome = try job.run()
         try outcome.print(output, noun: "files") { given, record in "== \(given)\n" + (try outcome.render(record, format: formats[0]) ?? "") }
     }

@@ -2,8 +2,8 @@
 # Long-form speech, Hearth vs faster-whisper 1.2.1 on the 10.6-minute bench recording
 # (scripts/bench/make_bench_recording.sh: four espeak-ng voices, pauses, hiss), same
 # whisper-tiny.en CTranslate2 files, same threads, greedy, temperature 0, language en:
-#   Hearth sequential, --vad, --batched (8 lanes) · faster-whisper float32 and int8 sequential,
-#   and BatchedInferencePipeline int8 batch 8.
+#   Hearth sequential, --vad, --batched (8 lanes), each with --compute-type float32 and int8 ·
+#   faster-whisper float32 and int8 sequential, and BatchedInferencePipeline int8 batch 8.
 # Prints wall seconds, × realtime, WER vs the known text, peak RSS, Hearth's per-stage time
 # (audio / vad / encoder / decoder, from the records), ratios, the load average; writes
 # .build/bench/longform.json. Benchmark tooling: asserts nothing about speed.
@@ -21,8 +21,9 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 REC=$DATA/recording.wav REF=$DATA/recording.txt
 "$PY" -c "import faster_whisper" || { echo "bench: $PY cannot import faster_whisper (run make bench once, or set BENCH_PYTHON)" >&2; exit 2; }
 for ((r = 0; r < REPEAT; r++)); do
-  for mode in sequential vad batched; do
-    flag=(); [ $mode = vad ] && flag=(--vad); [ $mode = batched ] && flag=(--batched)
+  for mode in sequential vad batched sequential-int8 vad-int8 batched-int8; do
+    flag=(); case $mode in vad*) flag=(--vad);; batched*) flag=(--batched);; esac
+    case $mode in *int8) flag+=(--compute-type int8);; esac
     d=$OUT/hearth-$mode-$r; la=$(cut -d' ' -f1 /proc/loadavg)
     /usr/bin/time -f '%e %M' -o "$d.time" "$HEARTH_BIN" transcribe "$REC" --model whisper-tiny.en --beam-size 1 --best-of 1 \
       --temperature 0 --language en --threads "$THREADS" "${flag[@]}" --format txt --output-dir "$d" > "$d.log" 2>&1
@@ -39,7 +40,7 @@ import json, statistics, subprocess, sys, glob, os
 out, ref, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
 reftext = open(ref).read()
 rows = []
-for mode in ["sequential", "vad", "batched"]:
+for mode in ["sequential", "vad", "batched", "sequential-int8", "vad-int8", "batched-int8"]:
     walls, rss, stages, loads, text = [], [], {}, [], ""
     for r in range(repeat):
         d = f"{out}/hearth-{mode}-{r}"
@@ -69,9 +70,10 @@ for r in rows:
     st = r.get("stages"); st = " / ".join(f"{st.get(k, 0):.1f}" for k in ["audio", "vad", "encoder", "decoder"]) if st else ""
     print(f"| {r['system']} | {r['wall_s']:.2f} | {r['duration'] / r['wall_s']:.1f} | {100 * r['wer']:.2f} % | {r['rss_mb']:.0f} | {st} |")
 fw = base["faster-whisper int8"]; fb = base["faster-whisper batched int8 (8)"]
-print(f"ratios: Hearth sequential / faster-whisper int8 {fw / base['Hearth sequential']:.2f}×; "
-      f"Hearth batched / faster-whisper batched {fb / base['Hearth batched']:.2f}×; "
-      f"Hearth batched / faster-whisper int8 {fw / base['Hearth batched']:.2f}× (>1: Hearth faster)")
+for ct in ["", "-int8"]:
+    print(f"ratios{ct or ' (float32)'}: Hearth sequential{ct} / faster-whisper int8 {fw / base['Hearth sequential' + ct]:.2f}×; "
+          f"Hearth batched{ct} / faster-whisper batched {fb / base['Hearth batched' + ct]:.2f}×; "
+          f"Hearth batched{ct} / faster-whisper int8 {fw / base['Hearth batched' + ct]:.2f}× (>1: Hearth faster)")
 print("load average (1 min, before/after each run):", [r["load"] for r in rows])
 json.dump(rows, open(os.path.join(os.path.dirname(out), "longform.json"), "w"), indent=1)
 PY

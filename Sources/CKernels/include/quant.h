@@ -44,6 +44,10 @@ long hq_block_bytes(int type);
 /// float32 values of one row of k elements (k a multiple of the block size).
 void hq_dequantize_row(int type, const void *src, float *dst, long k);
 
+/// Quantizes `rows` float rows of `k` values (k a multiple of 32) to q8_0 weight blocks at `dst`
+/// (rows · k/32 · 34 bytes), as ggml's quantize_row_q8_0_ref: d = amax/127 (fp16), q = round(x/d).
+void hq_quantize_rows_q8_0(const float *x, long rows, long k, void *dst);
+
 /// Activations, quantized once per product: the values of llama.cpp's q8_0 / q8_1 / q8_K
 /// (same scales, same rounding), laid out for the kernels. hq_act_row_bytes is the size of one
 /// quantized row of k values for weights of `type`; for f32/f16/bf16 weights activations stay float.

@@ -132,6 +132,13 @@ public final class WhisperTranscriber {
         return WhisperTranscriber(model: model, tokenizer: tokenizer, config: config, format: format)
     }
 
+    /// This transcriber with its weights converted for `computeType` (itself for float32).
+    public func converted(to computeType: WhisperComputeType) -> WhisperTranscriber {
+        let weights = computeType.weights
+        if weights == .float32 { return self }
+        return WhisperTranscriber(model: model.converted(weights), tokenizer: tokenizer, config: config, format: format)
+    }
+
     /// Transcribes log-mel inputs, `batchSize` files at a time through the encoder and decoder.
     /// `load(i)` produces input i when it enters the batch; failures become `.failure` results.
     /// `shouldStop` is asked before each step (one 30-second window of every active file): once it

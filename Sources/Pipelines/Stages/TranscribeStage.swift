@@ -31,7 +31,8 @@ public struct TranscribeTask: StageTask {
         }
         return TranscribeStage(spec: spec, model: model, options: options,
                                subtitles: stageOptions?.subtitles ?? SubtitleOptions(), vad: vad,
-                               audioStream: stageOptions?.audioStream, batched: stageOptions?.batched ?? false)
+                               audioStream: stageOptions?.audioStream, batched: stageOptions?.batched ?? false,
+                               computeType: stageOptions?.computeType ?? .float32)
     }
 
     public func renderSidecar(_ result: JSONValue, format: SidecarFormat, item: ResultRecord,
@@ -63,6 +64,8 @@ struct TranscribeOptions: StageOptions, Decodable {
     /// `audio_stream`: which audio stream of a container (from 0); nil is the first.
     var audioStream: Int?
     var batched = false
+    /// `compute_type` (CTranslate2's names): which weights are int8 (`WhisperComputeType`).
+    var computeType = WhisperComputeType.float32
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case language, task, beamSize = "beam_size", bestOf = "best_of", patience, lengthPenalty = "length_penalty"
@@ -81,7 +84,7 @@ struct TranscribeOptions: StageOptions, Decodable {
         case clipTimestamps = "clip_timestamps", hallucinationSilenceThreshold = "hallucination_silence_threshold"
         case languageDetectionThreshold = "language_detection_threshold"
         case languageDetectionSegments = "language_detection_segments", multilingual
-        case audioStream = "audio_stream", batched
+        case audioStream = "audio_stream", batched, computeType = "compute_type"
     }
 
     init(from decoder: Decoder) throws {
@@ -172,16 +175,25 @@ struct TranscribeOptions: StageOptions, Decodable {
         try check(vadFilter || !batched, .batched, "decodes the VAD's speech chunks: it needs vad_filter (leave vad_filter out or set it true)")
         vad = vadFilter ? parameters ?? VADOptions() : nil
         if batched { vad!.maxSpeechDurationS = min(vad!.maxSpeechDurationS ?? 30, 30) }
+        if let name = try c.decodeIfPresent(String.self, forKey: .computeType) {
+            let known = WhisperComputeType.allCases.map(\.rawValue).joined(separator: ", ")
+            if let why = WhisperComputeType.unsupported[name] { try check(false, .computeType, "'\(name)' is not supported: \(why) (use one of \(known))") }
+            guard let type = WhisperComputeType(rawValue: name) else { try check(false, .computeType, "must be one of \(known), got '\(name)'"); return }
+            computeType = type
+        }
         audioStream = try c.decodeIfPresent(Int.self, forKey: .audioStream)
         try check((audioStream ?? 0) >= 0, .audioStream, "must be 0 or more (audio streams are counted from 0)")
     }
 
-    init(options: TranscriptionOptions, subtitles: SubtitleOptions, vad: VADOptions?, audioStream: Int? = nil, batched: Bool = false) {
+    init(options: TranscriptionOptions, subtitles: SubtitleOptions, vad: VADOptions?, audioStream: Int? = nil, batched: Bool = false,
+         computeType: WhisperComputeType = .float32) {
         self.options = options; self.subtitles = subtitles; self.vad = vad; self.audioStream = audioStream; self.batched = batched
+        self.computeType = computeType
     }
 
     enum ExtraKeys: String, CodingKey {
         case vadFilter = "vad_filter", vadParameters = "vad_parameters", audioStream = "audio_stream", batched
+        case computeType = "compute_type"
     }
 
     /// The Whisper options, the subtitle ones when set, and the VAD ones, `audio_stream` and
@@ -193,6 +205,7 @@ struct TranscribeOptions: StageOptions, Decodable {
         var c = encoder.container(keyedBy: ExtraKeys.self)
         try c.encodeIfPresent(audioStream, forKey: .audioStream)
         if batched { try c.encode(true, forKey: .batched) }
+        if computeType != .float32 { try c.encode(computeType.rawValue, forKey: .computeType) }
         guard let vad else { return }
         try c.encode(true, forKey: .vadFilter)
         try c.encode(vad, forKey: .vadParameters)
@@ -209,14 +222,19 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
     let audioStream: Int?
     /// `batched`: the speech chunks of one recording decoded side by side (needs `vad`).
     let batched: Bool
+    /// `compute_type`: the weights converted at load.
+    let computeType: WhisperComputeType
     private var detector: SileroVAD?
 
     init(spec: StageSpec, model: InstalledModel, options: TranscriptionOptions, subtitles: SubtitleOptions = SubtitleOptions(),
-         vad: (InstalledModel, VADOptions)? = nil, audioStream: Int? = nil, batched: Bool = false) {
+         vad: (InstalledModel, VADOptions)? = nil, audioStream: Int? = nil, batched: Bool = false,
+         computeType: WhisperComputeType = .float32) {
         self.subtitles = subtitles; self.vad = vad; self.audioStream = audioStream; self.batched = batched
+        self.computeType = computeType
         var files = model.files
         if let vad { for (k, v) in vad.0.files { files["vad/\(k)"] = v } }
-        let recorded = TranscribeOptions(options: options, subtitles: subtitles, vad: vad?.1, audioStream: audioStream, batched: batched)
+        let recorded = TranscribeOptions(options: options, subtitles: subtitles, vad: vad?.1, audioStream: audioStream, batched: batched,
+                                         computeType: computeType)
         super.init(spec: spec, model: model, options: options,
                    provenance: StageProvenance(task: "transcribe", model: model, files: files, options: recorded))
     }
@@ -239,7 +257,8 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
     }
 
     func load() throws {
-        try loadModel(ModelRegistry.transcriber)
+        let computeType = self.computeType
+        try loadModel { try ModelRegistry.transcriber($0).converted(to: computeType) }
         if let vad, detector == nil { detector = try ModelRegistry.voiceActivityDetector(vad.model) }
     }
 
