@@ -115,16 +115,17 @@ if [ "${BENCH_SKIP_HEARTH:-0}" != 1 ]; then
     # untimed warm-up: page cache for the binary and the model file, like the peer's load
     "$HEARTH_BIN" transcribe samples/jfk.wav --model "$HEARTH_MODEL" --threads "$THREADS" \
       "${HEARTH_EXTRA[@]}" --format json --output-dir "$OUT/hearth-warmup" >"$OUT/hearth-warmup.log" 2>&1 || true
-    for beam in 1 5; do
-      name="$OUT/hearth-beam$beam"
+    for cfg in "float32 1" "float32 5" "int8 1" "int8 5"; do
+      set -- $cfg; ct=$1 beam=$2
+      name="$OUT/hearth-beam$beam"; [ "$ct" = float32 ] || name="$OUT/hearth-$ct-beam$beam"
       best=""
       for ((r = 0; r < REPEAT; r++)); do
-        log "Hearth beam $beam (pass $((r + 1))/$REPEAT)"
+        log "Hearth $ct beam $beam (pass $((r + 1))/$REPEAT)"
         rm -rf "$name"; mkdir -p "$name"
         set +e
         la0=$(cut -d' ' -f1 /proc/loadavg)
         /usr/bin/time -f '%e %M' -o "$name.time.$r" \
-          "$HEARTH_BIN" transcribe "${CLIPS[@]}" --model "$HEARTH_MODEL" --beam-size "$beam" \
+          "$HEARTH_BIN" transcribe "${CLIPS[@]}" --model "$HEARTH_MODEL" --beam-size "$beam" --compute-type "$ct" \
           --threads "$THREADS" "${HEARTH_EXTRA[@]}" --format json --output-dir "$name" >"$name.log" 2>&1
         rc=$?
         set -e

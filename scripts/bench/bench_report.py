@@ -4,7 +4,8 @@
 Reads what scripts/bench/bench.sh left in BENCH_DIR:
   clips.tsv                       path <TAB> duration_s <TAB> reference-text file
   peer-<compute>-beam<N>.json     scripts/bench/bench_peer.py results
-  hearth-beam<N>/<stem>.json      Hearth's JSON outputs; hearth-beam<N>.time = "%e %M"
+  hearth-beam<N>/<stem>.json      Hearth's JSON outputs (float32; hearth-int8-beam<N>/ with
+                                  --compute-type int8); hearth-beam<N>.time = "%e %M"
                                   from /usr/bin/time; hearth-beam<N>.rc = exit code
 prints the table and writes it as markdown to BENCH_DIR/results.md.
 Standard library only (runs with the system python3).
@@ -63,11 +64,12 @@ def main() -> int:
                          f"; loadavg {la[0]:.1f}→{la[1]:.1f}" if (la := r.get("loadavg_1min")) else "")})
         loads.extend(r.get("loadavg_1min") or [])
 
-    for tdir in sorted(glob.glob(os.path.join(d, "hearth-beam*"))):
-        if not os.path.isdir(tdir):
+    for tdir in sorted(glob.glob(os.path.join(d, "hearth-*beam*"))):
+        if not os.path.isdir(tdir) or not re.search(r"beam(\d+)$", tdir):
             continue
         beam = int(re.search(r"beam(\d+)$", tdir).group(1))
-        row = {"system": "Hearth", "key": "hearth", "beam": beam, "tput": None, "wer": None,
+        ct = "int8" if "-int8-" in os.path.basename(tdir) else "float32"
+        row = {"system": f"Hearth {ct}", "key": f"hearth-{ct}", "beam": beam, "tput": None, "wer": None,
                "per": [None] * len(clips), "rss": None, "e2e": None, "note": ""}
         rc = open(tdir + ".rc").read().strip() if os.path.exists(tdir + ".rc") else "?"
         texts, missing = [], []
@@ -102,7 +104,7 @@ def main() -> int:
     head = ["system", "decoding", "audio-s/wall-s", "× fw int8", "× fw float32", "WER %",
             "peak RSS MB", "e2e wall s", "note"]
     table = []
-    order = {"fw-float32": 0, "fw-int8": 1, "hearth": 2}
+    order = {"fw-float32": 0, "fw-int8": 1, "hearth-float32": 2, "hearth-int8": 3}
     for r in sorted(rows, key=lambda r: (r["beam"], order.get(r["key"], 9))):
         b8, b32 = base("fw-int8", r["beam"]), base("fw-float32", r["beam"])
         table.append([r["system"], "greedy" if r["beam"] == 1 else f"beam {r['beam']}",

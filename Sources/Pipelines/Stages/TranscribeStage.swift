@@ -246,8 +246,11 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
     /// GEMMs and were slower than one at a time.
     /// Batched long-form counts parts, not files: as many as fill those rows (8 greedy parts, as
     /// faster-whisper's `batch_size` default).
+    /// With int8 weights (`compute_type`) the decoder's q8_0 products stay on the integer kernels
+    /// at any row count, so beam search batches files too (4 × 5 beams = 20 rows).
     var preferredBatchSize: Int {
-        max(1, min(batched ? 8 : 4, Linear.halfPrecisionRowLimit / max(1, options.beamSize)))
+        if computeType.weights != .float32 { return batched ? 8 : 4 }
+        return max(1, min(batched ? 8 : 4, Linear.halfPrecisionRowLimit / max(1, options.beamSize)))
     }
 
     /// English-only models ignore `language`; validation says so.
