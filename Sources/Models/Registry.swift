@@ -21,7 +21,11 @@ public enum LoadedModel {
 public struct LoadOptions: Sendable {
     /// A detector's network input side (multiple of 32; nil: the cfg's).
     public var detectorInputSize: Int?
-    public init(detectorInputSize: Int? = nil) { self.detectorInputSize = detectorInputSize }
+    /// Whisper's `compute_type`: which weights are converted to int8 as they load.
+    public var computeType: WhisperComputeType
+    public init(detectorInputSize: Int? = nil, computeType: WhisperComputeType = .float32) {
+        self.detectorInputSize = detectorInputSize; self.computeType = computeType
+    }
 }
 
 /// A model that a task cannot run, or that nothing in Hearth runs.
@@ -40,7 +44,7 @@ public enum ModelRegistry {
 
     /// Every (family, format) Hearth can load.
     public static let loaders: [Key: Loader] = {
-        let whisper: Loader = { m, _ in .speechRecognition(try WhisperTranscriber.load(directory: m.directory)) }
+        let whisper: Loader = { m, o in .speechRecognition(try WhisperTranscriber.load(directory: m.directory, computeType: o.computeType)) }
         let decoder: Loader = { m, _ in .textGeneration(try LanguageModel(path: (m.ggufFile ?? m.directory).path)) }
         return [
             Key(.whisper, .ctranslate2): whisper,
@@ -88,8 +92,10 @@ public enum ModelRegistry {
         return try loader(model, options)
     }
 
-    public static func transcriber(_ model: InstalledModel) throws -> WhisperTranscriber {
-        try load(model, as: "a Whisper model") { if case .speechRecognition(let t) = $0 { t } else { nil } }
+    public static func transcriber(_ model: InstalledModel, computeType: WhisperComputeType = .float32) throws -> WhisperTranscriber {
+        try load(model, options: LoadOptions(computeType: computeType), as: "a Whisper model") {
+            if case .speechRecognition(let t) = $0 { t } else { nil }
+        }
     }
 
     public static func languageModel(_ model: InstalledModel) throws -> LanguageModel {

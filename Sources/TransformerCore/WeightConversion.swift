@@ -65,15 +65,19 @@ extension FeedForward {
 }
 
 extension DecoderBlock {
-    public func int8(_ form: Int8Form, memory: Int8Form?) -> DecoderBlock {
-        DecoderBlock(selfAttentionNorm: selfAttentionNorm, selfAttention: selfAttention.int8(form),
+    /// With `form` nil, the block as it is.
+    public func int8(_ form: Int8Form?, memory: Int8Form?) -> DecoderBlock {
+        guard let form else { return self }
+        return DecoderBlock(selfAttentionNorm: selfAttentionNorm, selfAttention: selfAttention.int8(form),
                      crossAttentionNorm: crossAttentionNorm, crossAttention: crossAttention.int8(form, memory: memory),
                      ffnNorm: ffnNorm, ffn: ffn.int8(form))
     }
 }
 
 extension SelfAttentionBlock {
-    public func int8(_ form: Int8Form) -> SelfAttentionBlock {
-        SelfAttentionBlock(attentionNorm: attentionNorm, attention: attention.int8(form), ffnNorm: ffnNorm, ffn: ffn.int8(form))
+    /// With `form` nil, the block as it is.
+    public func int8(_ form: Int8Form?) -> SelfAttentionBlock {
+        guard let form else { return self }
+        return SelfAttentionBlock(attentionNorm: attentionNorm, attention: attention.int8(form), ffnNorm: ffnNorm, ffn: ffn.int8(form))
     }
 }

@@ -20,11 +20,13 @@ extension WhisperModel {
     public enum Format: String, Sendable { case ctranslate2, huggingface }
 
     /// Loads the model in `directory`, detecting its format.
-    public static func load(directory: URL) throws -> (WhisperModel, WhisperCheckpointConfig, Format) {
+    /// `weights`: the layers converted to int8 as they are read (compute types), so the float
+    /// copy of a converted layer never outlives its block.
+    public static func load(directory: URL, weights: WhisperComputeType.Weights = .float32) throws -> (WhisperModel, WhisperCheckpointConfig, Format) {
         let fm = FileManager.default
         let ct2 = directory.appendingPathComponent("model.bin"), hf = directory.appendingPathComponent("model.safetensors")
-        if fm.fileExists(atPath: ct2.path) { return try loadCTranslate2(directory: directory) }
-        if fm.fileExists(atPath: hf.path) { return try loadHuggingFace(directory: directory) }
+        if fm.fileExists(atPath: ct2.path) { return try loadCTranslate2(directory: directory, weights: weights) }
+        if fm.fileExists(atPath: hf.path) { return try loadHuggingFace(directory: directory, weights: weights) }
         throw WeightError(directory.path, "no Whisper weights here (expected model.bin or model.safetensors)")
     }
 
@@ -47,8 +49,12 @@ extension WhisperModel {
 
     // MARK: The one build function
 
-    /// Whisper from any source whose tensors `names` locates, sized by `dims`.
-    static func build(from source: TensorSource, names n: TensorNames<WhisperTensor>, dims: WhisperDimensions) throws -> WhisperModel {
+    /// Whisper from any source whose tensors `names` locates, sized by `dims`, with the linear
+    /// layers `weights` names in int8: the decoder's per-token products as q8_0 blocks, the
+    /// encoder's and the cross-attention memory's as int8 rows (`Int8Form`).
+    static func build(from source: TensorSource, names n: TensorNames<WhisperTensor>, dims: WhisperDimensions,
+                      weights: WhisperComputeType.Weights = .float32) throws -> WhisperModel {
+        let encoderForm: Int8Form? = weights == .int8 ? .rows : nil, decoderForm: Int8Form? = weights == .float32 ? nil : .blocks
         let a = dims.audioWidth, t = dims.textWidth
         func ffn(_ up: WhisperTensor, _ down: WhisperTensor, layer i: Int, width w: Int) throws -> FeedForward {
             let hidden = source.shape(of: n.weight(up, layer: i))?.first ?? 4 * w
@@ -71,6 +77,7 @@ extension WhisperModel {
                                              layer: i, width: a, heads: dims.audioHeads),
                 ffnNorm: try source.norm(n, .encoderFFNNorm, layer: i, width: a),
                 ffn: try ffn(.encoderFFNUp, .encoderFFNDown, layer: i, width: a))
+            .int8(encoderForm)
         }
         let decoderBlocks = try (0..<dims.textLayers).map { i -> DecoderBlock in
             DecoderBlock(
@@ -85,6 +92,7 @@ extension WhisperModel {
                     out: try linear(.decoderCrossAttentionOut, layer: i, out: t, in: t), heads: dims.textHeads),
                 ffnNorm: try source.norm(n, .decoderFFNNorm, layer: i, width: t),
                 ffn: try ffn(.decoderFFNUp, .decoderFFNDown, layer: i, width: t))
+            .int8(decoderForm, memory: encoderForm)
         }
         return WhisperModel(
             dimensions: dims,
@@ -96,12 +104,12 @@ extension WhisperModel {
             encoderBlocks: encoderBlocks, encoderNorm: try source.norm(n, .encoderNorm, width: a),
             tokenEmbedding: try source.tensor(n.name(.tokenEmbedding), shape: [dims.vocabularySize, t]),
             textPositions: try source.tensor(n.name(.textPositions), shape: [dims.textContext, t]),
-            decoderBlocks: decoderBlocks, decoderNorm: try source.norm(n, .decoderNorm, width: t))
+            decoderBlocks: decoderBlocks, decoderNorm: try source.norm(n, .decoderNorm, width: t), outputForm: decoderForm)
     }
 
     // MARK: CTranslate2 (WhisperSpec, revision 3)
 
-    static func loadCTranslate2(directory: URL) throws -> (WhisperModel, WhisperCheckpointConfig, Format) {
+    static func loadCTranslate2(directory: URL, weights: WhisperComputeType.Weights) throws -> (WhisperModel, WhisperCheckpointConfig, Format) {
         let path = directory.appendingPathComponent("model.bin").path
         let (file, header) = try CTranslate2Reader.read(path: path)
         guard header.specName == "WhisperSpec" else {
@@ -136,7 +144,7 @@ extension WhisperModel {
         }
         file.markExplained(["decoder/alibi", "decoder/alignment_heads", "decoder/alignment_layer",
                             "decoder/start_from_zero_embedding", "decoder/projection/weight"].filter(file.contains))
-        let model = try build(from: file, names: names, dims: dims)
+        let model = try build(from: file, names: names, dims: dims, weights: weights)
         try file.requireAllUsed(by: "Whisper")
         return (model, config, .ctranslate2)
     }
@@ -176,7 +184,7 @@ extension WhisperModel {
 
     // MARK: Hugging Face (WhisperForConditionalGeneration)
 
-    static func loadHuggingFace(directory: URL) throws -> (WhisperModel, WhisperCheckpointConfig, Format) {
+    static func loadHuggingFace(directory: URL, weights: WhisperComputeType.Weights) throws -> (WhisperModel, WhisperCheckpointConfig, Format) {
         let path = directory.appendingPathComponent("model.safetensors").path
         let json = try readJSON(directory.appendingPathComponent("config.json"))
         func int(_ key: String) throws -> Int {
@@ -203,7 +211,7 @@ extension WhisperModel {
         let file = try SafetensorsReader.read(path: path)
         // WhisperForConditionalGeneration keeps the network under `model.`; WhisperModel has none.
         let names = file.contains("model.encoder.conv1.weight") ? WhisperTensor.huggingFace.scoped("model.") : WhisperTensor.huggingFace
-        let model = try build(from: file, names: names, dims: dims)
+        let model = try build(from: file, names: names, dims: dims, weights: weights)
         file.markExplained(["proj_out.weight"].filter(file.contains))   // tied to the token embedding
         try file.requireAllUsed(by: "Whisper")
         return (model, config, .huggingface)

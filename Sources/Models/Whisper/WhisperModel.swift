@@ -38,25 +38,12 @@ public final class WhisperModel {
 
     init(dimensions: WhisperDimensions, conv1: Conv1d, conv2: Conv1d, audioPositions: Tensor,
          encoderBlocks: [SelfAttentionBlock], encoderNorm: Norm, tokenEmbedding: Tensor, textPositions: Tensor,
-         decoderBlocks: [DecoderBlock], decoderNorm: Norm, outputProjection: Linear? = nil) {
+         decoderBlocks: [DecoderBlock], decoderNorm: Norm, outputForm: Int8Form? = nil) {
         self.dimensions = dimensions; self.conv1 = conv1; self.conv2 = conv2; self.audioPositions = audioPositions
         self.encoderBlocks = encoderBlocks; self.encoderNorm = encoderNorm; self.tokenEmbedding = tokenEmbedding
         self.textPositions = textPositions; self.decoderBlocks = decoderBlocks; self.decoderNorm = decoderNorm
-        self.outputProjection = outputProjection ?? Linear(weight: tokenEmbedding, bias: nil)
-    }
-
-    /// This model with the linear layers `weights` names in int8 (compute types): the decoder's
-    /// per-token products as q8_0 blocks, the encoder's and the cross-attention memory's as int8
-    /// rows (oneDNN). The convolution stem, norms, embeddings and positions stay float32.
-    public func converted(_ weights: WhisperComputeType.Weights) -> WhisperModel {
-        if weights == .float32 { return self }
-        let encoder: Int8Form? = weights == .int8 ? .rows : nil
-        return WhisperModel(
-            dimensions: dimensions, conv1: conv1, conv2: conv2, audioPositions: audioPositions,
-            encoderBlocks: encoder.map { form in encoderBlocks.map { $0.int8(form) } } ?? encoderBlocks,
-            encoderNorm: encoderNorm, tokenEmbedding: tokenEmbedding, textPositions: textPositions,
-            decoderBlocks: decoderBlocks.map { $0.int8(.blocks, memory: encoder) },
-            decoderNorm: decoderNorm, outputProjection: outputProjection.int8(.blocks))
+        let tied = Linear(weight: tokenEmbedding, bias: nil)
+        outputProjection = outputForm.map { tied.int8($0) } ?? tied
     }
 
     /// Encodes `windows` log-mel windows (windows, melBins, 2·audioContext) → (windows, audioContext, width).

@@ -124,19 +124,13 @@ public final class WhisperTranscriber {
         self.model = model; self.tokenizer = tokenizer; self.config = config; self.format = format
     }
 
-    /// Loads weights, config and tokenizer.json from a model directory.
-    public static func load(directory: URL) throws -> WhisperTranscriber {
-        let (model, config, format) = try WhisperModel.load(directory: directory)
+    /// Loads weights, config and tokenizer.json from a model directory, the weights as
+    /// `computeType` has them.
+    public static func load(directory: URL, computeType: WhisperComputeType = .float32) throws -> WhisperTranscriber {
+        let (model, config, format) = try WhisperModel.load(directory: directory, weights: computeType.weights)
         let tokenizer = try WhisperTokenizer(url: directory.appendingPathComponent("tokenizer.json"),
                                              vocabularySize: model.dimensions.vocabularySize)
         return WhisperTranscriber(model: model, tokenizer: tokenizer, config: config, format: format)
-    }
-
-    /// This transcriber with its weights converted for `computeType` (itself for float32).
-    public func converted(to computeType: WhisperComputeType) -> WhisperTranscriber {
-        let weights = computeType.weights
-        if weights == .float32 { return self }
-        return WhisperTranscriber(model: model.converted(weights), tokenizer: tokenizer, config: config, format: format)
     }
 
     /// Transcribes log-mel inputs, `batchSize` files at a time through the encoder and decoder.

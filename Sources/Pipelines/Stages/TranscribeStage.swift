@@ -261,7 +261,7 @@ final class TranscribeStage: ModelStage<TranscriptionOptions, WhisperTranscriber
 
     func load() throws {
         let computeType = self.computeType
-        try loadModel { try ModelRegistry.transcriber($0).converted(to: computeType) }
+        try loadModel { try ModelRegistry.transcriber($0, computeType: computeType) }
         if let vad, detector == nil { detector = try ModelRegistry.voiceActivityDetector(vad.model) }
     }
 
