@@ -50,6 +50,14 @@ public enum BLAS {
         }
     }
 
+    /// `gemm` on the calling thread only (callers that split work across the pool themselves).
+    public static func gemmOnThisThread(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                                        b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+                                        c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if !configured { setThreads(threads); configured = true }
+        sgemm(m, n, k, a, lda, b, ldb, transB, c, ldc, 1, 0)
+    }
+
     nonisolated(unsafe) private static var configured = false
 
     @inline(__always)

@@ -69,6 +69,12 @@ public final class Tensor: @unchecked Sendable {
         self.data = tensor.data
     }
 
+    /// Frees the float16 copy (when no product will read it: the layer that used it was converted).
+    public func releaseHalf() {
+        half?.deallocate()
+        half = nil
+    }
+
     deinit {
         if base == nil { UnsafeMutableRawPointer(data).deallocate() }
         half?.deallocate()

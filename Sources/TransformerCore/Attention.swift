@@ -2,6 +2,7 @@
 // cross-attention over precomputed encoder keys/values. Scores use 1/√headDim scaling,
 // which equals Whisper's q·d^-¼, k·d^-¼ (openai/whisper model.py `qkv_attention`).
 
+import CKernels
 import Foundation
 import Tensors
 
@@ -163,6 +164,9 @@ public struct SelfAttention {
     /// With `validLengths`, sequence b is its first validLengths[b] rows, the rest padding: its
     /// queries attend to those keys only (what an additive −∞ key mask gives, as BERT's attention
     /// mask), and its padding rows get a zero context.
+    /// Query rows per encoder attention task (a 1500-key scores block of 128 rows is 768 KB).
+    nonisolated(unsafe) public static var encoderBlockRows = 128
+
     public func encode(_ x: UnsafePointer<Float>, batch: Int, length: Int, validLengths: [Int]? = nil,
                        into y: UnsafeMutablePointer<Float>, scratch: Scratch) {
         precondition(kvHeads == heads && rope == nil, "encode() is for encoder attention")
@@ -170,20 +174,32 @@ public struct SelfAttention {
         let d = queryDim, dh = headDim, rows = batch * length
         let fused = scratch.buffer(.qkv, rows * 3 * d)      // (rows, 3·dim): q | k | v
         let context = scratch.buffer(.attentionContext, rows * d)        // (rows, dim)
-        let scores = scratch.buffer(.attentionScores, length * length)  // (valid, valid) ≤ (length, length)
         projection(x, rows: rows, into: fused, qDim: d, kvDim: d)
         let scale = 1 / Float(dh).squareRoot()
+        // Tasks of (sequence, head, block of query rows), one pool dispatch for the whole layer:
+        // each task's scores block (block rows × n keys) stays in L2 from QKᵀ through softmax to
+        // ·V, on the worker's own slice of the scores buffer.
+        let blockRows = Self.encoderBlockRows
+        let blocks = (0..<batch).map { ((validLengths?[$0] ?? length) + blockRows - 1) / blockRows }
+        var tasks: [(b: Int, h: Int, first: Int)] = []
+        for b in 0..<batch { for h in 0..<heads { for blk in 0..<blocks[b] { tasks.append((b, h, blk * blockRows)) } } }
+        let workers = max(1, min(BLAS.threads, tasks.count))
+        let scores = scratch.buffer(.attentionScores, workers * blockRows * length)
+        WorkerPool.run(workers) { w in
+            let mine = scores + w * blockRows * length
+            for t in stride(from: w, to: tasks.count, by: workers) {
+                let (b, h, first) = tasks[t]
+                let n = validLengths?[b] ?? length, m = min(blockRows, n - first)
+                let base = fused + b * length * 3 * d
+                let q = base + first * 3 * d + h * dh, k = base + d + h * dh, v = base + 2 * d + h * dh
+                BLAS.gemmOnThisThread(m: m, n: n, k: dh, a: q, lda: 3 * d, b: k, ldb: 3 * d, transB: true, c: mine, ldc: n)
+                for r in 0..<m { hk_softmax(mine + r * n, n, scale) }
+                BLAS.gemmOnThisThread(m: m, n: dh, k: n, a: mine, lda: n, b: v, ldb: 3 * d, transB: false,
+                                      c: context + (b * length + first) * d + h * dh, ldc: d)
+            }
+        }
         for b in 0..<batch {
             let n = validLengths?[b] ?? length
-            let base = fused + b * length * 3 * d
-            for h in 0..<heads {
-                let q = base + h * dh, k = base + d + h * dh, v = base + 2 * d + h * dh
-                BLAS.gemm(m: n, n: n, k: dh, a: q, lda: 3 * d, b: k, ldb: 3 * d, transB: true,
-                          c: scores, ldc: n)
-                Kernels.softmaxRows(scores, rows: n, n: n, scale: scale)
-                BLAS.gemm(m: n, n: dh, k: n, a: scores, lda: n, b: v, ldb: 3 * d, transB: false,
-                          c: context + b * length * d + h * dh, ldc: d)
-            }
             if n < length { (context + (b * length + n) * d).update(repeating: 0, count: (length - n) * d) }
         }
         out(context, rows: rows, into: y)

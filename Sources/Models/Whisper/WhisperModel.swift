@@ -44,6 +44,8 @@ public final class WhisperModel {
         self.textPositions = textPositions; self.decoderBlocks = decoderBlocks; self.decoderNorm = decoderNorm
         let tied = Linear(weight: tokenEmbedding, bias: nil)
         outputProjection = outputForm.map { tied.int8($0) } ?? tied
+        // int8 output projection: the embedding's float16 copy is read by nothing (lookups use float32)
+        if case .quantized = outputProjection.weights { tokenEmbedding.releaseHalf() }
     }
 
     /// Encodes `windows` log-mel windows (windows, melBins, 2·audioContext) → (windows, audioContext, width).
