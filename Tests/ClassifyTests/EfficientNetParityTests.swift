@@ -18,7 +18,7 @@ final class EfficientNetParityTests: XCTestCase {
         if let cached { return cached }
         let dir: URL
         do { dir = try ModelStore().resolve("efficientnet-lite0").directory } catch {
-            throw XCTSkip("efficientnet-lite0 is not installed (\(error)); run `make test-models`")
+            throw ModelMissing("efficientnet-lite0", error)
         }
         let c = try ImageClassifier(directory: dir.path)
         cached = c
@@ -104,7 +104,7 @@ final class EfficientNetParityTests: XCTestCase {
 
     func testRefusesTruncatedAndOutOfBoundsViews() throws {
         let dir: URL
-        do { dir = try ModelStore().resolve("efficientnet-lite0").directory } catch { throw XCTSkip("efficientnet-lite0 is not installed") }
+        do { dir = try ModelStore().resolve("efficientnet-lite0").directory } catch { throw ModelMissing("efficientnet-lite0", error) }
         let real = try Data(contentsOf: dir.appendingPathComponent(ImageClassifier.weightsFile))
         for cut in [200, 30_000, 47_180, real.count - 10] {
             let message = load(real.prefix(cut))

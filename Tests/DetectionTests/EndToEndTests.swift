@@ -82,7 +82,7 @@ final class EndToEndTests: XCTestCase {
     func testCaptionsFromDetectorAndClassifier() throws {
         let classifier: ImageClassifier
         do { classifier = try ModelRegistry.classifier(try ModelStore().resolve(ModelCatalog.defaultClassifier)) } catch {
-            throw XCTSkip("efficientnet-lite0 is not installed (\(error)); run `make test-models`")
+            throw ModelMissing("efficientnet-lite0", error)
         }
         let describer = try DetectionDescriber(detector: DetectionSupport.detector(), classifier: classifier)
         func photo(_ name: String) throws -> RGBImage {

@@ -13,7 +13,7 @@ enum DetectionSupport {
         if let cached { return cached }
         let directory: URL
         do { directory = try ModelStore().resolve(ModelCatalog.defaultDetector).directory } catch {
-            throw XCTSkip("yolov3-tiny is not installed (\(error)); run `make test-models`")
+            throw ModelMissing("yolov3-tiny", error)
         }
         let d = try YOLODetector(directory: directory.path)
         cached = d

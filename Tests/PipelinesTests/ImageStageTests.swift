@@ -1,6 +1,7 @@
 import Foundation
 import ModelStore
 import Pipelines
+import TestSupport
 import XCTest
 
 /// caption / detect stages in-process with the real yolov3-tiny (`make test-models`).
@@ -9,7 +10,7 @@ final class ImageStageTests: XCTestCase {
 
     override func setUpWithError() throws {
         do { _ = try ModelStore().resolve(ModelCatalog.defaultDetector) } catch {
-            throw XCTSkip("yolov3-tiny is not installed (\(error)); run `make test-models`")
+            throw ModelMissing("yolov3-tiny", error)
         }
         folder = try Fixtures.temporaryFolder(self)
     }

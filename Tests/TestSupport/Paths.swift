@@ -28,3 +28,12 @@ public func temporaryDirectory(for test: XCTestCase, prefix: String) throws -> U
     test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
     return url
 }
+
+/// Thrown where a test needs a model `make test-models` installs: a missing model fails the test
+/// (as the Whisper and LM tests do), it never skips it.
+public struct ModelMissing: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ name: String, _ underlying: Any) {
+        description = "\(name) is not installed (\(underlying)); run `make test-models`"
+    }
+}

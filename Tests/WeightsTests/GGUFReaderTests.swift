@@ -417,8 +417,7 @@ final class GGUFReaderTests: TempDirTestCase {
     /// SmolLM2-135M-Instruct, installed by `make test-models`.
     private func installedSmolLM2() throws -> String {
         guard let path = installedGGUF("smollm2-135m-instruct") else {
-            XCTFail("smollm2-135m-instruct has no .gguf in the model store: run `make test-models` to install it")
-            throw XCTSkip("model not installed")
+            throw ModelMissing("smollm2-135m-instruct", "no .gguf under \(TestPaths.installedModels.path)")
         }
         return path
     }
